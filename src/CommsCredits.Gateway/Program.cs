@@ -1,1 +1,3 @@
-Console.WriteLine("placeholder");
+using CommsCredits.Gateway.Hosting;
+
+return await GatewayCommands.RunAsync(args);

@@ -1,0 +1,21 @@
+namespace CommsCredits.Gateway.Api;
+
+using CommsCredits.Contracts.V1;
+using CommsCredits.Gateway.Accounts;
+using CommsCredits.Grpc.Server;
+
+/// <summary>The commscredits.v1.Accounts service.</summary>
+public sealed class AccountsService(AccountAdministration administration)
+{
+    public Task<Tenant> CreateTenant(CreateTenantRequest request, ServerCallContext context) =>
+        StorageErrors.Map(administration.CreateTenantAsync(request, context.CancellationToken));
+
+    public Task<AddFundsResponse> AddFunds(AddFundsRequest request, ServerCallContext context) =>
+        StorageErrors.Map(administration.AddFundsAsync(request, context.CancellationToken));
+
+    public Task<Balance> GetBalance(GetBalanceRequest request, ServerCallContext context) =>
+        StorageErrors.Map(administration.GetBalanceAsync(request, context.CancellationToken));
+
+    public Task<ImportRatesResponse> ImportRates(ImportRatesRequest request, ServerCallContext context) =>
+        StorageErrors.Map(administration.ImportRatesAsync(request, context.CancellationToken));
+}

@@ -1,0 +1,49 @@
+namespace CommsCredits.Gateway.Balances;
+
+using CommsCredits.Gateway.Ledger;
+using CommsCredits.Gateway.Money;
+using CommsCredits.Grpc.Protocol;
+using static CommsCredits.Gateway.Charging.AnswerBuilder;
+
+/// <summary>Adds money to balances: admin fundings and refund events, through credit.lua, durable before answered.</summary>
+public sealed class BalanceCredits(HotState hotState, TimeProvider timeProvider)
+{
+    /// <summary>
+    /// Adds money to a balance (a funding or a refund) and waits
+    /// until the ledger holds it. Null when the tenant does not exist.
+    /// </summary>
+    public async Task<CreditAnswer?> CreditAsync(string tenantId, string requestKey, CreditRequest credit, int retentionSeconds, CancellationToken cancellationToken)
+    {
+        string[] arguments =
+        [
+            credit.Fingerprint, Milliseconds(timeProvider.GetUtcNow()), Text(credit.AmountMicros), Text((int)credit.Kind), credit.SessionId, credit.Reference,
+            credit.Note, Text(MoneyLimits.MaxBalanceMicros), Text(retentionSeconds),
+        ];
+        var reply = await hotState.RunAsync(tenantId, HotScriptName.Credit, [HotStateKeys.Account(tenantId), requestKey, HotStateKeys.Pending(tenantId)], arguments, cancellationToken);
+        if (reply is null)
+        {
+            return null;
+        }
+
+        if (reply[0] == "balance_limit")
+        {
+            throw new RpcException(new Status(
+                StatusCode.FailedPrecondition, $"the balance of tenant {tenantId} would exceed {MoneyLimits.MaxBalanceMicros} micro-units, the most one balance may hold"));
+        }
+
+        var fields = Netstrings.Decode(reply[1]!);
+        var answer = new CreditAnswer(Netstrings.Long(fields[1]), Netstrings.Long(fields[2]), Netstrings.Long(fields[3]), fields[5]);
+        if (string.Equals(answer.Fingerprint, credit.Fingerprint, StringComparison.Ordinal))
+        {
+            await hotState.SettleAsync(tenantId, reply[2], cancellationToken);
+        }
+
+        return answer;
+    }
+}
+
+/// <summary>Money to add to a balance, with what the ledger records about it.</summary>
+public sealed record CreditRequest(LedgerEntryKind Kind, long AmountMicros, string SessionId, string Reference, string Note, string Fingerprint);
+
+/// <summary>What a credit did: the amount added, and the balance and held amount just after.</summary>
+public readonly record struct CreditAnswer(long AmountMicros, long BalanceAfterMicros, long HeldAfterMicros, string Fingerprint);

@@ -1,0 +1,70 @@
+namespace CommsCredits.Gateway.Balances;
+
+using System.Security.Cryptography;
+using System.Text;
+
+/// <summary>The Lua scripts that change a tenant's hot state. Redis state is changed by nothing else.</summary>
+public enum HotScriptName
+{
+    LoadAccount,
+    InvalidateAccount,
+    Reserve,
+    Usage,
+    DebitEvent,
+    Credit,
+}
+
+/// <summary>
+/// One script's full text (tariff.lua and common.lua, then its own file) and its SHA-1, for EVALSHA.
+/// </summary>
+public sealed class HotScript
+{
+    private static readonly Dictionary<HotScriptName, HotScript> Scripts = LoadAll();
+
+    private HotScript(HotScriptName name, string text)
+    {
+        Name = name;
+        Text = text;
+        Sha1 = SHA1.HashData(Encoding.UTF8.GetBytes(text));
+    }
+
+    public HotScriptName Name { get; }
+
+    public string Text { get; }
+
+    /// <summary>The SHA-1 of <see cref="Text"/>, which EVALSHA names the script by (not a security use).</summary>
+    public byte[] Sha1 { get; }
+
+    public static HotScript Get(HotScriptName name) => Scripts[name];
+
+    private static Dictionary<HotScriptName, HotScript> LoadAll()
+    {
+        var prelude = Read("tariff.lua") + "\n" + Read("common.lua") + "\n";
+        var files = new Dictionary<HotScriptName, string>
+        {
+            [HotScriptName.LoadAccount] = "load_account.lua",
+            [HotScriptName.InvalidateAccount] = "invalidate_account.lua",
+            [HotScriptName.Reserve] = "reserve.lua",
+            [HotScriptName.Usage] = "usage.lua",
+            [HotScriptName.DebitEvent] = "debit_event.lua",
+            [HotScriptName.Credit] = "credit.lua",
+        };
+        var scripts = new Dictionary<HotScriptName, HotScript>();
+        foreach (var (name, file) in files)
+        {
+            scripts[name] = new HotScript(name, prelude + Read(file));
+        }
+
+        return scripts;
+    }
+
+    private static string Read(string file)
+    {
+        var assembly = typeof(HotScript).Assembly;
+        var resource = "CommsCredits.Gateway.Balances.Scripts." + file;
+        using var stream = assembly.GetManifestResourceStream(resource)
+            ?? throw new InvalidOperationException($"embedded script '{resource}' is missing");
+        using var reader = new StreamReader(stream, Encoding.UTF8);
+        return reader.ReadToEnd();
+    }
+}

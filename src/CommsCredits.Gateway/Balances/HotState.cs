@@ -1,0 +1,91 @@
+namespace CommsCredits.Gateway.Balances;
+
+using System.Globalization;
+using CommsCredits.Gateway.Ledger;
+using CommsCredits.Gateway.Storage;
+
+/// <summary>
+/// The charging path's access to money: runs a tenant's script (rebuilding the tenant's state first if Redis lacks
+/// it), and makes the settlement a script produced durable before the request is acknowledged.
+/// </summary>
+public sealed class HotState(IHotStore store, HotStateLoader loader, SettlementWriter writer)
+{
+    /// <summary>The status a script replies with when the tenant's state is not in Redis.</summary>
+    public const string NotLoaded = "not_loaded";
+
+    /// <summary>
+    /// Runs a script of one tenant. When Redis lacks the tenant's state it is rebuilt from the ledger and the script
+    /// runs once more. Returns null when the tenant does not exist in the ledger.
+    /// </summary>
+    public async Task<string?[]?> RunAsync(string tenantId, HotScriptName script, string[] keys, string[] arguments, CancellationToken cancellationToken)
+    {
+        var reply = await store.RunAsync(script, keys, arguments, cancellationToken);
+        if (reply[0] != NotLoaded)
+        {
+            return reply;
+        }
+
+        if (!await loader.EnsureLoadedAsync(tenantId, cancellationToken))
+        {
+            return null;
+        }
+
+        reply = await store.RunAsync(script, keys, arguments, cancellationToken);
+        if (reply[0] == NotLoaded)
+        {
+            throw new StorageUnavailableException($"the hot state of tenant {tenantId} vanished again right after it was rebuilt");
+        }
+
+        return reply;
+    }
+
+    /// <summary>
+    /// Waits until the ledger holds the settlement a script returned (encoded; empty when there is nothing to write).
+    /// Throws <see cref="StorageUnavailableException"/> when it cannot be made durable: the request must not be
+    /// acknowledged then.
+    /// </summary>
+    public async Task SettleAsync(string tenantId, string? encodedSettlement, CancellationToken cancellationToken)
+    {
+        if (string.IsNullOrEmpty(encodedSettlement))
+        {
+            return;
+        }
+
+        var settlement = SettlementCodec.Decode(tenantId, encodedSettlement);
+        var outcome = await writer.WriteAsync(settlement, cancellationToken);
+        if (outcome == SettlementOutcome.Committed)
+        {
+            return;
+        }
+
+        // The ledger has moved to another epoch. If Redis still serves the refused one, its state is not the ledger's
+        // (a rebuild whose commit failed): drop it so the next request rebuilds it.
+        await store.RunAsync(
+            HotScriptName.InvalidateAccount,
+            [HotStateKeys.Account(tenantId)],
+            [settlement.Epoch.ToString(CultureInfo.InvariantCulture)],
+            CancellationToken.None);
+        throw new StorageUnavailableException(
+            $"the hot state of tenant {tenantId} was rebuilt from the ledger while this request was in flight; nothing was charged, retry");
+    }
+
+    /// <summary>The tenant's balance and held amount in micros, or null when the tenant does not exist.</summary>
+    public async Task<(long BalanceMicros, long HeldMicros)?> ReadBalanceAsync(string tenantId, CancellationToken cancellationToken)
+    {
+        for (var attempt = 0; attempt < 2; attempt++)
+        {
+            var values = await store.ReadHashAsync(HotStateKeys.Account(tenantId), ["balance", "held"], cancellationToken);
+            if (values[0] is { } balance && values[1] is { } held)
+            {
+                return (Netstrings.Long(balance), Netstrings.Long(held));
+            }
+
+            if (!await loader.EnsureLoadedAsync(tenantId, cancellationToken))
+            {
+                return null;
+            }
+        }
+
+        throw new StorageUnavailableException($"the hot state of tenant {tenantId} vanished again right after it was rebuilt");
+    }
+}

@@ -1,0 +1,23 @@
+namespace CommsCredits.Gateway.Balances;
+
+/// <summary>
+/// Everything the gateway asks of Redis, kept this small so the client library can be swapped: run one of our
+/// scripts, read a few hash fields, forget settled entries, find pending settlements.
+/// </summary>
+public interface IHotStore
+{
+    /// <summary>Runs a script; its reply is a flat list of strings (null for a Lua false).</summary>
+    Task<string?[]> RunAsync(HotScriptName script, string[] keys, string[] arguments, CancellationToken cancellationToken);
+
+    Task<string?[]> ReadHashAsync(string key, string[] fields, CancellationToken cancellationToken);
+
+    Task<Dictionary<string, string>> ReadWholeHashAsync(string key, CancellationToken cancellationToken);
+
+    /// <summary>Deletes hash fields; used only for pending settlements that the ledger now holds.</summary>
+    Task DeleteHashFieldsAsync(string key, string[] fields, CancellationToken cancellationToken);
+
+    /// <summary>Keys matching a pattern on every primary (SCAN, in pages), at most <paramref name="maxKeys"/>.</summary>
+    Task<List<string>> ScanKeysAsync(string pattern, int maxKeys, CancellationToken cancellationToken);
+
+    Task<bool> PingAsync(CancellationToken cancellationToken);
+}

@@ -1,0 +1,194 @@
+namespace CommsCredits.Gateway.Balances;
+
+using CommsCredits.Gateway.Storage;
+using Microsoft.Extensions.Options;
+using StackExchange.Redis;
+
+/// <summary>
+/// <see cref="IHotStore"/> on StackExchange.Redis 1.2.6 (the version that restores here; see STACK.md). Scripts run by
+/// EVALSHA, falling back to EVAL when the server has forgotten them (a restart empties its script cache). Every call
+/// is bounded by Storage:RedisTimeoutMs; a timeout or connection failure becomes <see cref="StorageUnavailableException"/>.
+/// </summary>
+public sealed class RedisHotStore : IHotStore, IDisposable
+{
+    private const int ScanPageSize = 500;
+    private readonly ConnectionMultiplexer multiplexer;
+    private readonly IDatabase database;
+    private readonly TimeSpan timeout;
+
+    public RedisHotStore(IOptions<StorageOptions> options)
+    {
+        var settings = options.Value;
+        var configuration = ConfigurationOptions.Parse(settings.Redis);
+        // Start even when Redis is down: requests fail with UNAVAILABLE until it is back, and the multiplexer reconnects.
+        configuration.AbortOnConnectFail = false;
+        configuration.ConnectTimeout = Math.Max(settings.RedisTimeoutMs, 1_000);
+        configuration.SyncTimeout = settings.RedisTimeoutMs;
+        multiplexer = ConnectionMultiplexer.Connect(configuration);
+        database = multiplexer.GetDatabase();
+        timeout = TimeSpan.FromMilliseconds(settings.RedisTimeoutMs);
+    }
+
+    public async Task<string?[]> RunAsync(HotScriptName script, string[] keys, string[] arguments, CancellationToken cancellationToken)
+    {
+        var hotScript = HotScript.Get(script);
+        var redisKeys = ToKeys(keys);
+        var values = ToValues(arguments);
+        RedisResult result;
+        try
+        {
+            result = await Bounded(database.ScriptEvaluateAsync(hotScript.Sha1, redisKeys, values), cancellationToken);
+        }
+        catch (RedisServerException exception) when (exception.Message.StartsWith("NOSCRIPT", StringComparison.Ordinal))
+        {
+            result = await Bounded(database.ScriptEvaluateAsync(hotScript.Text, redisKeys, values), cancellationToken);
+        }
+
+        return Flatten(result);
+    }
+
+    public async Task<string?[]> ReadHashAsync(string key, string[] fields, CancellationToken cancellationToken)
+    {
+        var names = ToValues(fields);
+        var values = await Bounded(database.HashGetAsync(key, names), cancellationToken);
+        var texts = new string?[values.Length];
+        for (var index = 0; index < values.Length; index++)
+        {
+            texts[index] = values[index].IsNull ? null : (string?)values[index];
+        }
+
+        return texts;
+    }
+
+    public async Task<Dictionary<string, string>> ReadWholeHashAsync(string key, CancellationToken cancellationToken)
+    {
+        var entries = await Bounded(database.HashGetAllAsync(key), cancellationToken);
+        var result = new Dictionary<string, string>(entries.Length, StringComparer.Ordinal);
+        foreach (var entry in entries)
+        {
+            result[(string)entry.Name!] = (string)entry.Value!;
+        }
+
+        return result;
+    }
+
+    public Task DeleteHashFieldsAsync(string key, string[] fields, CancellationToken cancellationToken) =>
+        Bounded(database.HashDeleteAsync(key, ToValues(fields)), cancellationToken);
+
+    public async Task<List<string>> ScanKeysAsync(string pattern, int maxKeys, CancellationToken cancellationToken)
+    {
+        var keys = new List<string>();
+        foreach (var endpoint in multiplexer.GetEndPoints())
+        {
+            var server = multiplexer.GetServer(endpoint);
+            if (!server.IsConnected || server.IsSlave)
+            {
+                continue;
+            }
+
+            // IServer.Keys pages with SCAN on a worker thread; the page size bounds each round trip.
+            var found = await Task.Run(
+                () =>
+                {
+                    var page = new List<string>();
+                    foreach (var key in server.Keys(pattern: pattern, pageSize: ScanPageSize))
+                    {
+                        page.Add((string)key!);
+                        if (page.Count >= maxKeys)
+                        {
+                            break;
+                        }
+                    }
+
+                    return page;
+                },
+                cancellationToken);
+            keys.AddRange(found);
+            if (keys.Count >= maxKeys)
+            {
+                break;
+            }
+        }
+
+        return keys;
+    }
+
+    public async Task<bool> PingAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await Bounded(database.PingAsync(), cancellationToken);
+            return true;
+        }
+        catch (StorageUnavailableException)
+        {
+            return false;
+        }
+    }
+
+    public void Dispose() => multiplexer.Dispose();
+
+    private async Task<T> Bounded<T>(Task<T> operation, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await operation.WaitAsync(timeout, cancellationToken);
+        }
+        catch (TimeoutException exception)
+        {
+            Observe(operation);
+            throw new StorageUnavailableException($"Redis did not answer within {timeout.TotalMilliseconds} ms (Storage:RedisTimeoutMs)", exception);
+        }
+        catch (RedisConnectionException exception)
+        {
+            throw new StorageUnavailableException("Redis is unreachable: " + exception.Message, exception);
+        }
+        catch (RedisTimeoutException exception)
+        {
+            throw new StorageUnavailableException("Redis timed out: " + exception.Message, exception);
+        }
+    }
+
+    // A command we stopped waiting for may still fail later; observe it so the failure is not rethrown elsewhere.
+    private static void Observe(Task operation) =>
+        operation.ContinueWith(static task => _ = task.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+
+    private static RedisKey[] ToKeys(string[] keys)
+    {
+        var redisKeys = new RedisKey[keys.Length];
+        for (var index = 0; index < keys.Length; index++)
+        {
+            redisKeys[index] = keys[index];
+        }
+
+        return redisKeys;
+    }
+
+    private static RedisValue[] ToValues(string[] values)
+    {
+        var redisValues = new RedisValue[values.Length];
+        for (var index = 0; index < values.Length; index++)
+        {
+            redisValues[index] = values[index];
+        }
+
+        return redisValues;
+    }
+
+    private static string?[] Flatten(RedisResult result)
+    {
+        if (result.IsNull)
+        {
+            return [];
+        }
+
+        var items = (RedisResult[])result!;
+        var texts = new string?[items.Length];
+        for (var index = 0; index < items.Length; index++)
+        {
+            texts[index] = items[index].IsNull ? null : (string?)items[index];
+        }
+
+        return texts;
+    }
+}

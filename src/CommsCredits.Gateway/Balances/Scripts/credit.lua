@@ -1,0 +1,45 @@
+-- Adds money to a balance: an admin funding (kind 1) or a REFUND_ACCOUNT event (kind 3). Idempotent on its
+-- request key: the same key again returns the first answer and adds nothing.
+-- KEYS[1] account hash, KEYS[2] request hash (funding key or event session), KEYS[3] pending settlements hash
+-- ARGV[1] fingerprint, [2] now ms, [3] amount micros (> 0), [4] kind, [5] session id or '', [6] reference,
+--     [7] note, [8] max balance micros, [9] retention seconds of the request record
+-- Reply: {'not_loaded'} | {'balance_limit'} | {'replay', answer, pending settlement or ''}
+--      | {'ok', answer, settlement}
+-- The answer is encode{code, amount, balance after, held after, operation, fingerprint}.
+local account, request, pending = KEYS[1], KEYS[2], KEYS[3]
+local epoch = redis.call('HGET', account, 'epoch')
+if not epoch then
+  return { 'not_loaded' }
+end
+local existing = redis.call('HMGET', request, 'ep', 'a:0', 'o:0')
+if existing[1] == epoch and existing[2] then
+  local record = redis.call('HGET', pending, existing[3]) or ''
+  return { 'replay', existing[2], record }
+end
+
+local balance = tonumber(redis.call('HGET', account, 'balance'))
+local held = tonumber(redis.call('HGET', account, 'held'))
+local amount = tonumber(ARGV[3])
+ensure(amount > 0, 'credit amount must be positive')
+if balance + amount > tonumber(ARGV[8]) then
+  return { 'balance_limit' }
+end
+
+-- Writes start here.
+if existing[1] then
+  redis.call('DEL', request)
+end
+local operation = redis.call('HINCRBY', account, 'opseq', 1)
+-- A funding has no session; a refund event is request 0 of its own event session.
+local request_number = ''
+if ARGV[5] ~= '' then
+  request_number = '0'
+end
+local record = settlement(epoch, operation, ARGV[2], tonumber(ARGV[4]), amount, ARGV[5], request_number, '', ARGV[6],
+                          ARGV[7], nil)
+redis.call('HSET', pending, int(operation), record)
+redis.call('HSET', account, 'balance', int(balance + amount))
+local answer = encode({ '2001', int(amount), int(balance + amount), int(held), int(operation), ARGV[1] })
+redis.call('HSET', request, 'ep', epoch, 'a:0', answer, 'o:0', int(operation))
+redis.call('EXPIRE', request, ARGV[9])
+return { 'ok', answer, record }

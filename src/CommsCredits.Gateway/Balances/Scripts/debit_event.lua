@@ -1,0 +1,65 @@
+-- CCR-EVENT with DIRECT_DEBITING: rates and debits a whole call at once, all or nothing.
+-- KEYS[1] account hash, KEYS[2] event session hash, KEYS[3] pending settlements hash
+-- ARGV[1] fingerprint, [2] now ms, [3] used seconds (> 0), [4] rate micros per minute, [5] connection fee micros,
+--     [6] first increment s, [7] next increment s, [8] call type, [9] user id, [10] calling number,
+--     [11] called number, [12] destination name, [13] rated prefix, [14] rate effective from ms, [15] session id,
+--     [16] retention seconds
+-- Reply: {'not_loaded'} | {'replay', answer, pending settlement or '', tariff...} | {'ok', answer, settlement or '',
+--        tariff...} where the tariff is the one stored with the event: destination, prefix, rate, fee, first, next,
+--        effective from ms.
+local account, session, pending = KEYS[1], KEYS[2], KEYS[3]
+local epoch = redis.call('HGET', account, 'epoch')
+if not epoch then
+  return { 'not_loaded' }
+end
+local existing = redis.call('HMGET', session, 'ep', 'a:0', 'o:0')
+local function with_tariff(status, answer, record)
+  local t = redis.call('HMGET', session, 'dst', 'pfx', 'r', 'f', 'fi', 'ni', 'eff')
+  return { status, answer, record, t[1], t[2], t[3], t[4], t[5], t[6], t[7] }
+end
+if existing[1] == epoch and existing[2] then
+  local record = ''
+  if existing[3] and existing[3] ~= '0' then
+    record = redis.call('HGET', pending, existing[3]) or ''
+  end
+  return with_tariff('replay', existing[2], record)
+end
+
+local balance = tonumber(redis.call('HGET', account, 'balance'))
+local held = tonumber(redis.call('HGET', account, 'held'))
+local used = tonumber(ARGV[3])
+local rate, fee, first, next_increment = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
+local billed = billed_seconds(used, first, next_increment)
+local charge = cost_micros(billed, rate, fee)
+local code = 2001
+if charge > balance - held then
+  code = 4012
+end
+
+-- Writes start here.
+if existing[1] then
+  redis.call('DEL', session)
+end
+local operation = 0
+local record = ''
+local charged = 0
+if code == 2001 then
+  charged = charge
+  operation = redis.call('HINCRBY', account, 'opseq', 1)
+  local kind = 0
+  if charge > 0 then
+    kind = 2
+  end
+  local start_ms = int(tonumber(ARGV[2]) - used * 1000)
+  local call = { ARGV[9], ARGV[8], ARGV[10], ARGV[11], start_ms, ARGV[2], int(used), int(billed), int(charge), '0',
+                 ARGV[12], ARGV[13], ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[14], '0' }
+  record = settlement(epoch, operation, ARGV[2], kind, -charge, ARGV[15], '0', int(operation), '', '', call)
+  redis.call('HSET', pending, int(operation), record)
+  redis.call('HSET', account, 'balance', int(balance - charge))
+end
+local answer = encode({ int(code), '0', '0', '0', int(charged), int(charged), '0', int(used), int(billed),
+                        int(operation), ARGV[1] })
+redis.call('HSET', session, 'ep', epoch, 'state', 'closed', 'sid', ARGV[15], 'a:0', answer, 'o:0', int(operation),
+  'dst', ARGV[12], 'pfx', ARGV[13], 'r', ARGV[4], 'f', ARGV[5], 'fi', ARGV[6], 'ni', ARGV[7], 'eff', ARGV[14])
+redis.call('EXPIRE', session, ARGV[16])
+return with_tariff('ok', answer, record)

@@ -1,0 +1,159 @@
+namespace CommsCredits.Gateway.Charging;
+
+using CommsCredits.Contracts.V1;
+using CommsCredits.Gateway.Balances;
+using CommsCredits.Gateway.Ledger;
+using CommsCredits.Gateway.Money;
+using CommsCredits.Gateway.Rating;
+using CommsCredits.Gateway.Tenants;
+using CommsCredits.Grpc.Protocol;
+using Microsoft.Extensions.Options;
+using static CommsCredits.Gateway.Charging.AnswerBuilder;
+
+/// <summary>
+/// One-shot charging events (RFC 8506 section 6): direct debit, refund, balance check and price enquiry. Debit and
+/// Refund are remembered under their session id like a session's requests, so a retry gets the first answer.
+/// </summary>
+public sealed class EventCharging(TenantCatalog catalog, HotState hotState, BalanceCredits credits, IOptions<ChargingOptions> options, TimeProvider timeProvider)
+{
+    private readonly ChargingOptions settings = options.Value;
+
+    public async Task<DebitResponse> DebitAsync(DebitRequest request, CancellationToken cancellationToken)
+    {
+        RequestValidator.SessionId(request.SessionId);
+        RequestValidator.RequestNumber(request.RequestNumber, initialOrEvent: true);
+        RequestValidator.TenantId(request.TenantId);
+        RequestValidator.UserId(request.UserId);
+        RequestValidator.CallTypeDefined(request.CallType);
+        RequestValidator.Number(request.CallingNumber, "calling_number");
+        RequestValidator.Number(request.CalledNumber, "called_number");
+        RequestValidator.Seconds(request.UsedSeconds, "used_seconds");
+        if (request.UsedSeconds == 0)
+        {
+            throw RequestValidator.Invalid("used_seconds must be at least 1 for a direct debit");
+        }
+
+        var profile = await catalog.GetAsync(request.TenantId, cancellationToken);
+        if (profile is null)
+        {
+            return new DebitResponse { ResultCode = ResultCode.UserUnknown, ResultMessage = SessionCharging.UnknownTenant(request.TenantId) };
+        }
+
+        var now = timeProvider.GetUtcNow();
+        var ratedNumber = RateBook.RatedNumber(request.CallType, request.CallingNumber, request.CalledNumber);
+        if (!profile.Rates.TryFind(request.CallType, ratedNumber, now, out var tariff))
+        {
+            return new DebitResponse { ResultCode = ResultCode.RatingFailed, ResultMessage = SessionCharging.NoRate(request.CallType, ratedNumber) };
+        }
+
+        var fingerprint = RequestFingerprint.Of(
+            "Debit", request.TenantId, request.UserId, Text((int)request.CallType), request.CallingNumber, request.CalledNumber, Text(request.UsedSeconds));
+        string[] arguments =
+        [
+            fingerprint, Milliseconds(now), Text(request.UsedSeconds), .. TariffArguments(tariff), Text((int)request.CallType), request.UserId,
+            request.CallingNumber, request.CalledNumber, tariff.DestinationName, tariff.Prefix, Milliseconds(tariff.EffectiveFrom), request.SessionId,
+            Text(settings.SessionRetentionSeconds),
+        ];
+        string[] keys = [HotStateKeys.Account(request.TenantId), HotStateKeys.Session(request.TenantId, request.SessionId), HotStateKeys.Pending(request.TenantId)];
+        var reply = await hotState.RunAsync(request.TenantId, HotScriptName.DebitEvent, keys, arguments, cancellationToken);
+        if (reply is null)
+        {
+            return new DebitResponse { ResultCode = ResultCode.UserUnknown, ResultMessage = SessionCharging.UnknownTenant(request.TenantId) };
+        }
+
+        var answer = HotAnswer.Decode(reply[1]!);
+        EnsureSameRequest(answer.Fingerprint, fingerprint, request.SessionId, request.RequestNumber);
+        await hotState.SettleAsync(request.TenantId, reply[2], cancellationToken);
+        var currency = profile.Tenant.Currency;
+        return new DebitResponse
+        {
+            ResultCode = (ResultCode)answer.ResultCode,
+            ResultMessage = answer.ResultCode == (int)ResultCode.CreditLimitReached ? "the available balance cannot pay for this call; nothing was debited" : string.Empty,
+            Charged = Money(answer.ChargedMicros, currency),
+            BilledSeconds = (uint)answer.BilledSeconds,
+            Rate = StoredRate(reply, 3, currency),
+        };
+    }
+
+    public async Task<RefundResponse> RefundAsync(RefundRequest request, CancellationToken cancellationToken)
+    {
+        RequestValidator.SessionId(request.SessionId);
+        RequestValidator.RequestNumber(request.RequestNumber, initialOrEvent: true);
+        RequestValidator.TenantId(request.TenantId);
+        RequestValidator.Text(request.Reason, "reason", required: true);
+        if (request.RefundedSessionId.Length > 0)
+        {
+            RequestValidator.SessionId(request.RefundedSessionId, "refunded_session_id");
+        }
+
+        var profile = await catalog.GetAsync(request.TenantId, cancellationToken);
+        if (profile is null)
+        {
+            return new RefundResponse { ResultCode = ResultCode.UserUnknown, ResultMessage = SessionCharging.UnknownTenant(request.TenantId) };
+        }
+
+        var currency = profile.Tenant.Currency;
+        var amount = RequestValidator.PositiveAmount(request.Amount, "amount", currency, settings.MaxRefundMicros);
+        var credit = new CreditRequest(
+            LedgerEntryKind.Refund, amount, request.SessionId, request.RefundedSessionId, request.Reason,
+            RequestFingerprint.Of("Refund", Text(amount), request.Reason, request.RefundedSessionId));
+        var answer = await credits.CreditAsync(request.TenantId, HotStateKeys.Session(request.TenantId, request.SessionId), credit, settings.SessionRetentionSeconds, cancellationToken);
+        if (answer is null)
+        {
+            return new RefundResponse { ResultCode = ResultCode.UserUnknown, ResultMessage = SessionCharging.UnknownTenant(request.TenantId) };
+        }
+
+        EnsureSameRequest(answer.Value.Fingerprint, credit.Fingerprint, request.SessionId, request.RequestNumber);
+        return new RefundResponse { ResultCode = ResultCode.Success, Refunded = Money(answer.Value.AmountMicros, currency) };
+    }
+
+    public async Task<CheckBalanceResponse> CheckBalanceAsync(CheckBalanceRequest request, CancellationToken cancellationToken)
+    {
+        RequestValidator.TenantId(request.TenantId);
+        var profile = await catalog.GetAsync(request.TenantId, cancellationToken);
+        var balance = profile is null ? null : await hotState.ReadBalanceAsync(request.TenantId, cancellationToken);
+        if (profile is null || balance is null)
+        {
+            return new CheckBalanceResponse { ResultCode = ResultCode.UserUnknown, ResultMessage = SessionCharging.UnknownTenant(request.TenantId) };
+        }
+
+        return new CheckBalanceResponse { ResultCode = ResultCode.Success, Balance = BalanceView(balance.Value.BalanceMicros, balance.Value.HeldMicros, profile.Tenant.Currency) };
+    }
+
+    public async Task<PriceEnquiryResponse> PriceEnquiryAsync(PriceEnquiryRequest request, CancellationToken cancellationToken)
+    {
+        RequestValidator.TenantId(request.TenantId);
+        RequestValidator.CallTypeDefined(request.CallType);
+        RequestValidator.Number(request.CallingNumber, "calling_number");
+        RequestValidator.Number(request.CalledNumber, "called_number");
+        RequestValidator.Seconds(request.Seconds, "seconds");
+        var profile = await catalog.GetAsync(request.TenantId, cancellationToken);
+        if (profile is null)
+        {
+            return new PriceEnquiryResponse { ResultCode = ResultCode.UserUnknown, ResultMessage = SessionCharging.UnknownTenant(request.TenantId) };
+        }
+
+        var ratedNumber = RateBook.RatedNumber(request.CallType, request.CallingNumber, request.CalledNumber);
+        if (!profile.Rates.TryFind(request.CallType, ratedNumber, timeProvider.GetUtcNow(), out var tariff))
+        {
+            return new PriceEnquiryResponse { ResultCode = ResultCode.RatingFailed, ResultMessage = SessionCharging.NoRate(request.CallType, ratedNumber) };
+        }
+
+        var billed = TariffMath.BilledSeconds(request.Seconds, tariff);
+        var currency = profile.Tenant.Currency;
+        return new PriceEnquiryResponse
+        {
+            ResultCode = ResultCode.Success,
+            Cost = Money(TariffMath.CostMicros(billed, tariff), currency),
+            BilledSeconds = (uint)billed,
+            Rate = Rate(tariff, currency),
+        };
+    }
+
+    public static Balance BalanceView(long balanceMicros, long heldMicros, string currency) => new()
+    {
+        Balance_ = Money(balanceMicros, currency),
+        Held = Money(heldMicros, currency),
+        Available = Money(balanceMicros - heldMicros, currency),
+    };
+}

@@ -1,0 +1,185 @@
+namespace CommsCredits.Gateway.Charging;
+
+using CommsCredits.Contracts.V1;
+using CommsCredits.Gateway.Balances;
+using CommsCredits.Gateway.Money;
+using CommsCredits.Gateway.Rating;
+using CommsCredits.Gateway.Tenants;
+using CommsCredits.Grpc.Protocol;
+using Microsoft.Extensions.Options;
+using static CommsCredits.Gateway.Charging.AnswerBuilder;
+
+/// <summary>
+/// Session-based charging (RFC 8506 section 5): Reserve opens a session and holds credit for a first slice, Update
+/// debits used seconds and holds the next slice, Terminate debits the last seconds, releases the hold and writes the
+/// call detail record. The arithmetic runs inside Redis (reserve.lua, usage.lua) so that concurrent calls of one
+/// tenant see one balance; what it debits is in the ledger before the answer leaves.
+/// </summary>
+public sealed class SessionCharging(TenantCatalog catalog, HotState hotState, IOptions<ChargingOptions> options, TimeProvider timeProvider)
+{
+    private readonly ChargingOptions settings = options.Value;
+
+    public async Task<ReserveResponse> ReserveAsync(ReserveRequest request, CancellationToken cancellationToken)
+    {
+        RequestValidator.SessionId(request.SessionId);
+        RequestValidator.RequestNumber(request.RequestNumber, initialOrEvent: true);
+        RequestValidator.TenantId(request.TenantId);
+        RequestValidator.UserId(request.UserId);
+        RequestValidator.CallTypeDefined(request.CallType);
+        RequestValidator.Number(request.CallingNumber, "calling_number");
+        RequestValidator.Number(request.CalledNumber, "called_number");
+        RequestValidator.Seconds(request.RequestedSeconds, "requested_seconds");
+
+        var profile = await catalog.GetAsync(request.TenantId, cancellationToken);
+        if (profile is null)
+        {
+            return new ReserveResponse { ResultCode = ResultCode.UserUnknown, ResultMessage = UnknownTenant(request.TenantId) };
+        }
+
+        var now = timeProvider.GetUtcNow();
+        var ratedNumber = RateBook.RatedNumber(request.CallType, request.CallingNumber, request.CalledNumber);
+        if (!profile.Rates.TryFind(request.CallType, ratedNumber, now, out var tariff))
+        {
+            return new ReserveResponse { ResultCode = ResultCode.RatingFailed, ResultMessage = NoRate(request.CallType, ratedNumber) };
+        }
+
+        var fingerprint = RequestFingerprint.Of(
+            nameof(ReserveAsync), request.TenantId, request.UserId, Text((int)request.CallType), request.CallingNumber, request.CalledNumber, Text(request.RequestedSeconds));
+        string[] arguments =
+        [
+            fingerprint, Milliseconds(now), Text(GrantRequest(request.RequestedSeconds)), Text(settings.ValiditySeconds), Text(MoneyLimits.MaxSessionSeconds),
+            .. TariffArguments(tariff),
+            Text((int)request.CallType), request.UserId, request.CallingNumber, request.CalledNumber, tariff.DestinationName, tariff.Prefix,
+            Milliseconds(tariff.EffectiveFrom), request.SessionId, Text(settings.SessionRetentionSeconds),
+        ];
+        var reply = await hotState.RunAsync(
+            request.TenantId, HotScriptName.Reserve, [HotStateKeys.Account(request.TenantId), HotStateKeys.Session(request.TenantId, request.SessionId)], arguments, cancellationToken);
+        if (reply is null)
+        {
+            return new ReserveResponse { ResultCode = ResultCode.UserUnknown, ResultMessage = UnknownTenant(request.TenantId) };
+        }
+
+        var answer = HotAnswer.Decode(reply[1]!);
+        EnsureSameRequest(answer.Fingerprint, fingerprint, request.SessionId, request.RequestNumber);
+        var currency = profile.Tenant.Currency;
+        return new ReserveResponse
+        {
+            ResultCode = (ResultCode)answer.ResultCode,
+            ResultMessage = answer.ResultCode == (int)ResultCode.CreditLimitReached ? "the available balance cannot pay for one billing increment of this call" : string.Empty,
+            GrantedSeconds = (uint)answer.GrantedSeconds,
+            ValiditySeconds = (uint)answer.ValiditySeconds,
+            FinalUnitAction = answer.FinalUnit ? FinalUnitAction.Terminate : FinalUnitAction.None,
+            Reserved = Money(answer.ReservedMicros, currency),
+            Rate = StoredRate(reply, 2, currency),
+        };
+    }
+
+    public async Task<UpdateResponse> UpdateAsync(UpdateRequest request, CancellationToken cancellationToken)
+    {
+        RequestValidator.Seconds(request.RequestedSeconds, "requested_seconds");
+        var outcome = await UseAsync(
+            request.TenantId, request.SessionId, request.RequestNumber, request.UsedSeconds, GrantRequest(request.RequestedSeconds), terminationCause: null, cancellationToken);
+        if (outcome.Refusal is { } refusal)
+        {
+            return new UpdateResponse { ResultCode = refusal.Code, ResultMessage = refusal.Message };
+        }
+
+        var answer = outcome.Answer!;
+        var currency = outcome.Currency!;
+        return new UpdateResponse
+        {
+            ResultCode = (ResultCode)answer.ResultCode,
+            ResultMessage = answer.ResultCode == (int)ResultCode.CreditLimitReached ? "the used seconds were debited; the balance cannot pay for one more billing increment" : string.Empty,
+            GrantedSeconds = (uint)answer.GrantedSeconds,
+            ValiditySeconds = (uint)answer.ValiditySeconds,
+            FinalUnitAction = answer.FinalUnit ? FinalUnitAction.Terminate : FinalUnitAction.None,
+            Charged = Money(answer.ChargedMicros, currency),
+            SessionCharged = Money(answer.SessionChargedMicros, currency),
+            Reserved = Money(answer.ReservedMicros, currency),
+        };
+    }
+
+    public async Task<TerminateResponse> TerminateAsync(TerminateRequest request, CancellationToken cancellationToken)
+    {
+        if (!System.Enum.IsDefined(request.TerminationCause))
+        {
+            throw RequestValidator.Invalid($"termination_cause {(int)request.TerminationCause} is not a known cause");
+        }
+
+        var cause = request.TerminationCause == TerminationCause.Unspecified ? TerminationCause.Logout : request.TerminationCause;
+        var outcome = await UseAsync(request.TenantId, request.SessionId, request.RequestNumber, request.UsedSeconds, requestedSeconds: 0, cause, cancellationToken);
+        if (outcome.Refusal is { } refusal)
+        {
+            return new TerminateResponse { ResultCode = refusal.Code, ResultMessage = refusal.Message };
+        }
+
+        var answer = outcome.Answer!;
+        var currency = outcome.Currency!;
+        return new TerminateResponse
+        {
+            ResultCode = (ResultCode)answer.ResultCode,
+            Charged = Money(answer.ChargedMicros, currency),
+            SessionCharged = Money(answer.SessionChargedMicros, currency),
+            UsedSeconds = (uint)answer.UsedSeconds,
+            BilledSeconds = (uint)answer.BilledSeconds,
+        };
+    }
+
+    private async Task<UsageOutcome> UseAsync(
+        string tenantId, string sessionId, uint requestNumber, uint usedSeconds, long requestedSeconds, TerminationCause? terminationCause, CancellationToken cancellationToken)
+    {
+        RequestValidator.SessionId(sessionId);
+        RequestValidator.RequestNumber(requestNumber, initialOrEvent: false);
+        RequestValidator.TenantId(tenantId);
+        RequestValidator.Seconds(usedSeconds, "used_seconds");
+        var profile = await catalog.GetAsync(tenantId, cancellationToken);
+        if (profile is null)
+        {
+            return UsageOutcome.Refused(ResultCode.UserUnknown, UnknownTenant(tenantId));
+        }
+
+        var terminate = terminationCause is not null;
+        var fingerprint = RequestFingerprint.Of(terminate ? "Terminate" : "Update", Text(usedSeconds), Text(requestedSeconds), Text((int)(terminationCause ?? 0)));
+        string[] arguments =
+        [
+            Text(requestNumber), fingerprint, Milliseconds(timeProvider.GetUtcNow()), Text(usedSeconds), Text(requestedSeconds),
+            Text(settings.ValiditySeconds), Text(MoneyLimits.MaxSessionSeconds), terminate ? "1" : "0", Text((int)(terminationCause ?? 0)),
+            Text(settings.SessionRetentionSeconds), Text(settings.MaxRequestsPerSession),
+        ];
+        string[] keys = [HotStateKeys.Account(tenantId), HotStateKeys.Session(tenantId, sessionId), HotStateKeys.Pending(tenantId)];
+        var reply = await hotState.RunAsync(tenantId, HotScriptName.Usage, keys, arguments, cancellationToken);
+        switch (reply?[0])
+        {
+            case null:
+                return UsageOutcome.Refused(ResultCode.UserUnknown, UnknownTenant(tenantId));
+            case "unknown_session":
+                return UsageOutcome.Refused(ResultCode.UnknownSessionId, $"session {sessionId} is not open (never reserved, denied, or forgotten)");
+            case "closed":
+                return UsageOutcome.Refused(ResultCode.UnknownSessionId, $"session {sessionId} was already terminated");
+            case "too_many_requests":
+                throw new RpcException(new Status(
+                    StatusCode.ResourceExhausted, $"session {sessionId} has made {settings.MaxRequestsPerSession} requests, the most allowed (Charging:MaxRequestsPerSession)"));
+            case "too_long":
+                throw new RpcException(new Status(
+                    StatusCode.OutOfRange, $"used_seconds would take session {sessionId} past {MoneyLimits.MaxSessionSeconds} seconds, the longest call charged"));
+        }
+
+        var answer = HotAnswer.Decode(reply[1]!);
+        EnsureSameRequest(answer.Fingerprint, fingerprint, sessionId, requestNumber);
+        await hotState.SettleAsync(tenantId, reply[2], cancellationToken);
+        return new UsageOutcome(answer, profile.Tenant.Currency, null);
+    }
+
+    /// <summary>What the client asked for, with 0 meaning the default slice and nothing above the largest slice.</summary>
+    private long GrantRequest(uint requestedSeconds) =>
+        requestedSeconds == 0 ? settings.DefaultGrantSeconds : Math.Min(requestedSeconds, settings.MaxGrantSeconds);
+
+    internal static string UnknownTenant(string tenantId) => $"tenant '{tenantId}' is unknown";
+
+    internal static string NoRate(CallType callType, string ratedNumber) => $"no rate of the {callType} table applies to {ratedNumber}";
+
+    private sealed record UsageOutcome(HotAnswer? Answer, string? Currency, (ResultCode Code, string Message)? Refusal)
+    {
+        public static UsageOutcome Refused(ResultCode code, string message) => new(null, null, (code, message));
+    }
+}

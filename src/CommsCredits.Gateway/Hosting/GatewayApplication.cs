@@ -1,0 +1,92 @@
+namespace CommsCredits.Gateway.Hosting;
+
+using System.Net;
+using CommsCredits.Contracts.V1;
+using CommsCredits.Gateway.Api;
+using CommsCredits.Gateway.Ledger;
+using CommsCredits.Gateway.Storage;
+using CommsCredits.Grpc.Server;
+using Google.Protobuf.Reflection;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+
+/// <summary>The gateway process: the charging core behind a gRPC listener on Kestrel's HTTP/2.</summary>
+public static class GatewayApplication
+{
+    public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
+    {
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = args });
+        configure?.Invoke(builder);
+        var server = builder.Configuration.GetSection(ServerOptions.SectionName).Get<ServerOptions>() ?? new ServerOptions();
+        var endpoint = server.EndpointUri();
+
+        builder.Services.AddChargingCore(builder.Configuration);
+        builder.Services.AddOptions<ServerOptions>().Bind(builder.Configuration.GetSection(ServerOptions.SectionName)).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddGrpcServer(builder.Configuration.GetSection("Grpc"));
+        builder.Services.AddGrpcService<ChargingService>(Service(ChargingReflection.Descriptor, "Charging"));
+        builder.Services.AddGrpcService<AccountsService>(Service(AccountsReflection.Descriptor, "Accounts"));
+        builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = TimeSpan.FromSeconds(server.ShutdownTimeoutSeconds));
+        builder.WebHost.ConfigureKestrel(kestrel => ConfigureKestrel(kestrel, server, endpoint));
+
+        var app = builder.Build();
+        app.MapGrpcServices();
+        return app;
+    }
+
+    /// <summary>Applies migrations (unless Storage:MigrateOnStart is false), then serves until stopped.</summary>
+    public static async Task RunAsync(WebApplication app, CancellationToken cancellationToken)
+    {
+        if (app.Services.GetRequiredService<IOptions<StorageOptions>>().Value.MigrateOnStart)
+        {
+            await app.Services.GetRequiredService<SchemaMigrator>().ApplyAsync(cancellationToken);
+        }
+
+        await app.RunAsync();
+    }
+
+    private static ServiceDescriptor Service(FileDescriptor file, string name) =>
+        file.Services.FirstOrDefault(service => string.Equals(service.Name, name, StringComparison.Ordinal))
+        ?? throw new InvalidOperationException($"{file.Name} has no service {name}");
+
+    private static void ConfigureKestrel(KestrelServerOptions kestrel, ServerOptions server, Uri endpoint)
+    {
+        kestrel.AddServerHeader = false;
+        kestrel.Limits.MaxConcurrentConnections = server.MaxConnections;
+        kestrel.Limits.MaxRequestHeadersTotalSize = server.MaxRequestHeadersBytes;
+        kestrel.Limits.Http2.MaxStreamsPerConnection = server.MaxStreamsPerConnection;
+        kestrel.Limits.Http2.MaxRequestHeaderFieldSize = server.MaxRequestHeadersBytes;
+
+        void Listen(ListenOptions listen)
+        {
+            // gRPC is HTTP/2 only: cleartext with prior knowledge (h2c), or TLS with ALPN "h2".
+            listen.Protocols = HttpProtocols.Http2;
+            if (endpoint.Scheme == "https")
+            {
+                listen.UseHttps(server.CertificatePath!, server.CertificatePassword);
+            }
+        }
+
+        var host = endpoint.Host;
+        if (string.Equals(host, "localhost", StringComparison.OrdinalIgnoreCase))
+        {
+            kestrel.ListenLocalhost(endpoint.Port, Listen);
+        }
+        else if (host is "0.0.0.0" or "*" or "[::]")
+        {
+            kestrel.ListenAnyIP(endpoint.Port, Listen);
+        }
+        else if (IPAddress.TryParse(host.Trim('[', ']'), out var address))
+        {
+            kestrel.Listen(address, endpoint.Port, Listen);
+        }
+        else
+        {
+            throw new InvalidOperationException($"Server:Endpoint host must be an IP address, localhost or 0.0.0.0 (got '{host}')");
+        }
+    }
+}

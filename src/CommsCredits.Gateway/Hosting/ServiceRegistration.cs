@@ -1,0 +1,62 @@
+namespace CommsCredits.Gateway.Hosting;
+
+using CommsCredits.Gateway.Accounts;
+using CommsCredits.Gateway.Balances;
+using CommsCredits.Gateway.Charging;
+using CommsCredits.Gateway.Ledger;
+using CommsCredits.Gateway.Storage;
+using CommsCredits.Gateway.Tenants;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using Npgsql;
+
+/// <summary>Registers everything but the network listener, so commands (migrate, seed-demo) share it with serve.</summary>
+public static class ServiceRegistration
+{
+    public static IServiceCollection AddChargingCore(this IServiceCollection services, IConfiguration configuration)
+    {
+        AddValidatedOptions<StorageOptions>(services, configuration, StorageOptions.SectionName);
+        AddValidatedOptions<ChargingOptions>(services, configuration, ChargingOptions.SectionName);
+        AddValidatedOptions<SettlementOptions>(services, configuration, SettlementOptions.SectionName);
+        AddValidatedOptions<TenantCatalogOptions>(services, configuration, TenantCatalogOptions.SectionName);
+        AddValidatedOptions<AccountsOptions>(services, configuration, AccountsOptions.SectionName);
+        services.AddSingleton<IValidateOptions<ChargingOptions>, ChargingOptionsValidator>();
+        services.AddSingleton(TimeProvider.System);
+
+        services.AddSingleton(provider => BuildDataSource(provider.GetRequiredService<IOptions<StorageOptions>>().Value));
+        services.AddSingleton<IHotStore, RedisHotStore>();
+        services.AddSingleton<SchemaMigrator>();
+        services.AddSingleton<LedgerBatchStore>();
+        services.AddSingleton<SettlementWriter>();
+        services.AddHostedService(provider => provider.GetRequiredService<SettlementWriter>());
+        services.AddSingleton<PendingSettlementSweeper>();
+        services.AddHostedService(provider => provider.GetRequiredService<PendingSettlementSweeper>());
+        services.AddSingleton<HotStateLoader>();
+        services.AddSingleton<HotState>();
+        services.AddSingleton<BalanceCredits>();
+        services.AddSingleton<TenantRepository>();
+        services.AddSingleton<TenantCatalog>();
+        services.AddHostedService<TenantCatalogRefresher>();
+        services.AddSingleton<SessionCharging>();
+        services.AddSingleton<EventCharging>();
+        services.AddSingleton<AccountAdministration>();
+        return services;
+    }
+
+    private static void AddValidatedOptions<TOptions>(IServiceCollection services, IConfiguration configuration, string section)
+        where TOptions : class
+    {
+        services.AddOptions<TOptions>().Bind(configuration.GetSection(section)).ValidateDataAnnotations().ValidateOnStart();
+    }
+
+    private static NpgsqlDataSource BuildDataSource(StorageOptions options)
+    {
+        var connection = new NpgsqlConnectionStringBuilder(options.Postgres)
+        {
+            CommandTimeout = options.PostgresCommandTimeoutSeconds,
+            MaxPoolSize = options.PostgresMaxPoolSize,
+        };
+        return NpgsqlDataSource.Create(connection.ConnectionString);
+    }
+}

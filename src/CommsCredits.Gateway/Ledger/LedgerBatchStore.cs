@@ -1,0 +1,161 @@
+namespace CommsCredits.Gateway.Ledger;
+
+using Npgsql;
+using NpgsqlTypes;
+
+/// <summary>
+/// Writes a batch of settlements in one round trip: an NpgsqlBatch without an explicit transaction runs as one
+/// implicit transaction, committed when PostgreSQL answers. The first statement takes the rebuild lock shared (see
+/// <see cref="LedgerLocks"/>); the second inserts ledger entries and call records whose epoch is the tenant's current
+/// one, ignores those already there, and returns each tenant's epoch so that every settlement learns its outcome.
+/// </summary>
+public sealed class LedgerBatchStore(NpgsqlDataSource dataSource)
+{
+    private const string WriteSql =
+        """
+        WITH live AS (
+            SELECT tenant_id, hot_epoch, currency FROM tenants WHERE tenant_id = ANY(@tenant_ids)
+        ), entries AS (
+            INSERT INTO ledger_entries (tenant_id, epoch, operation_number, kind, amount_micros, session_id,
+                                        request_number, session_number, reference, note, occurred_at)
+            SELECT e.tenant_id, e.epoch, e.operation_number, e.kind, e.amount_micros, e.session_id,
+                   e.request_number, e.session_number, e.reference, e.note, e.occurred_at
+            FROM unnest(@e_tenant, @e_epoch, @e_operation, @e_kind, @e_amount, @e_session, @e_request, @e_session_number,
+                        @e_reference, @e_note, @e_occurred)
+                 AS e(tenant_id, epoch, operation_number, kind, amount_micros, session_id, request_number,
+                      session_number, reference, note, occurred_at)
+            JOIN live ON live.tenant_id = e.tenant_id AND live.hot_epoch = e.epoch
+            ON CONFLICT DO NOTHING
+            RETURNING 1
+        ), calls AS (
+            INSERT INTO call_records (tenant_id, epoch, session_number, session_id, user_id, call_type, calling_number,
+                                      called_number, started_at, ended_at, used_seconds, billed_seconds, charge_micros,
+                                      uncharged_micros, currency, destination_name, rated_prefix, rate_per_minute_micros,
+                                      connection_fee_micros, first_increment_seconds, next_increment_seconds,
+                                      rate_effective_from, termination_cause)
+            SELECT c.tenant_id, c.epoch, c.session_number, c.session_id, c.user_id, c.call_type, c.calling_number,
+                   c.called_number, c.started_at, c.ended_at, c.used_seconds, c.billed_seconds, c.charge_micros,
+                   c.uncharged_micros, live.currency, c.destination_name, c.rated_prefix, c.rate_per_minute_micros,
+                   c.connection_fee_micros, c.first_increment_seconds, c.next_increment_seconds,
+                   c.rate_effective_from, c.termination_cause
+            FROM unnest(@c_tenant, @c_epoch, @c_session_number, @c_session, @c_user, @c_call_type, @c_calling, @c_called,
+                        @c_started, @c_ended, @c_used, @c_billed, @c_charge, @c_uncharged, @c_destination, @c_prefix,
+                        @c_rate, @c_fee, @c_first, @c_next, @c_effective, @c_cause)
+                 AS c(tenant_id, epoch, session_number, session_id, user_id, call_type, calling_number, called_number,
+                      started_at, ended_at, used_seconds, billed_seconds, charge_micros, uncharged_micros,
+                      destination_name, rated_prefix, rate_per_minute_micros, connection_fee_micros,
+                      first_increment_seconds, next_increment_seconds, rate_effective_from, termination_cause)
+            JOIN live ON live.tenant_id = c.tenant_id AND live.hot_epoch = c.epoch
+            ON CONFLICT DO NOTHING
+            RETURNING 1
+        )
+        SELECT tenant_id, hot_epoch FROM live
+        """;
+
+    public async Task<IReadOnlyList<SettlementOutcome>> WriteBatchAsync(Settlement[] settlements, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var batch = new NpgsqlBatch(connection);
+        var lockCommand = new NpgsqlBatchCommand("SELECT pg_advisory_xact_lock_shared(@key)");
+        lockCommand.Parameters.AddWithValue("key", LedgerLocks.HotStateRebuildKey);
+        batch.BatchCommands.Add(lockCommand);
+        var write = new NpgsqlBatchCommand(WriteSql);
+        AddEntryParameters(write.Parameters, settlements);
+        AddCallParameters(write.Parameters, settlements);
+        batch.BatchCommands.Add(write);
+
+        var epochs = new Dictionary<string, long>(StringComparer.Ordinal);
+        await using (var reader = await batch.ExecuteReaderAsync(cancellationToken))
+        {
+            await reader.NextResultAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                epochs[reader.GetString(0)] = reader.GetInt64(1);
+            }
+        }
+
+        var outcomes = new SettlementOutcome[settlements.Length];
+        for (var index = 0; index < settlements.Length; index++)
+        {
+            var settlement = settlements[index];
+            outcomes[index] = epochs.TryGetValue(settlement.TenantId, out var epoch) && epoch == settlement.Epoch
+                ? SettlementOutcome.Committed
+                : SettlementOutcome.StaleEpoch;
+        }
+
+        return outcomes;
+    }
+
+    private static void AddEntryParameters(NpgsqlParameterCollection parameters, Settlement[] settlements)
+    {
+        var tenants = new HashSet<string>(StringComparer.Ordinal);
+        var withEntry = new List<Settlement>(settlements.Length);
+        foreach (var settlement in settlements)
+        {
+            tenants.Add(settlement.TenantId);
+            if (settlement.Entry is not null)
+            {
+                withEntry.Add(settlement);
+            }
+        }
+
+        parameters.AddWithValue("tenant_ids", tenants.ToArray());
+        Add(parameters, "e_tenant", NpgsqlDbType.Text, withEntry, s => s.TenantId);
+        Add(parameters, "e_epoch", NpgsqlDbType.Bigint, withEntry, s => s.Epoch);
+        Add(parameters, "e_operation", NpgsqlDbType.Bigint, withEntry, s => s.OperationNumber);
+        Add(parameters, "e_kind", NpgsqlDbType.Smallint, withEntry, s => (short)s.Entry!.Kind);
+        Add(parameters, "e_amount", NpgsqlDbType.Bigint, withEntry, s => s.Entry!.AmountMicros);
+        Add(parameters, "e_session", NpgsqlDbType.Text, withEntry, s => s.Entry!.SessionId);
+        Add(parameters, "e_request", NpgsqlDbType.Bigint, withEntry, s => s.Entry!.RequestNumber);
+        Add(parameters, "e_session_number", NpgsqlDbType.Bigint, withEntry, s => s.Entry!.SessionNumber);
+        Add(parameters, "e_reference", NpgsqlDbType.Text, withEntry, s => s.Entry!.Reference);
+        Add(parameters, "e_note", NpgsqlDbType.Text, withEntry, s => s.Entry!.Note);
+        Add(parameters, "e_occurred", NpgsqlDbType.TimestampTz, withEntry, s => s.OccurredAt);
+    }
+
+    private static void AddCallParameters(NpgsqlParameterCollection parameters, Settlement[] settlements)
+    {
+        var withCall = new List<Settlement>(settlements.Length);
+        foreach (var settlement in settlements)
+        {
+            if (settlement.Call is not null)
+            {
+                withCall.Add(settlement);
+            }
+        }
+
+        Add(parameters, "c_tenant", NpgsqlDbType.Text, withCall, s => s.TenantId);
+        Add(parameters, "c_epoch", NpgsqlDbType.Bigint, withCall, s => s.Epoch);
+        Add(parameters, "c_session_number", NpgsqlDbType.Bigint, withCall, s => s.Call!.SessionNumber);
+        Add(parameters, "c_session", NpgsqlDbType.Text, withCall, s => s.Call!.SessionId);
+        Add(parameters, "c_user", NpgsqlDbType.Text, withCall, s => s.Call!.UserId);
+        Add(parameters, "c_call_type", NpgsqlDbType.Smallint, withCall, s => (short)s.Call!.CallType);
+        Add(parameters, "c_calling", NpgsqlDbType.Text, withCall, s => s.Call!.CallingNumber);
+        Add(parameters, "c_called", NpgsqlDbType.Text, withCall, s => s.Call!.CalledNumber);
+        Add(parameters, "c_started", NpgsqlDbType.TimestampTz, withCall, s => s.Call!.StartedAt);
+        Add(parameters, "c_ended", NpgsqlDbType.TimestampTz, withCall, s => s.Call!.EndedAt);
+        Add(parameters, "c_used", NpgsqlDbType.Bigint, withCall, s => s.Call!.UsedSeconds);
+        Add(parameters, "c_billed", NpgsqlDbType.Bigint, withCall, s => s.Call!.BilledSeconds);
+        Add(parameters, "c_charge", NpgsqlDbType.Bigint, withCall, s => s.Call!.ChargeMicros);
+        Add(parameters, "c_uncharged", NpgsqlDbType.Bigint, withCall, s => s.Call!.UnchargedMicros);
+        Add(parameters, "c_destination", NpgsqlDbType.Text, withCall, s => s.Call!.DestinationName);
+        Add(parameters, "c_prefix", NpgsqlDbType.Text, withCall, s => s.Call!.RatedPrefix);
+        Add(parameters, "c_rate", NpgsqlDbType.Bigint, withCall, s => s.Call!.RatePerMinuteMicros);
+        Add(parameters, "c_fee", NpgsqlDbType.Bigint, withCall, s => s.Call!.ConnectionFeeMicros);
+        Add(parameters, "c_first", NpgsqlDbType.Integer, withCall, s => s.Call!.FirstIncrementSeconds);
+        Add(parameters, "c_next", NpgsqlDbType.Integer, withCall, s => s.Call!.NextIncrementSeconds);
+        Add(parameters, "c_effective", NpgsqlDbType.TimestampTz, withCall, s => s.Call!.RateEffectiveFrom);
+        Add(parameters, "c_cause", NpgsqlDbType.Smallint, withCall, s => (short)s.Call!.TerminationCause);
+    }
+
+    private static void Add<T>(NpgsqlParameterCollection parameters, string name, NpgsqlDbType type, List<Settlement> rows, Func<Settlement, T> column)
+    {
+        var values = new T[rows.Count];
+        for (var index = 0; index < rows.Count; index++)
+        {
+            values[index] = column(rows[index]);
+        }
+
+        parameters.Add(new NpgsqlParameter(name, NpgsqlDbType.Array | type) { Value = values });
+    }
+}

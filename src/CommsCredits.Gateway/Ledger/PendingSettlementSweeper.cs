@@ -1,0 +1,107 @@
+namespace CommsCredits.Gateway.Ledger;
+
+using CommsCredits.Gateway.Balances;
+using CommsCredits.Gateway.Storage;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+/// <summary>
+/// Finds settlements that a script applied in Redis but that never reached the ledger, because the gateway that ran
+/// the script died (or lost PostgreSQL) before its commit and the client did not retry. It writes them, so Redis and
+/// the ledger agree again. Writing a settlement twice changes nothing, so several gateways may sweep at once.
+/// </summary>
+public sealed partial class PendingSettlementSweeper(
+    IHotStore hotStore,
+    SettlementWriter writer,
+    IOptions<SettlementOptions> options,
+    TimeProvider timeProvider,
+    ILogger<PendingSettlementSweeper> logger) : BackgroundService
+{
+    private readonly SettlementOptions settings = options.Value;
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(settings.SweepIntervalSeconds), timeProvider);
+        while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing) && !stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                var written = await SweepOnceAsync(stoppingToken);
+                if (written > 0)
+                {
+                    LogSwept(logger, written);
+                }
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception exception) when (exception is StorageUnavailableException or FormatException)
+            {
+                LogSweepFailed(logger, exception);
+            }
+        }
+    }
+
+    /// <summary>Writes the pending settlements older than Settlement:SweepMinimumAgeSeconds; returns how many.</summary>
+    public async Task<int> SweepOnceAsync(CancellationToken cancellationToken)
+    {
+        var cutoff = timeProvider.GetUtcNow().AddSeconds(-settings.SweepMinimumAgeSeconds);
+        var keys = await hotStore.ScanKeysAsync(HotStateKeys.PendingPattern, settings.MaxSweepSettlements, cancellationToken);
+        var settlements = new List<Settlement>();
+        var writes = new List<Task<SettlementOutcome>>();
+        foreach (var key in keys)
+        {
+            var tenantId = HotStateKeys.TenantOfPendingKey(key);
+            if (tenantId is null)
+            {
+                continue;
+            }
+
+            var entries = await hotStore.ReadWholeHashAsync(key, cancellationToken);
+            foreach (var encoded in entries.Values)
+            {
+                var settlement = SettlementCodec.Decode(tenantId, encoded);
+                if (settlement.OccurredAt <= cutoff && writes.Count < settings.MaxSweepSettlements)
+                {
+                    settlements.Add(settlement);
+                    writes.Add(writer.WriteAsync(settlement, cancellationToken));
+                }
+            }
+        }
+
+        var outcomes = await Task.WhenAll(writes);
+        for (var index = 0; index < outcomes.Length; index++)
+        {
+            if (outcomes[index] == SettlementOutcome.StaleEpoch)
+            {
+                await DiscardStaleAsync(settlements[index], cancellationToken);
+            }
+        }
+
+        return writes.Count;
+    }
+
+    /// <summary>
+    /// A settlement of an epoch the ledger has left can never be written. If Redis still serves that epoch, its state is
+    /// not the ledger's: drop it so that it is rebuilt. Either way the settlement goes.
+    /// </summary>
+    private async Task DiscardStaleAsync(Settlement settlement, CancellationToken cancellationToken)
+    {
+        var epoch = settlement.Epoch.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        await hotStore.RunAsync(HotScriptName.InvalidateAccount, [HotStateKeys.Account(settlement.TenantId)], [epoch], cancellationToken);
+        var field = settlement.OperationNumber.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        await hotStore.DeleteHashFieldsAsync(HotStateKeys.Pending(settlement.TenantId), [field], cancellationToken);
+        LogDiscarded(logger, settlement.TenantId, settlement.Epoch, settlement.OperationNumber);
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Wrote {Count} settlements that were left pending in Redis")]
+    private static partial void LogSwept(ILogger logger, int count);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Discarded settlement {Operation} of tenant {TenantId}: its epoch {Epoch} is no longer the ledger's")]
+    private static partial void LogDiscarded(ILogger logger, string tenantId, long epoch, long operation);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "A sweep of pending settlements failed; the next one retries")]
+    private static partial void LogSweepFailed(ILogger logger, Exception exception);
+}

@@ -1,0 +1,108 @@
+namespace CommsCredits.Gateway.Tenants;
+
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Npgsql;
+
+/// <summary>
+/// Keeps the catalog's rate tables current: listens for the notification a rate import sends, and every
+/// Catalog:RefreshIntervalSeconds compares cached revisions with PostgreSQL in case a notification was missed.
+/// </summary>
+public sealed partial class TenantCatalogRefresher(
+    NpgsqlDataSource dataSource,
+    TenantCatalog catalog,
+    TenantRepository repository,
+    IOptions<TenantCatalogOptions> options,
+    ILogger<TenantCatalogRefresher> logger) : BackgroundService
+{
+    private static readonly TimeSpan ReconnectDelay = TimeSpan.FromSeconds(2);
+
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+        Task.WhenAll(ListenAsync(stoppingToken), PollAsync(stoppingToken));
+
+    private async Task ListenAsync(CancellationToken stoppingToken)
+    {
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                await using var connection = await dataSource.OpenConnectionAsync(stoppingToken);
+                connection.Notification += (_, notification) => _ = RefreshQuietlyAsync(notification.Payload, stoppingToken);
+                await using (var listen = new NpgsqlCommand($"LISTEN {TenantRepository.RatesChangedChannel}", connection))
+                {
+                    await listen.ExecuteNonQueryAsync(stoppingToken);
+                }
+
+                while (!stoppingToken.IsCancellationRequested)
+                {
+                    await connection.WaitAsync(stoppingToken);
+                }
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (NpgsqlException exception)
+            {
+                LogListenFailed(logger, exception);
+                await Task.Delay(ReconnectDelay, stoppingToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            }
+        }
+    }
+
+    private async Task PollAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(options.Value.RefreshIntervalSeconds));
+        while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing) && !stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                var cached = catalog.CachedTenantIds();
+                if (cached.Length == 0)
+                {
+                    continue;
+                }
+
+                var stored = await repository.GetRatesRevisionsAsync(cached, stoppingToken);
+                foreach (var tenantId in cached)
+                {
+                    var storedRevision = stored.TryGetValue(tenantId, out var revision) ? revision : (long?)null;
+                    if (storedRevision != catalog.CachedRatesRevision(tenantId))
+                    {
+                        await RefreshQuietlyAsync(tenantId, stoppingToken);
+                    }
+                }
+            }
+            catch (NpgsqlException exception)
+            {
+                LogPollFailed(logger, exception);
+            }
+        }
+    }
+
+    private async Task RefreshQuietlyAsync(string tenantId, CancellationToken stoppingToken)
+    {
+        try
+        {
+            await catalog.RefreshAsync(tenantId, stoppingToken);
+            LogRefreshed(logger, tenantId);
+        }
+        catch (Exception exception) when (exception is NpgsqlException or OperationCanceledException or ArgumentException)
+        {
+            LogRefreshFailed(logger, exception, tenantId);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Reloaded the rate tables of tenant {TenantId}")]
+    private static partial void LogRefreshed(ILogger logger, string tenantId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not reload the rate tables of tenant {TenantId}; the periodic check will retry")]
+    private static partial void LogRefreshFailed(ILogger logger, Exception exception, string tenantId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Lost the rate-change notification connection; reconnecting")]
+    private static partial void LogListenFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The periodic rates revision check failed")]
+    private static partial void LogPollFailed(ILogger logger, Exception exception);
+}

@@ -1,0 +1,147 @@
+namespace CommsCredits.Gateway.Tenants;
+
+using CommsCredits.Contracts.V1;
+using CommsCredits.Gateway.Rating;
+using Dapper;
+using Npgsql;
+
+/// <summary>Tenants and rate tables in PostgreSQL.</summary>
+public sealed class TenantRepository(NpgsqlDataSource dataSource)
+{
+    /// <summary>The channel on which a rate import tells every gateway which tenant's rates changed.</summary>
+    public const string RatesChangedChannel = "commscredits_rates_changed";
+
+    public async Task<TenantRecord?> GetAsync(string tenantId, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        var row = await connection.QuerySingleOrDefaultAsync<TenantRow>(new CommandDefinition(
+            """
+            SELECT tenant_id AS TenantId, currency AS Currency, display_name AS DisplayName, created_at AS CreatedAt,
+                   rates_revision AS RatesRevision
+            FROM tenants WHERE tenant_id = @tenantId
+            """,
+            new { tenantId },
+            cancellationToken: cancellationToken));
+        return row is null
+            ? null
+            : new TenantRecord(row.TenantId, row.Currency, row.DisplayName, new DateTimeOffset(row.CreatedAt.ToUniversalTime(), TimeSpan.Zero), row.RatesRevision);
+    }
+
+    /// <summary>Creates the tenant, or returns the stored one (Created false) when the id is taken.</summary>
+    public async Task<(TenantRecord Tenant, bool Created)> CreateAsync(string tenantId, string currency, string displayName, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        var inserted = await connection.ExecuteAsync(new CommandDefinition(
+            "INSERT INTO tenants (tenant_id, currency, display_name) VALUES (@tenantId, @currency, @displayName) ON CONFLICT DO NOTHING",
+            new { tenantId, currency, displayName },
+            cancellationToken: cancellationToken));
+        var tenant = await GetAsync(tenantId, cancellationToken)
+            ?? throw new InvalidOperationException($"tenant {tenantId} vanished right after it was created");
+        return (tenant, inserted == 1);
+    }
+
+    public async Task<List<RateVersion>> LoadRatesAsync(string tenantId, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        var rows = await connection.QueryAsync<StoredRate>(new CommandDefinition(
+            """
+            SELECT call_type AS CallType, prefix AS Prefix, effective_from AS EffectiveFrom, destination_name AS DestinationName,
+                   rate_per_minute_micros AS RatePerMinuteMicros, connection_fee_micros AS ConnectionFeeMicros,
+                   first_increment_seconds AS FirstIncrementSeconds, next_increment_seconds AS NextIncrementSeconds
+            FROM rates WHERE tenant_id = @tenantId
+            """,
+            new { tenantId },
+            cancellationToken: cancellationToken));
+        var versions = new List<RateVersion>();
+        foreach (var row in rows)
+        {
+            var tariff = new Tariff(
+                row.DestinationName, row.Prefix, row.RatePerMinuteMicros, row.ConnectionFeeMicros,
+                row.FirstIncrementSeconds, row.NextIncrementSeconds, new DateTimeOffset(row.EffectiveFrom.ToUniversalTime(), TimeSpan.Zero));
+            versions.Add(new RateVersion((CallType)row.CallType, tariff));
+        }
+
+        return versions;
+    }
+
+    /// <summary>
+    /// Stores a validated import in one transaction (a row with the same call type, prefix and effective time replaces
+    /// the stored one), raises the tenant's rates revision, and notifies every gateway. Returns the new revision, or
+    /// null when the tenant does not exist.
+    /// </summary>
+    public async Task<long?> ImportRatesAsync(string tenantId, IReadOnlyList<RateVersion> versions, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        var revision = await connection.ExecuteScalarAsync<long?>(new CommandDefinition(
+            "UPDATE tenants SET rates_revision = rates_revision + 1 WHERE tenant_id = @tenantId RETURNING rates_revision",
+            new { tenantId },
+            transaction,
+            cancellationToken: cancellationToken));
+        if (revision is null)
+        {
+            await transaction.RollbackAsync(cancellationToken);
+            return null;
+        }
+
+        await using (var insert = new NpgsqlCommand(
+            """
+            INSERT INTO rates (tenant_id, call_type, prefix, effective_from, destination_name, rate_per_minute_micros,
+                               connection_fee_micros, first_increment_seconds, next_increment_seconds, revision)
+            SELECT @tenant_id, r.call_type, r.prefix, r.effective_from, r.destination_name, r.rate, r.fee, r.first, r.next, @revision
+            FROM unnest(@call_type, @prefix, @effective_from, @destination_name, @rate, @fee, @first, @next)
+                 AS r(call_type, prefix, effective_from, destination_name, rate, fee, first, next)
+            ON CONFLICT (tenant_id, call_type, prefix, effective_from) DO UPDATE SET
+                destination_name = excluded.destination_name, rate_per_minute_micros = excluded.rate_per_minute_micros,
+                connection_fee_micros = excluded.connection_fee_micros,
+                first_increment_seconds = excluded.first_increment_seconds,
+                next_increment_seconds = excluded.next_increment_seconds, revision = excluded.revision
+            """,
+            connection,
+            transaction))
+        {
+            insert.Parameters.AddWithValue("tenant_id", tenantId);
+            insert.Parameters.AddWithValue("revision", revision.Value);
+            insert.Parameters.AddWithValue("call_type", versions.Select(v => (short)v.CallType).ToArray());
+            insert.Parameters.AddWithValue("prefix", versions.Select(v => v.Tariff.Prefix).ToArray());
+            insert.Parameters.AddWithValue("effective_from", versions.Select(v => v.Tariff.EffectiveFrom).ToArray());
+            insert.Parameters.AddWithValue("destination_name", versions.Select(v => v.Tariff.DestinationName).ToArray());
+            insert.Parameters.AddWithValue("rate", versions.Select(v => v.Tariff.RatePerMinuteMicros).ToArray());
+            insert.Parameters.AddWithValue("fee", versions.Select(v => v.Tariff.ConnectionFeeMicros).ToArray());
+            insert.Parameters.AddWithValue("first", versions.Select(v => (int)v.Tariff.FirstIncrementSeconds).ToArray());
+            insert.Parameters.AddWithValue("next", versions.Select(v => (int)v.Tariff.NextIncrementSeconds).ToArray());
+            await insert.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        await connection.ExecuteAsync(new CommandDefinition(
+            "SELECT pg_notify(@channel, @tenantId)",
+            new { channel = RatesChangedChannel, tenantId },
+            transaction,
+            cancellationToken: cancellationToken));
+        await transaction.CommitAsync(cancellationToken);
+        return revision;
+    }
+
+    /// <summary>The current rates revision of each of these tenants that exists.</summary>
+    public async Task<Dictionary<string, long>> GetRatesRevisionsAsync(string[] tenantIds, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        var rows = await connection.QueryAsync<(string TenantId, long Revision)>(new CommandDefinition(
+            "SELECT tenant_id, rates_revision FROM tenants WHERE tenant_id = ANY(@tenantIds)",
+            new { tenantIds },
+            cancellationToken: cancellationToken));
+        return rows.ToDictionary(row => row.TenantId, row => row.Revision, StringComparer.Ordinal);
+    }
+
+    private sealed record TenantRow(string TenantId, string Currency, string DisplayName, DateTime CreatedAt, long RatesRevision);
+
+    private sealed record StoredRate(
+        short CallType,
+        string Prefix,
+        DateTime EffectiveFrom,
+        string DestinationName,
+        long RatePerMinuteMicros,
+        long ConnectionFeeMicros,
+        int FirstIncrementSeconds,
+        int NextIncrementSeconds);
+}
