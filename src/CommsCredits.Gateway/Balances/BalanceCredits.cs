@@ -25,14 +25,14 @@ public sealed class BalanceCredits(HotState hotState, TimeProvider timeProvider)
             return null;
         }
 
-        if (reply[0] == "balance_limit")
+        if (string.Equals(reply[0], "balance_limit", StringComparison.Ordinal))
         {
             throw new RpcException(new Status(
                 StatusCode.FailedPrecondition, $"the balance of tenant {tenantId} would exceed {MoneyLimits.MaxBalanceMicros} micro-units, the most one balance may hold"));
         }
 
         var fields = Netstrings.Decode(reply[1]!);
-        var answer = new CreditAnswer(Netstrings.Long(fields[1]), Netstrings.Long(fields[2]), Netstrings.Long(fields[3]), fields[5]);
+        var answer = new CreditAnswer(Netstrings.ParseInteger(fields[1]), Netstrings.ParseInteger(fields[2]), Netstrings.ParseInteger(fields[3]), fields[5]);
         if (string.Equals(answer.Fingerprint, credit.Fingerprint, StringComparison.Ordinal))
         {
             await hotState.SettleAsync(tenantId, reply[2], cancellationToken);

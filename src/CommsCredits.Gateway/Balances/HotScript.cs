@@ -25,7 +25,9 @@ public sealed class HotScript
     {
         Name = name;
         Text = text;
+#pragma warning disable CA5350 // EVALSHA names scripts by SHA-1; it is an identifier here, not a security measure.
         Sha1 = SHA1.HashData(Encoding.UTF8.GetBytes(text));
+#pragma warning restore CA5350
     }
 
     public HotScriptName Name { get; }

@@ -20,7 +20,7 @@ public sealed class HotState(IHotStore store, HotStateLoader loader, SettlementW
     public async Task<string?[]?> RunAsync(string tenantId, HotScriptName script, string[] keys, string[] arguments, CancellationToken cancellationToken)
     {
         var reply = await store.RunAsync(script, keys, arguments, cancellationToken);
-        if (reply[0] != NotLoaded)
+        if (!string.Equals(reply[0], NotLoaded, StringComparison.Ordinal))
         {
             return reply;
         }
@@ -31,7 +31,7 @@ public sealed class HotState(IHotStore store, HotStateLoader loader, SettlementW
         }
 
         reply = await store.RunAsync(script, keys, arguments, cancellationToken);
-        if (reply[0] == NotLoaded)
+        if (string.Equals(reply[0], NotLoaded, StringComparison.Ordinal))
         {
             throw new StorageUnavailableException($"the hot state of tenant {tenantId} vanished again right after it was rebuilt");
         }
@@ -77,7 +77,7 @@ public sealed class HotState(IHotStore store, HotStateLoader loader, SettlementW
             var values = await store.ReadHashAsync(HotStateKeys.Account(tenantId), ["balance", "held"], cancellationToken);
             if (values[0] is { } balance && values[1] is { } held)
             {
-                return (Netstrings.Long(balance), Netstrings.Long(held));
+                return (Netstrings.ParseInteger(balance), Netstrings.ParseInteger(held));
             }
 
             if (!await loader.EnsureLoadedAsync(tenantId, cancellationToken))

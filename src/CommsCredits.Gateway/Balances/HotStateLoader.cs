@@ -80,7 +80,7 @@ public sealed partial class HotStateLoader(NpgsqlDataSource dataSource, IHotStor
             [HotStateKeys.Account(tenantId), HotStateKeys.Pending(tenantId)],
             [epoch.ToString(CultureInfo.InvariantCulture), balance.ToString(CultureInfo.InvariantCulture)],
             cancellationToken);
-        if (reply[0] == "present")
+        if (string.Equals(reply[0], "present", StringComparison.Ordinal))
         {
             // Another gateway rebuilt it between our request's miss and our lock: keep its epoch.
             await transaction.RollbackAsync(cancellationToken);

@@ -11,13 +11,13 @@ public interface IHotStore
 
     Task<string?[]> ReadHashAsync(string key, string[] fields, CancellationToken cancellationToken);
 
-    Task<Dictionary<string, string>> ReadWholeHashAsync(string key, CancellationToken cancellationToken);
+    Task<IReadOnlyDictionary<string, string>> ReadWholeHashAsync(string key, CancellationToken cancellationToken);
 
     /// <summary>Deletes hash fields; used only for pending settlements that the ledger now holds.</summary>
     Task DeleteHashFieldsAsync(string key, string[] fields, CancellationToken cancellationToken);
 
     /// <summary>Keys matching a pattern on every primary (SCAN, in pages), at most <paramref name="maxKeys"/>.</summary>
-    Task<List<string>> ScanKeysAsync(string pattern, int maxKeys, CancellationToken cancellationToken);
+    Task<IReadOnlyList<string>> ScanKeysAsync(string pattern, int maxKeys, CancellationToken cancellationToken);
 
     Task<bool> PingAsync(CancellationToken cancellationToken);
 }

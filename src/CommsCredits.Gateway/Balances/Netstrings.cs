@@ -53,5 +53,5 @@ public static class Netstrings
         return [.. fields];
     }
 
-    public static long Long(string text) => long.Parse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture);
+    public static long ParseInteger(string text) => long.Parse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture);
 }

@@ -60,7 +60,7 @@ public sealed class RedisHotStore : IHotStore, IDisposable
         return texts;
     }
 
-    public async Task<Dictionary<string, string>> ReadWholeHashAsync(string key, CancellationToken cancellationToken)
+    public async Task<IReadOnlyDictionary<string, string>> ReadWholeHashAsync(string key, CancellationToken cancellationToken)
     {
         var entries = await Bounded(database.HashGetAllAsync(key), cancellationToken);
         var result = new Dictionary<string, string>(entries.Length, StringComparer.Ordinal);
@@ -75,7 +75,7 @@ public sealed class RedisHotStore : IHotStore, IDisposable
     public Task DeleteHashFieldsAsync(string key, string[] fields, CancellationToken cancellationToken) =>
         Bounded(database.HashDeleteAsync(key, ToValues(fields)), cancellationToken);
 
-    public async Task<List<string>> ScanKeysAsync(string pattern, int maxKeys, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<string>> ScanKeysAsync(string pattern, int maxKeys, CancellationToken cancellationToken)
     {
         var keys = new List<string>();
         foreach (var endpoint in multiplexer.GetEndPoints())
@@ -91,7 +91,7 @@ public sealed class RedisHotStore : IHotStore, IDisposable
                 () =>
                 {
                     var page = new List<string>();
-                    foreach (var key in server.Keys(pattern: pattern, pageSize: ScanPageSize))
+                    foreach (var key in server.Keys(database: database.Database, pattern: pattern, pageSize: ScanPageSize))
                     {
                         page.Add((string)key!);
                         if (page.Count >= maxKeys)
@@ -134,6 +134,10 @@ public sealed class RedisHotStore : IHotStore, IDisposable
         {
             return await operation.WaitAsync(timeout, cancellationToken);
         }
+        catch (RedisTimeoutException exception)
+        {
+            throw new StorageUnavailableException("Redis timed out: " + exception.Message, exception);
+        }
         catch (TimeoutException exception)
         {
             Observe(operation);
@@ -143,15 +147,11 @@ public sealed class RedisHotStore : IHotStore, IDisposable
         {
             throw new StorageUnavailableException("Redis is unreachable: " + exception.Message, exception);
         }
-        catch (RedisTimeoutException exception)
-        {
-            throw new StorageUnavailableException("Redis timed out: " + exception.Message, exception);
-        }
     }
 
     // A command we stopped waiting for may still fail later; observe it so the failure is not rethrown elsewhere.
     private static void Observe(Task operation) =>
-        operation.ContinueWith(static task => _ = task.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+        _ = operation.ContinueWith(static task => _ = task.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
 
     private static RedisKey[] ToKeys(string[] keys)
     {

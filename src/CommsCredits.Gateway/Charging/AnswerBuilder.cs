@@ -31,11 +31,11 @@ public static class AnswerBuilder
     {
         DestinationName = reply[offset] ?? string.Empty,
         Prefix = reply[offset + 1] ?? string.Empty,
-        RatePerMinute = Money(Netstrings.Long(reply[offset + 2] ?? "0"), currency),
-        ConnectionFee = Money(Netstrings.Long(reply[offset + 3] ?? "0"), currency),
+        RatePerMinute = Money(Netstrings.ParseInteger(reply[offset + 2] ?? "0"), currency),
+        ConnectionFee = Money(Netstrings.ParseInteger(reply[offset + 3] ?? "0"), currency),
         FirstIncrementSeconds = uint.Parse(reply[offset + 4] ?? "0", CultureInfo.InvariantCulture),
         NextIncrementSeconds = uint.Parse(reply[offset + 5] ?? "0", CultureInfo.InvariantCulture),
-        EffectiveFrom = Timestamp.FromDateTimeOffset(DateTimeOffset.FromUnixTimeMilliseconds(Netstrings.Long(reply[offset + 6] ?? "0"))),
+        EffectiveFrom = Timestamp.FromDateTimeOffset(DateTimeOffset.FromUnixTimeMilliseconds(Netstrings.ParseInteger(reply[offset + 6] ?? "0"))),
     };
 
     /// <summary>The arguments that carry a tariff into a script: rate, fee, first, next.</summary>

@@ -28,16 +28,16 @@ public sealed record HotAnswer(
         }
 
         return new HotAnswer(
-            (int)Netstrings.Long(fields[0]),
-            Netstrings.Long(fields[1]),
-            Netstrings.Long(fields[2]),
-            fields[3] == "1",
-            Netstrings.Long(fields[4]),
-            Netstrings.Long(fields[5]),
-            Netstrings.Long(fields[6]),
-            Netstrings.Long(fields[7]),
-            Netstrings.Long(fields[8]),
-            Netstrings.Long(fields[9]),
+            (int)Netstrings.ParseInteger(fields[0]),
+            Netstrings.ParseInteger(fields[1]),
+            Netstrings.ParseInteger(fields[2]),
+            string.Equals(fields[3], "1", StringComparison.Ordinal),
+            Netstrings.ParseInteger(fields[4]),
+            Netstrings.ParseInteger(fields[5]),
+            Netstrings.ParseInteger(fields[6]),
+            Netstrings.ParseInteger(fields[7]),
+            Netstrings.ParseInteger(fields[8]),
+            Netstrings.ParseInteger(fields[9]),
             fields[10]);
     }
 }

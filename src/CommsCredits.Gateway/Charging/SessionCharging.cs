@@ -139,11 +139,11 @@ public sealed class SessionCharging(TenantCatalog catalog, HotState hotState, IO
         }
 
         var terminate = terminationCause is not null;
-        var fingerprint = RequestFingerprint.Of(terminate ? "Terminate" : "Update", Text(usedSeconds), Text(requestedSeconds), Text((int)(terminationCause ?? 0)));
+        var fingerprint = RequestFingerprint.Of(terminate ? "Terminate" : "Update", Text(usedSeconds), Text(requestedSeconds), Text((int)(terminationCause ?? TerminationCause.Unspecified)));
         string[] arguments =
         [
             Text(requestNumber), fingerprint, Milliseconds(timeProvider.GetUtcNow()), Text(usedSeconds), Text(requestedSeconds),
-            Text(settings.ValiditySeconds), Text(MoneyLimits.MaxSessionSeconds), terminate ? "1" : "0", Text((int)(terminationCause ?? 0)),
+            Text(settings.ValiditySeconds), Text(MoneyLimits.MaxSessionSeconds), terminate ? "1" : "0", Text((int)(terminationCause ?? TerminationCause.Unspecified)),
             Text(settings.SessionRetentionSeconds), Text(settings.MaxRequestsPerSession),
         ];
         string[] keys = [HotStateKeys.Account(tenantId), HotStateKeys.Session(tenantId, sessionId), HotStateKeys.Pending(tenantId)];

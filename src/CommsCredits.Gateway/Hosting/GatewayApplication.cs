@@ -6,6 +6,7 @@ using CommsCredits.Gateway.Api;
 using CommsCredits.Gateway.Ledger;
 using CommsCredits.Gateway.Storage;
 using CommsCredits.Grpc.Server;
+using ProtoServiceDescriptor = Google.Protobuf.Reflection.ServiceDescriptor;
 using Google.Protobuf.Reflection;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -41,15 +42,20 @@ public static class GatewayApplication
     /// <summary>Applies migrations (unless Storage:MigrateOnStart is false), then serves until stopped.</summary>
     public static async Task RunAsync(WebApplication app, CancellationToken cancellationToken)
     {
-        if (app.Services.GetRequiredService<IOptions<StorageOptions>>().Value.MigrateOnStart)
-        {
-            await app.Services.GetRequiredService<SchemaMigrator>().ApplyAsync(cancellationToken);
-        }
-
+        await MigrateAsync(app.Services, cancellationToken);
         await app.RunAsync();
     }
 
-    private static ServiceDescriptor Service(FileDescriptor file, string name) =>
+    /// <summary>Applies pending migrations unless Storage:MigrateOnStart is false.</summary>
+    public static async Task MigrateAsync(IServiceProvider services, CancellationToken cancellationToken)
+    {
+        if (services.GetRequiredService<IOptions<StorageOptions>>().Value.MigrateOnStart)
+        {
+            await services.GetRequiredService<SchemaMigrator>().ApplyAsync(cancellationToken);
+        }
+    }
+
+    private static ProtoServiceDescriptor Service(FileDescriptor file, string name) =>
         file.Services.FirstOrDefault(service => string.Equals(service.Name, name, StringComparison.Ordinal))
         ?? throw new InvalidOperationException($"{file.Name} has no service {name}");
 
@@ -65,7 +71,7 @@ public static class GatewayApplication
         {
             // gRPC is HTTP/2 only: cleartext with prior knowledge (h2c), or TLS with ALPN "h2".
             listen.Protocols = HttpProtocols.Http2;
-            if (endpoint.Scheme == "https")
+            if (string.Equals(endpoint.Scheme, "https", StringComparison.Ordinal))
             {
                 listen.UseHttps(server.CertificatePath!, server.CertificatePassword);
             }

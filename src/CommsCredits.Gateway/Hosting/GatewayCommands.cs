@@ -25,22 +25,17 @@ public static class GatewayCommands
     {
         var command = args.Length > 0 && !args[0].StartsWith('-') ? args[0] : "serve";
         var settings = args.Length > 0 && !args[0].StartsWith('-') ? args[1..] : args;
-        using var stop = new CancellationTokenSource();
-        Console.CancelKeyPress += (_, eventArgs) =>
-        {
-            eventArgs.Cancel = true;
-            stop.Cancel();
-        };
-
+        // serve stops on SIGINT/SIGTERM through the host's lifetime; the short commands simply run to the end.
+        var stop = CancellationToken.None;
         switch (command)
         {
             case "serve":
-                await GatewayApplication.RunAsync(GatewayApplication.Build(settings), stop.Token);
+                await GatewayApplication.RunAsync(GatewayApplication.Build(settings), stop);
                 return 0;
             case "migrate":
-                return await MigrateAsync(settings, stop.Token);
+                return await MigrateAsync(settings, stop);
             case "seed-demo":
-                return await SeedDemoAsync(settings, stop.Token);
+                return await SeedDemoAsync(settings, stop);
             case "help" or "--help" or "-h":
                 await Console.Out.WriteLineAsync(Usage);
                 return 0;

@@ -41,7 +41,7 @@ public sealed class ServerOptions
             throw new InvalidOperationException($"Server:Endpoint must be http://host:port or https://host:port (got '{Endpoint}')");
         }
 
-        if (uri.Scheme == "https" && string.IsNullOrEmpty(CertificatePath))
+        if (string.Equals(uri.Scheme, "https", StringComparison.Ordinal) && string.IsNullOrEmpty(CertificatePath))
         {
             throw new InvalidOperationException("Server:Endpoint is https, so Server:CertificatePath must name a .pfx certificate");
         }

@@ -1,5 +1,6 @@
 namespace CommsCredits.Gateway.Ledger;
 
+using CommsCredits.Gateway.Hosting;
 using CommsCredits.Gateway.Balances;
 using CommsCredits.Gateway.Storage;
 using Microsoft.Extensions.Hosting;
@@ -23,7 +24,7 @@ public sealed partial class PendingSettlementSweeper(
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         using var timer = new PeriodicTimer(TimeSpan.FromSeconds(settings.SweepIntervalSeconds), timeProvider);
-        while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing) && !stoppingToken.IsCancellationRequested)
+        while (await timer.TickOrStopAsync(stoppingToken))
         {
             try
             {

@@ -20,18 +20,18 @@ public static class SettlementCodec
             throw new FormatException($"a settlement has {CommonFieldCount} or {CommonFieldCount + CallFieldCount} fields, not {fields.Length}");
         }
 
-        var epoch = Netstrings.Long(fields[0]);
-        var operation = Netstrings.Long(fields[1]);
+        var epoch = Netstrings.ParseInteger(fields[0]);
+        var operation = Netstrings.ParseInteger(fields[1]);
         var occurredAt = FromMilliseconds(fields[2]);
-        var kind = Netstrings.Long(fields[3]);
-        var amount = Netstrings.Long(fields[4]);
+        var kind = Netstrings.ParseInteger(fields[3]);
+        var amount = Netstrings.ParseInteger(fields[4]);
         var sessionId = NullIfEmpty(fields[5]);
         var requestNumber = NullableLong(fields[6]);
         var sessionNumber = NullableLong(fields[7]);
         LedgerEntry? entry = kind == 0
             ? null
             : new LedgerEntry((LedgerEntryKind)kind, amount, sessionId, requestNumber, sessionNumber, NullIfEmpty(fields[8]), NullIfEmpty(fields[9]));
-        var call = fields[10] == "1" ? DecodeCall(fields.AsSpan(CommonFieldCount), sessionNumber, sessionId) : null;
+        var call = string.Equals(fields[10], "1", StringComparison.Ordinal) ? DecodeCall(fields.AsSpan(CommonFieldCount), sessionNumber, sessionId) : null;
         return new Settlement(tenantId, epoch, operation, occurredAt, entry, call);
     }
 
@@ -45,22 +45,22 @@ public static class SettlementCodec
             CalledNumber: c[3],
             StartedAt: FromMilliseconds(c[4]),
             EndedAt: FromMilliseconds(c[5]),
-            UsedSeconds: Netstrings.Long(c[6]),
-            BilledSeconds: Netstrings.Long(c[7]),
-            ChargeMicros: Netstrings.Long(c[8]),
-            UnchargedMicros: Netstrings.Long(c[9]),
+            UsedSeconds: Netstrings.ParseInteger(c[6]),
+            BilledSeconds: Netstrings.ParseInteger(c[7]),
+            ChargeMicros: Netstrings.ParseInteger(c[8]),
+            UnchargedMicros: Netstrings.ParseInteger(c[9]),
             DestinationName: c[10],
             RatedPrefix: c[11],
-            RatePerMinuteMicros: Netstrings.Long(c[12]),
-            ConnectionFeeMicros: Netstrings.Long(c[13]),
+            RatePerMinuteMicros: Netstrings.ParseInteger(c[12]),
+            ConnectionFeeMicros: Netstrings.ParseInteger(c[13]),
             FirstIncrementSeconds: int.Parse(c[14], NumberStyles.None, CultureInfo.InvariantCulture),
             NextIncrementSeconds: int.Parse(c[15], NumberStyles.None, CultureInfo.InvariantCulture),
             RateEffectiveFrom: FromMilliseconds(c[16]),
             TerminationCause: int.Parse(c[17], NumberStyles.None, CultureInfo.InvariantCulture));
 
-    private static DateTimeOffset FromMilliseconds(string text) => DateTimeOffset.FromUnixTimeMilliseconds(Netstrings.Long(text));
+    private static DateTimeOffset FromMilliseconds(string text) => DateTimeOffset.FromUnixTimeMilliseconds(Netstrings.ParseInteger(text));
 
     private static string? NullIfEmpty(string text) => text.Length == 0 ? null : text;
 
-    private static long? NullableLong(string text) => text.Length == 0 ? null : Netstrings.Long(text);
+    private static long? NullableLong(string text) => text.Length == 0 ? null : Netstrings.ParseInteger(text);
 }

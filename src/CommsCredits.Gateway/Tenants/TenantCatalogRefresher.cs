@@ -1,5 +1,6 @@
 namespace CommsCredits.Gateway.Tenants;
 
+using CommsCredits.Gateway.Hosting;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -54,7 +55,7 @@ public sealed partial class TenantCatalogRefresher(
     private async Task PollAsync(CancellationToken stoppingToken)
     {
         using var timer = new PeriodicTimer(TimeSpan.FromSeconds(options.Value.RefreshIntervalSeconds));
-        while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing) && !stoppingToken.IsCancellationRequested)
+        while (await timer.TickOrStopAsync(stoppingToken))
         {
             try
             {

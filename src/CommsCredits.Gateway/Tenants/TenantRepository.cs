@@ -40,7 +40,7 @@ public sealed class TenantRepository(NpgsqlDataSource dataSource)
         return (tenant, inserted == 1);
     }
 
-    public async Task<List<RateVersion>> LoadRatesAsync(string tenantId, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<RateVersion>> LoadRatesAsync(string tenantId, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         var rows = await connection.QueryAsync<StoredRate>(new CommandDefinition(
@@ -123,7 +123,7 @@ public sealed class TenantRepository(NpgsqlDataSource dataSource)
     }
 
     /// <summary>The current rates revision of each of these tenants that exists.</summary>
-    public async Task<Dictionary<string, long>> GetRatesRevisionsAsync(string[] tenantIds, CancellationToken cancellationToken)
+    public async Task<IReadOnlyDictionary<string, long>> GetRatesRevisionsAsync(string[] tenantIds, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         var rows = await connection.QueryAsync<(string TenantId, long Revision)>(new CommandDefinition(

@@ -1,0 +1,192 @@
+namespace CommsCredits.Tests.Charging;
+
+using System.Collections.Concurrent;
+using CommsCredits.Client;
+using CommsCredits.Contracts.V1;
+using CommsCredits.Gateway.Balances;
+using CommsCredits.Gateway.Hosting;
+using CommsCredits.Grpc.Client;
+using CommsCredits.Tests.Infrastructure;
+using Dapper;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Npgsql;
+using StackExchange.Redis;
+
+/// <summary>
+/// A real gateway on a loopback port, with its own PostgreSQL database and Redis logical database, for the charging
+/// tests. Tests talk to it over gRPC with our client and look into Redis and PostgreSQL directly to check what it did.
+/// Error logs it writes are collected: a test run fails if the gateway logged an error nobody expected.
+/// </summary>
+public sealed class GatewayInstance : IAsyncDisposable
+{
+    private static int nextRedisDatabase;
+    private readonly WebApplication app;
+    private readonly ConnectionMultiplexer redis;
+
+    private GatewayInstance(WebApplication app, Uri address, string postgres, ConnectionMultiplexer redis, int redisDatabase, ErrorLog errors)
+    {
+        this.app = app;
+        this.redis = redis;
+        Address = address;
+        PostgresConnectionString = postgres;
+        RedisDatabase = redisDatabase;
+        Errors = errors;
+        Channel = GrpcChannel.ForAddress(address);
+        Charging = new ChargingClient(Channel);
+        Accounts = new AccountsClient(Channel);
+    }
+
+    public Uri Address { get; }
+
+    public string PostgresConnectionString { get; }
+
+    public int RedisDatabase { get; }
+
+    public ErrorLog Errors { get; }
+
+    public GrpcChannel Channel { get; }
+
+    public ChargingClient Charging { get; }
+
+    public AccountsClient Accounts { get; }
+
+    public IServiceProvider Services => app.Services;
+
+    public IDatabase Redis => redis.GetDatabase(RedisDatabase);
+
+    /// <summary>Starts a gateway on the shared test servers (or on the Redis given), with extra settings.</summary>
+    public static async Task<GatewayInstance> StartAsync(string? redisConfiguration = null, params string[] settings)
+    {
+        var servers = await TestServers.SharedAsync();
+        var postgres = await servers.CreateDatabaseAsync("gateway");
+        var redisDatabase = redisConfiguration is null ? Interlocked.Increment(ref nextRedisDatabase) % 16 : 0;
+        var redisSetting = (redisConfiguration ?? servers.RedisConfiguration) + ",defaultDatabase=" + redisDatabase;
+        var errors = new ErrorLog();
+        string[] arguments =
+        [
+            "--Server:Endpoint=http://127.0.0.1:0",
+            "--Storage:Redis=" + redisSetting,
+            "--Storage:Postgres=" + postgres,
+            "--Logging:LogLevel:Default=Warning",
+            .. settings,
+        ];
+        var app = GatewayApplication.Build(arguments, builder => builder.Logging.AddProvider(errors));
+        await GatewayApplication.MigrateAsync(app.Services, CancellationToken.None);
+        await app.StartAsync();
+        var address = new Uri(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single());
+        var multiplexer = await ConnectionMultiplexer.ConnectAsync(redisSetting + ",allowAdmin=true");
+        return new GatewayInstance(app, address, postgres, multiplexer, redisDatabase, errors);
+    }
+
+    /// <summary>A new tenant with a unique id, funded, with the given rate rows (all effective since 2020).</summary>
+    public async Task<string> CreateTenantAsync(long fundingMicros, params RateRow[] rates)
+    {
+        var tenantId = "t-" + Guid.NewGuid().ToString("N")[..12];
+        await Accounts.CreateTenantAsync(new CreateTenantRequest { TenantId = tenantId, Currency = "EUR", DisplayName = "Test " + tenantId });
+        if (rates.Length > 0)
+        {
+            var import = new ImportRatesRequest { TenantId = tenantId };
+            import.Rows.AddRange(rates);
+            await Accounts.ImportRatesAsync(import);
+        }
+
+        if (fundingMicros > 0)
+        {
+            await Accounts.AddFundsAsync(new AddFundsRequest
+            {
+                TenantId = tenantId,
+                Amount = new Money { AmountMicros = fundingMicros, Currency = "EUR" },
+                IdempotencyKey = "initial-" + tenantId,
+            });
+        }
+
+        return tenantId;
+    }
+
+    public static RateRow Rate(string prefix, long ratePerMinuteMicros, long connectionFeeMicros = 0, uint first = 60, uint next = 1, CallType callType = CallType.OutboundPstn) => new()
+    {
+        CallType = callType,
+        Prefix = prefix,
+        DestinationName = "Destination " + prefix,
+        RatePerMinuteMicros = ratePerMinuteMicros,
+        ConnectionFeeMicros = connectionFeeMicros,
+        FirstIncrementSeconds = first,
+        NextIncrementSeconds = next,
+        EffectiveFrom = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(new DateTimeOffset(2020, 1, 1, 0, 0, 0, TimeSpan.Zero)),
+    };
+
+    /// <summary>The tenant's ledger: sum of all entries, and of debits alone (as a positive number).</summary>
+    public async Task<(long Sum, long Debited, long Funded)> LedgerAsync(string tenantId)
+    {
+        await using var connection = new NpgsqlConnection(PostgresConnectionString);
+        return await connection.QuerySingleAsync<(long, long, long)>(
+            """
+            SELECT coalesce(sum(amount_micros), 0)::bigint,
+                   coalesce(-sum(amount_micros) FILTER (WHERE kind = 2), 0)::bigint,
+                   coalesce(sum(amount_micros) FILTER (WHERE kind = 1), 0)::bigint
+            FROM ledger_entries WHERE tenant_id = @tenantId
+            """,
+            new { tenantId });
+    }
+
+    /// <summary>The tenant's call detail records: count and the sum of their charges.</summary>
+    public async Task<(long Count, long Charged)> CallRecordsAsync(string tenantId)
+    {
+        await using var connection = new NpgsqlConnection(PostgresConnectionString);
+        return await connection.QuerySingleAsync<(long, long)>(
+            "SELECT count(*), coalesce(sum(charge_micros), 0)::bigint FROM call_records WHERE tenant_id = @tenantId",
+            new { tenantId });
+    }
+
+    /// <summary>Balance and held amount as Redis holds them (null when Redis has no state for the tenant).</summary>
+    public async Task<(long Balance, long Held)?> RedisAccountAsync(string tenantId)
+    {
+        var values = await Redis.HashGetAsync(HotStateKeys.Account(tenantId), ["balance", "held"]);
+        return values[0].IsNull ? null : ((long)values[0], (long)values[1]);
+    }
+
+    /// <summary>Settlements still pending in Redis for the tenant.</summary>
+    public async Task<long> PendingCountAsync(string tenantId) => await Redis.HashLengthAsync(HotStateKeys.Pending(tenantId));
+
+    public async ValueTask DisposeAsync()
+    {
+        Channel.Dispose();
+        await app.StopAsync();
+        await app.DisposeAsync();
+        redis.Dispose();
+    }
+
+    /// <summary>Collects the gateway's error logs.</summary>
+    public sealed class ErrorLog : ILoggerProvider
+    {
+        private readonly ConcurrentQueue<string> errors = new();
+
+        public IReadOnlyCollection<string> Entries => errors;
+
+        public ILogger CreateLogger(string categoryName) => new Collector(categoryName, errors);
+
+        public void Dispose()
+        {
+        }
+
+        private sealed class Collector(string category, ConcurrentQueue<string> errors) : ILogger
+        {
+            public IDisposable? BeginScope<TState>(TState state)
+                where TState : notnull => null;
+
+            public bool IsEnabled(LogLevel logLevel) => logLevel >= LogLevel.Error;
+
+            public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+            {
+                if (logLevel >= LogLevel.Error)
+                {
+                    errors.Enqueue($"{category}: {formatter(state, exception)} {exception}");
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,119 @@
+namespace CommsCredits.Tests.Charging;
+
+using CommsCredits.Contracts.V1;
+using CommsCredits.Gateway.Balances;
+using CommsCredits.Gateway.Ledger;
+using CommsCredits.Grpc.Protocol;
+using CommsCredits.Tests.Infrastructure;
+using Dapper;
+using Microsoft.Extensions.DependencyInjection;
+using Npgsql;
+using Shouldly;
+using Xunit;
+using static CommsCredits.Tests.Charging.Calls;
+using static CommsCredits.Tests.Charging.GatewayInstance;
+
+/// <summary>
+/// Lost Redis state, a gateway that died between Redis and the ledger, and a ledger that moved to another epoch: the
+/// balance always comes back to exactly what the ledger says, and nothing is charged twice. Each test has its own
+/// Redis server, because it empties it.
+/// </summary>
+public sealed class RecoveryTests
+{
+    [Fact]
+    public async Task A_restarted_empty_Redis_is_rebuilt_from_the_ledger_exactly()
+    {
+        // Proves invariant 5: after Redis restarts empty, the balance is the ledger's, holds of the lost sessions are
+        // gone (their sessions answer UNKNOWN_SESSION_ID), nothing is lost or doubled, and charging goes on.
+        await using var redis = await RedisServerProcess.StartAsync();
+        await using var gateway = await GatewayInstance.StartAsync(redis.Configuration);
+        var tenant = await gateway.CreateTenantAsync(5_000_000, Rate("44", 60_000, first: 60, next: 60));
+        var finished = NewSessionId();
+        await gateway.Charging.ReserveAsync(Reserve(tenant, finished, 60));
+        await gateway.Charging.TerminateAsync(Terminate(tenant, finished, 1, 90));
+        var open = NewSessionId();
+        await gateway.Charging.ReserveAsync(Reserve(tenant, open, 120));
+        var before = await gateway.LedgerAsync(tenant);
+        before.Sum.ShouldBe(5_000_000 - 120_000);
+
+        await redis.StopAsync();
+        await redis.StartAgainAsync();
+
+        var balance = await Eventually.SucceedsAsync(() => gateway.Charging.CheckBalanceAsync(new CheckBalanceRequest { TenantId = tenant }));
+        balance.Balance.Balance_.AmountMicros.ShouldBe(before.Sum);
+        balance.Balance.Held.AmountMicros.ShouldBe(0);
+        (await gateway.Charging.UpdateAsync(Update(tenant, open, 1, 60, 60))).ResultCode.ShouldBe(ResultCode.UnknownSessionId);
+
+        var next = NewSessionId();
+        (await gateway.Charging.ReserveAsync(Reserve(tenant, next, 60))).ResultCode.ShouldBe(ResultCode.Success);
+        (await gateway.Charging.TerminateAsync(Terminate(tenant, next, 1, 30))).SessionCharged.AmountMicros.ShouldBe(60_000);
+        var after = await gateway.LedgerAsync(tenant);
+        after.Sum.ShouldBe(before.Sum - 60_000);
+        (await gateway.RedisAccountAsync(tenant)).ShouldBe((after.Sum, 0L));
+    }
+
+    [Fact]
+    public async Task A_settlement_left_pending_by_a_dead_gateway_reaches_the_ledger_once()
+    {
+        // Proves the sweeper: a script applies a debit in Redis and the gateway "dies" before writing it (we run the
+        // script directly and never settle it). The sweeper writes it; a retry of the same request by the network
+        // element is answered from Redis and does not charge again; Redis and the ledger agree.
+        await using var redis = await RedisServerProcess.StartAsync();
+        await using var gateway = await GatewayInstance.StartAsync(redis.Configuration, "--Settlement:SweepMinimumAgeSeconds=1", "--Settlement:SweepIntervalSeconds=3600");
+        var tenant = await gateway.CreateTenantAsync(5_000_000, Rate("44", 60_000, first: 60, next: 60));
+        var session = NewSessionId();
+        await gateway.Charging.ReserveAsync(Reserve(tenant, session, 60));
+        var update = Update(tenant, session, 1, usedSeconds: 60, requestedSeconds: 60);
+        var fingerprint = CommsCredits.Gateway.Charging.RequestFingerprint.Of("Update", "60", "60", "0");
+        var store = gateway.Services.GetRequiredService<IHotStore>();
+        var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds().ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var reply = await store.RunAsync(
+            HotScriptName.Usage,
+            [HotStateKeys.Account(tenant), HotStateKeys.Session(tenant, session), HotStateKeys.Pending(tenant)],
+            ["1", fingerprint, now, "60", "60", "900", "604800", "0", "0", "3600", "10000"],
+            CancellationToken.None);
+        reply[0].ShouldBe("ok");
+        (await gateway.LedgerAsync(tenant)).Debited.ShouldBe(0);
+        (await gateway.PendingCountAsync(tenant)).ShouldBe(1);
+
+        await Task.Delay(1_100);
+        var swept = await gateway.Services.GetRequiredService<PendingSettlementSweeper>().SweepOnceAsync(CancellationToken.None);
+
+        swept.ShouldBe(1);
+        (await gateway.LedgerAsync(tenant)).Debited.ShouldBe(60_000);
+        (await gateway.PendingCountAsync(tenant)).ShouldBe(0);
+        var retried = await gateway.Charging.UpdateAsync(update);
+        retried.Charged.AmountMicros.ShouldBe(60_000);
+        (await gateway.LedgerAsync(tenant)).Debited.ShouldBe(60_000);
+        (await gateway.Charging.TerminateAsync(Terminate(tenant, session, 2, 0))).SessionCharged.AmountMicros.ShouldBe(60_000);
+        var ledger = await gateway.LedgerAsync(tenant);
+        (await gateway.RedisAccountAsync(tenant)).ShouldBe((ledger.Sum, 0L));
+    }
+
+    [Fact]
+    public async Task A_debit_applied_under_an_epoch_the_ledger_has_left_is_refused_not_acknowledged_and_not_counted()
+    {
+        // Proves the epoch fence: when the ledger's epoch for a tenant moves on (another gateway rebuilt the tenant),
+        // a debit applied in Redis under the old epoch is refused by the ledger, the client gets UNAVAILABLE, and the
+        // next request rebuilds the balance from the ledger, which does not contain the refused debit.
+        await using var redis = await RedisServerProcess.StartAsync();
+        await using var gateway = await GatewayInstance.StartAsync(redis.Configuration);
+        var tenant = await gateway.CreateTenantAsync(5_000_000, Rate("44", 60_000, first: 60, next: 60));
+        var session = NewSessionId();
+        await gateway.Charging.ReserveAsync(Reserve(tenant, session, 60));
+        await using (var connection = new NpgsqlConnection(gateway.PostgresConnectionString))
+        {
+            await connection.ExecuteAsync("UPDATE tenants SET hot_epoch = nextval('hot_epochs') WHERE tenant_id = @tenant", new { tenant });
+        }
+
+        var refused = await Should.ThrowAsync<RpcException>(() => gateway.Charging.UpdateAsync(Update(tenant, session, 1, 60, 60)));
+        refused.StatusCode.ShouldBe(StatusCode.Unavailable);
+        (await gateway.RedisAccountAsync(tenant)).ShouldBeNull();
+
+        var balance = await gateway.Charging.CheckBalanceAsync(new CheckBalanceRequest { TenantId = tenant });
+        balance.Balance.Balance_.AmountMicros.ShouldBe(5_000_000);
+        (await gateway.LedgerAsync(tenant)).Sum.ShouldBe(5_000_000);
+        (await gateway.Charging.UpdateAsync(Update(tenant, session, 1, 60, 60))).ResultCode.ShouldBe(ResultCode.UnknownSessionId);
+        gateway.Errors.Entries.ShouldBeEmpty();
+    }
+}
