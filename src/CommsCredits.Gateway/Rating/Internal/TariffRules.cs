@@ -8,7 +8,7 @@ namespace CommsCredits.Gateway.Rating.Internal;
 
 /// <summary>
 /// The rules a rate version's fields must follow, defined once: <see cref="Tariff"/>'s
-/// constructor throws on them and the rate row validator reports them, so an import
+/// constructor throws on them and <see cref="RateRowValidator"/> reports them, so an import
 /// that validates can always be built into tariffs.
 /// </summary>
 internal static class TariffRules
