@@ -27,10 +27,13 @@ public sealed class GatewayInstance : IAsyncDisposable
     private readonly WebApplication app;
     private readonly ConnectionMultiplexer redis;
 
-    private GatewayInstance(WebApplication app, Uri address, string postgres, ConnectionMultiplexer redis, int redisDatabase, ErrorLog errors)
+    private readonly string redisConfiguration;
+
+    private GatewayInstance(WebApplication app, Uri address, string postgres, string redisConfiguration, ConnectionMultiplexer redis, int redisDatabase, ErrorLog errors)
     {
         this.app = app;
         this.redis = redis;
+        this.redisConfiguration = redisConfiguration;
         Address = address;
         PostgresConnectionString = postgres;
         RedisDatabase = redisDatabase;
@@ -58,13 +61,29 @@ public sealed class GatewayInstance : IAsyncDisposable
 
     public IDatabase Redis => redis.GetDatabase(RedisDatabase);
 
-    /// <summary>Starts a gateway on the shared test servers (or on the Redis given), with extra settings.</summary>
+    /// <summary>Starts a gateway on the shared test servers (or on the Redis given), with a database of its own.</summary>
     public static async Task<GatewayInstance> StartAsync(string? redisConfiguration = null, params string[] settings)
     {
         var servers = await TestServers.SharedAsync();
         var postgres = await servers.CreateDatabaseAsync("gateway");
-        var redisDatabase = redisConfiguration is null ? Interlocked.Increment(ref nextRedisDatabase) % 16 : 0;
-        var redisSetting = (redisConfiguration ?? servers.RedisConfiguration) + ",defaultDatabase=" + redisDatabase;
+        // Gateways with different ledgers must not share a Redis database: each would treat the other's pending
+        // settlements as its own. Redis has 16 databases; database 0 is left to other tests.
+        var redisDatabase = redisConfiguration is null ? Interlocked.Increment(ref nextRedisDatabase) : 0;
+        if (redisDatabase > 15)
+        {
+            throw new InvalidOperationException("more than 15 gateways on the shared Redis; give the test a Redis of its own");
+        }
+
+        return await StartOnAsync(postgres, redisConfiguration ?? servers.RedisConfiguration, redisDatabase, settings);
+    }
+
+    /// <summary>A second gateway on the same PostgreSQL database and Redis database as <paramref name="first"/>.</summary>
+    public static Task<GatewayInstance> StartAlongsideAsync(GatewayInstance first, params string[] settings) =>
+        StartOnAsync(first.PostgresConnectionString, first.redisConfiguration, first.RedisDatabase, settings);
+
+    private static async Task<GatewayInstance> StartOnAsync(string postgres, string redisConfiguration, int redisDatabase, string[] settings)
+    {
+        var redisSetting = redisConfiguration + ",defaultDatabase=" + redisDatabase;
         var errors = new ErrorLog();
         string[] arguments =
         [
@@ -79,7 +98,7 @@ public sealed class GatewayInstance : IAsyncDisposable
         await app.StartAsync();
         var address = new Uri(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single());
         var multiplexer = await ConnectionMultiplexer.ConnectAsync(redisSetting + ",allowAdmin=true");
-        return new GatewayInstance(app, address, postgres, multiplexer, redisDatabase, errors);
+        return new GatewayInstance(app, address, postgres, redisConfiguration, multiplexer, redisDatabase, errors);
     }
 
     /// <summary>A new tenant with a unique id, funded, with the given rate rows (all effective since 2020).</summary>
