@@ -1,0 +1,33 @@
+namespace CommsCredits.Grpc.Server.Internal;
+
+using System.Collections.Frozen;
+using Microsoft.Extensions.Logging;
+
+/// <summary>What every call of the server shares: the validated limits, the logger and the bound service names.</summary>
+internal sealed class GrpcServerRuntime
+{
+    public const string LoggerCategory = "CommsCredits.Grpc.Server";
+
+    public GrpcServerRuntime(GrpcServerOptions options, ILogger logger, IEnumerable<string> serviceNames)
+    {
+        var errors = options.Validate("Grpc");
+        if (errors.Count > 0)
+        {
+            throw new InvalidOperationException(string.Join(" ", errors));
+        }
+
+        MaxReceiveMessageSizeBytes = options.MaxReceiveMessageSizeBytes;
+        MaxSendMessageSizeBytes = options.MaxSendMessageSizeBytes;
+        Logger = logger;
+        ServiceNames = serviceNames.ToFrozenSet(StringComparer.Ordinal);
+    }
+
+    public int MaxReceiveMessageSizeBytes { get; }
+
+    public int MaxSendMessageSizeBytes { get; }
+
+    public ILogger Logger { get; }
+
+    /// <summary>Full proto names of the bound services, to tell "unknown service" from "unknown method".</summary>
+    public FrozenSet<string> ServiceNames { get; }
+}

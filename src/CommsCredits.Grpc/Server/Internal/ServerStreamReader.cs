@@ -1,0 +1,40 @@
+namespace CommsCredits.Grpc.Server.Internal;
+
+using Google.Protobuf;
+
+/// <summary>The request stream of a client-streaming or bidirectional call.</summary>
+internal sealed class ServerStreamReader<T>(ServerCall call, MessageParser<T> parser) : IAsyncStreamReader<T>
+    where T : class, IMessage<T>
+{
+    private T? current;
+    private bool ended;
+
+    public T Current => current ?? throw new InvalidOperationException("MoveNext has not returned a message yet");
+
+    public async Task<bool> MoveNext(CancellationToken cancellationToken = default)
+    {
+        if (ended)
+        {
+            return false;
+        }
+
+        var gate = call.Gate!;
+        gate.Enter(write: false, call.CancellationToken);
+        try
+        {
+            var message = await call.ReadStreamMessageAsync(parser, cancellationToken).ConfigureAwait(false);
+            if (message is null)
+            {
+                ended = true;
+                return false;
+            }
+
+            current = message;
+            return true;
+        }
+        finally
+        {
+            gate.Exit(write: false);
+        }
+    }
+}
