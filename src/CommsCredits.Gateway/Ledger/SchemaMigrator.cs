@@ -21,6 +21,27 @@ public sealed partial class SchemaMigrator(NpgsqlDataSource dataSource, ILogger<
     public async Task<int> ApplyAsync(CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        // A session lock for the whole run: even CREATE TABLE IF NOT EXISTS races when two gateways start together.
+        await using (var lockCommand = new NpgsqlCommand("SELECT pg_advisory_lock(@key)", connection))
+        {
+            lockCommand.Parameters.AddWithValue("key", MigrationLockKey);
+            await lockCommand.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        try
+        {
+            return await ApplyLockedAsync(connection, cancellationToken);
+        }
+        finally
+        {
+            await using var unlock = new NpgsqlCommand("SELECT pg_advisory_unlock(@key)", connection);
+            unlock.Parameters.AddWithValue("key", MigrationLockKey);
+            await unlock.ExecuteNonQueryAsync(CancellationToken.None);
+        }
+    }
+
+    private async Task<int> ApplyLockedAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
+    {
         await using (var create = new NpgsqlCommand(
             """
             CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -49,12 +70,6 @@ public sealed partial class SchemaMigrator(NpgsqlDataSource dataSource, ILogger<
     private async Task<bool> ApplyOneAsync(NpgsqlConnection connection, Migration migration, CancellationToken cancellationToken)
     {
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        await using (var lockCommand = new NpgsqlCommand("SELECT pg_advisory_xact_lock(@key)", connection, transaction))
-        {
-            lockCommand.Parameters.AddWithValue("key", MigrationLockKey);
-            await lockCommand.ExecuteNonQueryAsync(cancellationToken);
-        }
-
         await using (var check = new NpgsqlCommand("SELECT checksum FROM schema_migrations WHERE version = @version", connection, transaction))
         {
             check.Parameters.AddWithValue("version", migration.Version);

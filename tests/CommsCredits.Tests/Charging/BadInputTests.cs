@@ -105,13 +105,15 @@ public sealed class BadInputTests
         // Proves a raw HTTP/2 gRPC request whose message is not protobuf is answered with a gRPC status, not a
         // crash, and the next good request is served.
         var gateway = await SharedGateway.GetAsync();
-        using var http = new HttpClient { DefaultRequestVersion = HttpVersion.Version20, DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact };
+        using var http = new HttpClient(new SocketsHttpHandler { UseProxy = false });
         byte[] garbage = [0xFF, 0xFF, 0xFF, 0xFF, 0x0F, 0x12, 0x34];
         var framed = new byte[5 + garbage.Length];
         framed[4] = (byte)garbage.Length;
         garbage.CopyTo(framed, 5);
         using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(gateway.Address, "/commscredits.v1.Charging/Reserve"))
         {
+            Version = HttpVersion.Version20,
+            VersionPolicy = HttpVersionPolicy.RequestVersionExact,
             Content = new ByteArrayContent(framed),
         };
         request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/grpc");

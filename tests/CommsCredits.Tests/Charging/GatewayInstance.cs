@@ -93,12 +93,12 @@ public sealed class GatewayInstance : IAsyncDisposable
             "--Logging:LogLevel:Default=Warning",
             .. settings,
         ];
-        var app = GatewayApplication.Build(arguments, builder => builder.Logging.AddProvider(errors));
-        await GatewayApplication.MigrateAsync(app.Services, CancellationToken.None);
-        await app.StartAsync();
-        var address = new Uri(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single());
+        var application = GatewayApplication.Build(arguments, builder => builder.Logging.AddProvider(errors));
+        await GatewayApplication.MigrateAsync(application.Services, CancellationToken.None);
+        await application.StartAsync();
+        var address = new Uri(application.Services.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single());
         var multiplexer = await ConnectionMultiplexer.ConnectAsync(redisSetting + ",allowAdmin=true");
-        return new GatewayInstance(app, address, postgres, redisConfiguration, multiplexer, redisDatabase, errors);
+        return new GatewayInstance(application, address, postgres, redisConfiguration, multiplexer, redisDatabase, errors);
     }
 
     /// <summary>A new tenant with a unique id, funded, with the given rate rows (all effective since 2020).</summary>
@@ -164,8 +164,20 @@ public sealed class GatewayInstance : IAsyncDisposable
     /// <summary>Balance and held amount as Redis holds them (null when Redis has no state for the tenant).</summary>
     public async Task<(long Balance, long Held)?> RedisAccountAsync(string tenantId)
     {
-        var values = await Redis.HashGetAsync(HotStateKeys.Account(tenantId), ["balance", "held"]);
-        return values[0].IsNull ? null : ((long)values[0], (long)values[1]);
+        // After a Redis restart this test connection may still be reconnecting: give it a few seconds.
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (true)
+        {
+            try
+            {
+                var values = await Redis.HashGetAsync(HotStateKeys.Account(tenantId), ["balance", "held"]);
+                return values[0].IsNull ? null : ((long)values[0], (long)values[1]);
+            }
+            catch (RedisConnectionException) when (DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(100);
+            }
+        }
     }
 
     /// <summary>Settlements still pending in Redis for the tenant.</summary>

@@ -56,7 +56,7 @@ public sealed class PythonClientTests
             throw new InvalidOperationException($"{program} is missing: apt-get install python3 python3-grpcio python3-protobuf protobuf-compiler (make test does it)");
         }
 
-        var start = new ProcessStartInfo(program) { RedirectStandardOutput = true, RedirectStandardError = true };
+        var start = new ProcessStartInfo(program) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var argument in arguments)
         {
             start.ArgumentList.Add(argument);
