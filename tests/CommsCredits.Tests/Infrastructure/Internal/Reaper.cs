@@ -17,10 +17,11 @@ internal static class Reaper
     // PostgreSQL gets SIGCONT first (a test may have paused it; runuser, its parent when the tests run as
     // root, stops itself when its child stops and must be continued too, or it never reaps the postmaster),
     // then SIGQUIT (immediate shutdown, which still removes its shared memory); after a bounded wait,
-    // whatever is left gets SIGKILL.
+    // whatever is left gets SIGKILL. The script refuses a directory outside the test base directory.
     private const string Script = """
         exec </dev/null >/dev/null 2>&1
         root=$1
+        case $root in */commscredits-tests-*/?*) ;; *) exit 2 ;; esac
         owned() { [ -n "$1" ] && [ "$(readlink "/proc/$1/cwd")" = "$(readlink -f "$2")" ]; }
         pids=""
         for pid_file in "$root"/*/server.pid; do
@@ -34,6 +35,7 @@ internal static class Reaper
             [ -f "$pid_file" ] || continue
             pid=$(head -n 1 "$pid_file")
             owned "$pid" "${pid_file%/*}" || continue
+            # shellcheck disable=SC2046 # one word per child pid
             kill -CONT "$pid" $(cat "/proc/$pid/task/$pid/children")
             parent=$(cut -d ' ' -f 4 "/proc/$pid/stat")
             [ "$(cat "/proc/$parent/comm")" = runuser ] && kill -CONT "$parent"
@@ -46,6 +48,7 @@ internal static class Reaper
                 sleep 0.05
                 ticks=$((ticks + 1))
             done
+            # shellcheck disable=SC2046 # one word per child pid
             kill -KILL "$pid" $(cat "/proc/$pid/task/$pid/children")
         done
         rm -rf "$root"

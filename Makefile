@@ -1,0 +1,81 @@
+# CommsCredits: build, test and run on a developer machine or CI. `make help` lists the targets.
+#
+# Settings (override on the command line: make run GATEWAY_ENDPOINT=http://127.0.0.1:6000):
+#   CONFIGURATION     Release                        build configuration
+#   REDIS_PORT        16379                          local Redis started by `make run`
+#   POSTGRES_PORT     15432                          local PostgreSQL started by `make run`
+#   LOCAL_DIR         .local                         data, logs and pid files of the local stack
+#   GATEWAY_ENDPOINT  http://127.0.0.1:5080          -> Server__Endpoint
+#   GATEWAY_REDIS     127.0.0.1:$(REDIS_PORT)        -> Storage__Redis
+#   GATEWAY_POSTGRES  Host=127.0.0.1;Port=$(POSTGRES_PORT);Username=postgres;Database=commscredits -> Storage__Postgres
+#   FILTER            (none)                         dotnet test --filter expression for `make test`
+
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+CONFIGURATION ?= Release
+SOLUTION := CommsCredits.sln
+LOCAL_DIR ?= $(CURDIR)/.local
+REDIS_PORT ?= 16379
+POSTGRES_PORT ?= 15432
+GATEWAY_ENDPOINT ?= http://127.0.0.1:5080
+GATEWAY_REDIS ?= 127.0.0.1:$(REDIS_PORT)
+GATEWAY_POSTGRES ?= Host=127.0.0.1;Port=$(POSTGRES_PORT);Username=postgres;Database=commscredits
+FILTER ?=
+
+GATEWAY_DLL := src/CommsCredits.Gateway/bin/$(CONFIGURATION)/net10.0/CommsCredits.Gateway.dll
+GATEWAY_ENVIRONMENT := Storage__Redis='$(GATEWAY_REDIS)' Storage__Postgres='$(GATEWAY_POSTGRES)' Server__Endpoint='$(GATEWAY_ENDPOINT)'
+
+# A hung test run is killed (and its test servers reaped) instead of blocking CI forever.
+TEST_HANG_TIMEOUT := 20m
+
+export LOCAL_DIR REDIS_PORT POSTGRES_PORT
+export DOTNET_CLI_TELEMETRY_OPTOUT := 1
+export DOTNET_NOLOGO := 1
+
+.PHONY: help run stop build test clean clean-data deps-runtime deps-test stack-start stack-stop stack-status
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{ printf "  %-14s %s\n", $$1, $$2 }'
+
+run: stack-start build ## Start Redis and PostgreSQL, build, migrate, seed demo data, serve in the foreground (Ctrl-C stops)
+	$(GATEWAY_ENVIRONMENT) dotnet $(GATEWAY_DLL) migrate
+	$(GATEWAY_ENVIRONMENT) dotnet $(GATEWAY_DLL) seed-demo
+	@echo "Serving on $(GATEWAY_ENDPOINT); Ctrl-C or 'make stop' stops it."
+	$(GATEWAY_ENVIRONMENT) scripts/gateway.sh serve $(GATEWAY_DLL)
+
+stop: ## Stop the gateway started by `make run`, then the local Redis and PostgreSQL
+	scripts/gateway.sh stop
+	scripts/local-stack.sh stop
+
+build: ## Build the solution
+	dotnet build $(SOLUTION) -c $(CONFIGURATION)
+
+test: deps-test ## Install the test dependencies, then run every test (FILTER=... to choose)
+	dotnet test $(SOLUTION) -c $(CONFIGURATION) \
+		--logger "console;verbosity=minimal" --logger "trx;LogFilePrefix=tests" --results-directory TestResults \
+		--blame-hang-timeout $(TEST_HANG_TIMEOUT) --blame-hang-dump-type none \
+		$(if $(FILTER),--filter "$(FILTER)")
+
+clean: ## Delete build outputs (bin/, obj/, TestResults/); keeps the local stack's data
+	find . \( -path ./.git -o -path ./.local -o -name node_modules \) -prune -o -type d \( -name bin -o -name obj \) -print -prune | xargs -r rm -rf
+	rm -rf TestResults
+
+clean-data: stop ## Stop everything and delete the local stack's data (LOCAL_DIR, default .local)
+	rm -rf '$(LOCAL_DIR)'
+
+deps-runtime:
+	scripts/install-deps.sh runtime
+
+deps-test:
+	scripts/install-deps.sh test
+
+stack-start: deps-runtime ## Start the local Redis and PostgreSQL only
+	scripts/local-stack.sh start
+
+stack-stop: ## Stop the local Redis and PostgreSQL only
+	scripts/local-stack.sh stop
+
+stack-status: ## Show whether the local Redis and PostgreSQL run
+	scripts/local-stack.sh status
