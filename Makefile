@@ -34,7 +34,7 @@ export LOCAL_DIR REDIS_PORT POSTGRES_PORT
 export DOTNET_CLI_TELEMETRY_OPTOUT := 1
 export DOTNET_NOLOGO := 1
 
-.PHONY: help run stop build test clean clean-data deps-runtime deps-test stack-start stack-stop stack-status
+.PHONY: help run stop call build test clean clean-data deps-runtime deps-test stack-start stack-stop stack-status
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{ printf "  %-14s %s\n", $$1, $$2 }'
@@ -48,6 +48,9 @@ run: stack-start build ## Start Redis and PostgreSQL, build, migrate, seed demo 
 stop: ## Stop the gateway started by `make run`, then the local Redis and PostgreSQL
 	scripts/gateway.sh stop
 	scripts/local-stack.sh stop
+
+call: deps-test ## One call (Reserve, 2 Updates, Terminate) to the running gateway with the C-core Python client
+	/usr/bin/python3 examples/python/call.py --address '$(patsubst http://%,%,$(GATEWAY_ENDPOINT))' --tenant demo
 
 build: ## Build the solution
 	dotnet build $(SOLUTION) -c $(CONFIGURATION)
