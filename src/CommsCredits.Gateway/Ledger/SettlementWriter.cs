@@ -38,8 +38,17 @@ public sealed partial class SettlementWriter : BackgroundService
         });
     }
 
+    private long batchesCommitted;
+    private long settlementsCommitted;
+
     /// <summary>Settlements waiting for a writer now.</summary>
     public int QueueLength => queue.Reader.Count;
+
+    /// <summary>Transactions committed since start.</summary>
+    public long BatchesCommitted => Interlocked.Read(ref batchesCommitted);
+
+    /// <summary>Settlements in those transactions (their ratio is the mean batch size).</summary>
+    public long SettlementsCommitted => Interlocked.Read(ref settlementsCommitted);
 
     /// <summary>
     /// Queues a settlement and waits until the ledger has taken it. Cancelling stops the wait, not the write: a
@@ -161,6 +170,8 @@ public sealed partial class SettlementWriter : BackgroundService
             return;
         }
 
+        Interlocked.Increment(ref batchesCommitted);
+        Interlocked.Add(ref settlementsCommitted, batch.Count);
         for (var index = 0; index < batch.Count; index++)
         {
             batch[index].Completion.TrySetResult(outcomes[index]);

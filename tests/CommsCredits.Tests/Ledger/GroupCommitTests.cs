@@ -1,0 +1,40 @@
+namespace CommsCredits.Tests.Ledger;
+
+using CommsCredits.Contracts.V1;
+using CommsCredits.Gateway.Ledger;
+using CommsCredits.Tests.Charging;
+using Microsoft.Extensions.DependencyInjection;
+using Shouldly;
+using Xunit;
+using static CommsCredits.Tests.Charging.Calls;
+using static CommsCredits.Tests.Charging.GatewayInstance;
+
+/// <summary>Concurrent settlements share transactions, within the batch size limit.</summary>
+public sealed class GroupCommitTests
+{
+    [Fact]
+    public async Task Concurrent_debits_are_committed_in_shared_transactions_no_larger_than_the_limit()
+    {
+        // Proves group commit happens: 300 debit events at once reach the ledger in fewer transactions than
+        // settlements, no transaction holds more than Settlement:MaxBatchSize (16 here), and every one is in the ledger.
+        await using var gateway = await GatewayInstance.StartAsync(null, "--Settlement:MaxBatchSize=16", "--Settlement:MaxBatchWaitMs=2");
+        var tenant = await gateway.CreateTenantAsync(100_000_000, Rate("44", 60_000, first: 1, next: 1));
+        var writer = gateway.Services.GetRequiredService<SettlementWriter>();
+        var batchesBefore = writer.BatchesCommitted;
+        var settlementsBefore = writer.SettlementsCommitted;
+
+        var answers = await Task.WhenAll(Enumerable.Range(0, 300).Select(_ => gateway.Charging.DebitAsync(new DebitRequest
+        {
+            SessionId = NewSessionId(), TenantId = tenant, UserId = "load@example.com", CallType = CallType.OutboundPstn,
+            CallingNumber = Caller, CalledNumber = UkFixed, UsedSeconds = 1,
+        })));
+
+        answers.ShouldAllBe(answer => answer.ResultCode == ResultCode.Success && answer.Charged.AmountMicros == 1_000);
+        var batches = writer.BatchesCommitted - batchesBefore;
+        var settlements = writer.SettlementsCommitted - settlementsBefore;
+        settlements.ShouldBe(300);
+        batches.ShouldBeLessThan(300);
+        batches.ShouldBeGreaterThanOrEqualTo(300 / 16);
+        (await gateway.LedgerAsync(tenant)).Debited.ShouldBe(300_000);
+    }
+}
