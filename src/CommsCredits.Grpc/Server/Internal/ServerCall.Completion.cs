@@ -27,6 +27,10 @@ internal sealed partial class ServerCall
                 Abandon(handlerTask);
                 throw;
             }
+            catch (OperationCanceledException)
+            {
+                // The handler finished as the call was cancelled: its own outcome, awaited below, decides.
+            }
         }
 
         await handlerTask.ConfigureAwait(false);
@@ -46,6 +50,10 @@ internal sealed partial class ServerCall
             {
                 Abandon(handlerTask);
                 throw;
+            }
+            catch (OperationCanceledException)
+            {
+                // The handler finished as the call was cancelled: its own outcome, awaited below, decides.
             }
         }
 
