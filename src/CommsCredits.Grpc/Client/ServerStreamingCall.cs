@@ -105,7 +105,7 @@ public sealed class ServerStreamingCall<TResponse> : IAsyncEnumerable<TResponse>
     private async IAsyncEnumerable<TResponse> ReadAllAsync([EnumeratorCancellation] CancellationToken cancellationToken)
     {
         using var registration = cancellationToken.UnsafeRegister(static state => ((ClientCall)state!).Cancel(), call);
-        var response = await responseTask.ConfigureAwait(false);
+        var response = await ReceiveHeadersAsync().ConfigureAwait(false);
         if (ResponseReader.StatusFromHeaders(response) is { } immediate)
         {
             End(immediate, ResponseReader.ReadMetadata(response.Headers));
@@ -131,6 +131,18 @@ public sealed class ServerStreamingCall<TResponse> : IAsyncEnumerable<TResponse>
         }
 
         End(ResponseReader.StatusFromTrailers(response), ResponseReader.ReadMetadata(response.TrailingHeaders));
+    }
+
+    private async Task<HttpResponseMessage> ReceiveHeadersAsync()
+    {
+        try
+        {
+            return await responseTask.ConfigureAwait(false);
+        }
+        catch (RpcException exception)
+        {
+            throw Fail(exception);
+        }
     }
 
     private async Task<PipeReader> OpenAsync(HttpResponseMessage response)

@@ -57,7 +57,10 @@ public sealed class ServerCallContext
     /// <summary>When the client's grpc-timeout runs out, if it sent one.</summary>
     public DateTimeOffset? Deadline { get; }
 
-    /// <summary>Cancelled when the deadline passes or the client cancels the call.</summary>
+    /// <summary>
+    /// Cancelled when the deadline passes or the client cancels the call (and, for a streaming call, when it
+    /// ends). Valid only while the call lasts: do not hand it to work that outlives the call.
+    /// </summary>
     public CancellationToken CancellationToken { get; }
 
     /// <summary>Custom metadata the client sent (reserved and pseudo-headers removed, "-bin" values decoded).</summary>

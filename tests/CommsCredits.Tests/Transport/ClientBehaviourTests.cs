@@ -15,14 +15,29 @@ public sealed class ClientBehaviourTests(GrpcServerFixture server) : IClassFixtu
     public async Task Refused_connection_is_UNAVAILABLE()
     {
         // Proves a server that is not there gives UNAVAILABLE, the status that says "retry elsewhere".
-        var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        using var channel = GrpcChannel.ForAddress(new Uri($"http://127.0.0.1:{port}"));
+        using var channel = GrpcChannel.ForAddress(new Uri($"http://127.0.0.1:{FreePort()}"));
 
         var exception = await Should.ThrowAsync<RpcException>(() => channel.UnaryAsync<EchoRequest, EchoResponse>(EchoTestService.UnaryMethod, new EchoRequest()));
         exception.StatusCode.ShouldBe(StatusCode.Unavailable);
+    }
+
+    [Fact]
+    public async Task Server_stream_to_a_refused_connection_ends_with_UNAVAILABLE()
+    {
+        // Proves a streaming call that never reached a server throws UNAVAILABLE from its enumeration and
+        // records it as the call's status.
+        using var channel = GrpcChannel.ForAddress(new Uri($"http://127.0.0.1:{FreePort()}"));
+        using var call = channel.ServerStreaming<EchoRequest, EchoResponse>(EchoTestService.ServerStreamMethod, new EchoRequest { ResponseCount = 1 });
+
+        var exception = await Should.ThrowAsync<RpcException>(async () =>
+        {
+            await foreach (var response in call)
+            {
+                response.ShouldBeNull();
+            }
+        });
+        exception.StatusCode.ShouldBe(StatusCode.Unavailable);
+        call.Status.Code.ShouldBe(StatusCode.Unavailable);
     }
 
     [Fact]
@@ -125,6 +140,16 @@ public sealed class ClientBehaviourTests(GrpcServerFixture server) : IClassFixtu
     }
 
     public void Dispose() => server.AssertNoErrorLogs();
+
+    /// <summary>A loopback port nothing listens on (it was free a moment ago).</summary>
+    private static int FreePort()
+    {
+        var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        listener.Stop();
+        return port;
+    }
 
     /// <summary>Sends requests with a text/plain content type, so the server answers HTTP 415.</summary>
     private sealed class ContentTypeRewriter() : DelegatingHandler(new SocketsHttpHandler { UseProxy = false })

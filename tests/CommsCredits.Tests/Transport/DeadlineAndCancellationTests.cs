@@ -143,5 +143,21 @@ public sealed class DeadlineAndCancellationTests(GrpcServerFixture server) : ICl
         GrpcWire.Messages(response.Body).Count.ShouldBeInRange(1, 4);
     }
 
+    [Fact]
+    public async Task Deadline_ends_a_stream_whose_handler_ignores_its_token_before_writing()
+    {
+        // Proves a streaming handler stuck before its first write (ignoring its token) is abandoned at the
+        // deadline: the client gets DEADLINE_EXCEEDED as Trailers-Only, on time.
+        var stopwatch = Stopwatch.StartNew();
+        var request = new EchoRequest { ResponseCount = 1, DelayMs = 3000, ObserveCancellation = false };
+        var response = await GrpcWire.SendAsync(
+            server.RawClient,
+            GrpcWire.Request(EchoTestService.ServerStreamMethod, GrpcWire.Frame(request), headers: ("grpc-timeout", "200m")));
+
+        response.GrpcStatus.ShouldBe("4");
+        response.IsTrailersOnly.ShouldBeTrue();
+        stopwatch.Elapsed.ShouldBeLessThan(TimeSpan.FromMilliseconds(1500));
+    }
+
     public void Dispose() => server.AssertNoErrorLogs();
 }

@@ -62,5 +62,21 @@ public sealed class Http2FrameTests(GrpcServerFixture server) : IClassFixture<Gr
         EchoResponse.Parser.ParseFrom(GrpcWire.Messages(body).Single()).Text.ShouldBe("split into single bytes");
     }
 
+    [Fact]
+    public async Task Status_before_the_request_ends_is_followed_by_RST_STREAM_NO_ERROR()
+    {
+        // Proves early server closure per PROTOCOL-HTTP2.md: when the deadline ends a call whose request stream
+        // is still open, the status (Trailers-Only) is followed by RST_STREAM with NO_ERROR, freeing the stream.
+        await using var connection = await RawHttp2Connection.ConnectAsync(server.Port);
+        await connection.SendRequestHeadersAsync(1, EchoTestService.UnaryMethod, endStream: false, ("grpc-timeout", "100m"));
+
+        var status = await connection.ReadStreamAsync(1, Bound);
+        var reset = await connection.ReadStreamAsync(1, Bound);
+
+        status.ShouldHaveSingleItem().Type.ShouldBe(RawHttp2Connection.HeadersFrame);
+        reset.ShouldHaveSingleItem().Type.ShouldBe(RawHttp2Connection.RstStreamFrame);
+        reset[0].Payload.ShouldBe(new byte[] { 0, 0, 0, 0 });
+    }
+
     public void Dispose() => server.AssertNoErrorLogs();
 }

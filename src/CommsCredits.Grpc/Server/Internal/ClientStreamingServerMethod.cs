@@ -21,6 +21,7 @@ internal sealed class ClientStreamingServerMethod<TRequest, TResponse> : ServerM
 
     protected override async Task RunAsync(ServerCall call)
     {
+        using var disposal = call;
         CallOutcome outcome;
         TResponse? response = null;
         try

@@ -21,6 +21,7 @@ internal sealed class DuplexStreamingServerMethod<TRequest, TResponse> : ServerM
 
     protected override async Task RunAsync(ServerCall call)
     {
+        using var disposal = call;
         CallOutcome outcome;
         try
         {

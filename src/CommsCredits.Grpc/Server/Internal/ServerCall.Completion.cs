@@ -1,5 +1,6 @@
 namespace CommsCredits.Grpc.Server.Internal;
 
+using System.Runtime.CompilerServices;
 using CommsCredits.Grpc.Protocol;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
@@ -12,7 +13,8 @@ internal sealed partial class ServerCall
     /// cancels, the handler is abandoned (its failures still logged) and the call ends at once, even if the
     /// handler ignores its token.
     /// </summary>
-    public async Task AwaitHandlerAsync(Task handlerTask)
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    public async ValueTask AwaitHandlerAsync(Task handlerTask)
     {
         if (!handlerTask.IsCompleted)
         {
@@ -24,6 +26,10 @@ internal sealed partial class ServerCall
             {
                 Abandon(handlerTask);
                 throw;
+            }
+            catch (OperationCanceledException)
+            {
+                // The handler finished as the call was cancelled: its own outcome, awaited below, decides.
             }
         }
 
@@ -31,7 +37,8 @@ internal sealed partial class ServerCall
     }
 
     /// <inheritdoc cref="AwaitHandlerAsync(Task)"/>
-    public async Task<TResponse> AwaitHandlerAsync<TResponse>(Task<TResponse> handlerTask)
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    public async ValueTask<TResponse> AwaitHandlerAsync<TResponse>(Task<TResponse> handlerTask)
     {
         if (!handlerTask.IsCompleted)
         {
@@ -43,6 +50,10 @@ internal sealed partial class ServerCall
             {
                 Abandon(handlerTask);
                 throw;
+            }
+            catch (OperationCanceledException)
+            {
+                // The handler finished as the call was cancelled: its own outcome, awaited below, decides.
             }
         }
 

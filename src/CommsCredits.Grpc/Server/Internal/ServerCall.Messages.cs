@@ -1,5 +1,6 @@
 namespace CommsCredits.Grpc.Server.Internal;
 
+using System.Runtime.CompilerServices;
 using CommsCredits.Grpc.Internal;
 using CommsCredits.Grpc.Protocol;
 using Google.Protobuf;
@@ -11,6 +12,7 @@ internal sealed partial class ServerCall
     /// Reads the one request of a unary or server-streaming call and checks the stream ends after it. Like
     /// grpc-java and grpc-dotnet we answer INTERNAL both for a missing request and for a second one.
     /// </summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<T> ReadSingleRequestAsync<T>(Google.Protobuf.MessageParser<T> parser)
         where T : class, IMessage<T>
     {

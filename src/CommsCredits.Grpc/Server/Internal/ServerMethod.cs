@@ -32,27 +32,16 @@ internal abstract class ServerMethod
 
     public GrpcServerRuntime Runtime { get; }
 
-    public async Task HandleAsync(HttpContext httpContext)
+    /// <summary>The request delegate; the call's own work (and its disposal) is in <see cref="RunAsync"/>.</summary>
+    public Task HandleAsync(HttpContext httpContext)
     {
         if (!GrpcRequestGate.TryAccept(httpContext, Runtime, FullName))
         {
-            return;
+            return Task.CompletedTask;
         }
 
         var call = ServerCall.TryStart(httpContext, this);
-        if (call is null)
-        {
-            return;
-        }
-
-        try
-        {
-            await RunAsync(call).ConfigureAwait(false);
-        }
-        finally
-        {
-            call.Dispose();
-        }
+        return call is null ? Task.CompletedTask : RunAsync(call);
     }
 
     public void LogAbandonedFailure(AggregateException exception)
@@ -61,6 +50,8 @@ internal abstract class ServerMethod
         GrpcServerLog.AbandonedHandlerFailed(Runtime.Logger, FullName, failure);
     }
 
-    /// <summary>Runs the call to its end, status included; never throws for anything a call can do.</summary>
+    /// <summary>
+    /// Runs the call to its end, status included, and disposes it; never throws for anything a call can do.
+    /// </summary>
     protected abstract Task RunAsync(ServerCall call);
 }

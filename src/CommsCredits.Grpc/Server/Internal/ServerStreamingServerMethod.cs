@@ -21,6 +21,7 @@ internal sealed class ServerStreamingServerMethod<TRequest, TResponse> : ServerM
 
     protected override async Task RunAsync(ServerCall call)
     {
+        using var disposal = call;
         CallOutcome outcome;
         try
         {

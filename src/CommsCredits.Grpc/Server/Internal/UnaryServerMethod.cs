@@ -21,6 +21,7 @@ internal sealed class UnaryServerMethod<TRequest, TResponse> : ServerMethod
 
     protected override async Task RunAsync(ServerCall call)
     {
+        using var disposal = call;
         try
         {
             var request = await call.ReadSingleRequestAsync(parser).ConfigureAwait(false);
