@@ -66,6 +66,8 @@ public static class GatewayApplication
         kestrel.Limits.MaxRequestHeadersTotalSize = server.MaxRequestHeadersBytes;
         kestrel.Limits.Http2.MaxStreamsPerConnection = server.MaxStreamsPerConnection;
         kestrel.Limits.Http2.MaxRequestHeaderFieldSize = server.MaxRequestHeadersBytes;
+        kestrel.Limits.Http2.KeepAlivePingDelay = TimeSpan.FromSeconds(server.KeepAlivePingDelaySeconds);
+        kestrel.Limits.Http2.KeepAlivePingTimeout = TimeSpan.FromSeconds(server.KeepAlivePingTimeoutSeconds);
 
         void Listen(ListenOptions listen)
         {

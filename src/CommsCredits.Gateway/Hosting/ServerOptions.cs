@@ -29,6 +29,14 @@ public sealed class ServerOptions
     [Range(1_024, 1_048_576)]
     public int MaxRequestHeadersBytes { get; set; } = 32_768;
 
+    /// <summary>Idle time after which the server pings a client connection, to find dead peers (HTTP/2 PING).</summary>
+    [Range(1, 3_600)]
+    public int KeepAlivePingDelaySeconds { get; set; } = 30;
+
+    /// <summary>How long a ping may go unanswered before the connection is closed.</summary>
+    [Range(1, 3_600)]
+    public int KeepAlivePingTimeoutSeconds { get; set; } = 20;
+
     /// <summary>How long a draining shutdown waits for calls in flight.</summary>
     [Range(1, 600)]
     public int ShutdownTimeoutSeconds { get; set; } = 15;
