@@ -20,13 +20,7 @@ public sealed class EventCharging(TenantCatalog catalog, HotState hotState, Bala
 
     public async Task<DebitResponse> DebitAsync(DebitRequest request, CancellationToken cancellationToken)
     {
-        RequestValidator.SessionId(request.SessionId);
-        RequestValidator.RequestNumber(request.RequestNumber, initialOrEvent: true);
-        RequestValidator.TenantId(request.TenantId);
-        RequestValidator.UserId(request.UserId);
-        RequestValidator.CallTypeDefined(request.CallType);
-        RequestValidator.Number(request.CallingNumber, "calling_number");
-        RequestValidator.Number(request.CalledNumber, "called_number");
+        RequestValidator.NewCall(request.SessionId, request.RequestNumber, request.TenantId, request.UserId, request.CallType, request.CallingNumber, request.CalledNumber);
         RequestValidator.Seconds(request.UsedSeconds, "used_seconds");
         if (request.UsedSeconds == 0)
         {

@@ -16,6 +16,18 @@ public static class RequestValidator
     public const int MaxTenantIdLength = 64;
     public const int MaxTextLength = 256;
 
+    /// <summary>The fields of a request that starts a call (Reserve) or rates a whole one (Debit).</summary>
+    public static void NewCall(string sessionId, uint requestNumber, string tenantId, string userId, CallType callType, string callingNumber, string calledNumber)
+    {
+        SessionId(sessionId);
+        RequestNumber(requestNumber, initialOrEvent: true);
+        TenantId(tenantId);
+        UserId(userId);
+        CallTypeDefined(callType);
+        Number(callingNumber, "calling_number");
+        Number(calledNumber, "called_number");
+    }
+
     public static void SessionId(string value, string field = "session_id") => PrintableAscii(value, field, MaxSessionIdLength);
 
     public static void UserId(string value) => PrintableAscii(value, "user_id", MaxUserIdLength);

@@ -21,13 +21,7 @@ public sealed class SessionCharging(TenantCatalog catalog, HotState hotState, IO
 
     public async Task<ReserveResponse> ReserveAsync(ReserveRequest request, CancellationToken cancellationToken)
     {
-        RequestValidator.SessionId(request.SessionId);
-        RequestValidator.RequestNumber(request.RequestNumber, initialOrEvent: true);
-        RequestValidator.TenantId(request.TenantId);
-        RequestValidator.UserId(request.UserId);
-        RequestValidator.CallTypeDefined(request.CallType);
-        RequestValidator.Number(request.CallingNumber, "calling_number");
-        RequestValidator.Number(request.CalledNumber, "called_number");
+        RequestValidator.NewCall(request.SessionId, request.RequestNumber, request.TenantId, request.UserId, request.CallType, request.CallingNumber, request.CalledNumber);
         RequestValidator.Seconds(request.RequestedSeconds, "requested_seconds");
 
         var profile = await catalog.GetAsync(request.TenantId, cancellationToken);

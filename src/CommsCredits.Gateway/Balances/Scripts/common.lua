@@ -43,3 +43,17 @@ local function ensure(condition, message)
     error({ err = 'INVARIANT ' .. message })
   end
 end
+
+-- The answer a request key (a session and request number) already has, and its settlement if that is still
+-- pending: a retry is answered with them. Returns nil when the key has no answer under the current epoch.
+local function stored_answer(key, request, epoch, pending)
+  local stored = redis.call('HMGET', key, 'ep', 'a:' .. request, 'o:' .. request)
+  if stored[1] ~= epoch or not stored[2] then
+    return nil
+  end
+  local record = ''
+  if stored[3] and stored[3] ~= '0' then
+    record = redis.call('HGET', pending, stored[3]) or ''
+  end
+  return stored[2], record
+end

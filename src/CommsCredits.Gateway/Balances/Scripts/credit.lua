@@ -11,10 +11,9 @@ local epoch = redis.call('HGET', account, 'epoch')
 if not epoch then
   return { 'not_loaded' }
 end
-local existing = redis.call('HMGET', request, 'ep', 'a:0', 'o:0')
-if existing[1] == epoch and existing[2] then
-  local record = redis.call('HGET', pending, existing[3]) or ''
-  return { 'replay', existing[2], record }
+local answer, record = stored_answer(request, '0', epoch, pending)
+if answer then
+  return { 'replay', answer, record }
 end
 
 local balance = tonumber(redis.call('HGET', account, 'balance'))
@@ -25,21 +24,19 @@ if balance + amount > tonumber(ARGV[8]) then
   return { 'balance_limit' }
 end
 
--- Writes start here.
-if existing[1] then
-  redis.call('DEL', request)
-end
+-- Writes start here. A record of an older epoch, if any, is replaced.
+redis.call('DEL', request)
 local operation = redis.call('HINCRBY', account, 'opseq', 1)
 -- A funding has no session; a refund event is request 0 of its own event session.
 local request_number = ''
 if ARGV[5] ~= '' then
   request_number = '0'
 end
-local record = settlement(epoch, operation, ARGV[2], tonumber(ARGV[4]), amount, ARGV[5], request_number, '', ARGV[6],
-                          ARGV[7], nil)
+record = settlement(epoch, operation, ARGV[2], tonumber(ARGV[4]), amount, ARGV[5], request_number, '', ARGV[6],
+                    ARGV[7], nil)
 redis.call('HSET', pending, int(operation), record)
 redis.call('HSET', account, 'balance', int(balance + amount))
-local answer = encode({ '2001', int(amount), int(balance + amount), int(held), int(operation), ARGV[1] })
+answer = encode({ '2001', int(amount), int(balance + amount), int(held), int(operation), ARGV[1] })
 redis.call('HSET', request, 'ep', epoch, 'a:0', answer, 'o:0', int(operation))
 redis.call('EXPIRE', request, ARGV[9])
 return { 'ok', answer, record }

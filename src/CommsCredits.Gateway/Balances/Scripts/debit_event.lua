@@ -12,17 +12,13 @@ local epoch = redis.call('HGET', account, 'epoch')
 if not epoch then
   return { 'not_loaded' }
 end
-local existing = redis.call('HMGET', session, 'ep', 'a:0', 'o:0')
 local function with_tariff(status, answer, record)
   local t = redis.call('HMGET', session, 'dst', 'pfx', 'r', 'f', 'fi', 'ni', 'eff')
   return { status, answer, record, t[1], t[2], t[3], t[4], t[5], t[6], t[7] }
 end
-if existing[1] == epoch and existing[2] then
-  local record = ''
-  if existing[3] and existing[3] ~= '0' then
-    record = redis.call('HGET', pending, existing[3]) or ''
-  end
-  return with_tariff('replay', existing[2], record)
+local stored, stored_record = stored_answer(session, '0', epoch, pending)
+if stored then
+  return with_tariff('replay', stored, stored_record)
 end
 
 local balance = tonumber(redis.call('HGET', account, 'balance'))
@@ -36,10 +32,8 @@ if charge > balance - held then
   code = 4012
 end
 
--- Writes start here.
-if existing[1] then
-  redis.call('DEL', session)
-end
+-- Writes start here. A record of an older epoch, if any, is replaced.
+redis.call('DEL', session)
 local operation = 0
 local record = ''
 local charged = 0

@@ -18,17 +18,14 @@ if not epoch then
 end
 
 local request = ARGV[1]
-local s = redis.call('HMGET', session, 'ep', 'state', 'a:' .. request, 'o:' .. request)
+local s = redis.call('HMGET', session, 'ep', 'state')
 if s[1] ~= epoch or s[2] == 'denied' then
   -- Never opened, forgotten, or opened under a hot state that has since been rebuilt.
   return { 'unknown_session' }
 end
-if s[3] then
-  local record = ''
-  if s[4] ~= '0' then
-    record = redis.call('HGET', pending, s[4]) or ''
-  end
-  return { 'replay', s[3], record }
+local stored, stored_record = stored_answer(session, request, epoch, pending)
+if stored then
+  return { 'replay', stored, stored_record }
 end
 if s[2] ~= 'open' then
   return { 'closed' }
