@@ -11,7 +11,8 @@ public interface IHotStore
 
     Task<string?[]> ReadHashAsync(string key, string[] fields, CancellationToken cancellationToken);
 
-    Task<IReadOnlyDictionary<string, string>> ReadWholeHashAsync(string key, CancellationToken cancellationToken);
+    /// <summary>Up to <paramref name="maxEntries"/> values of a hash, read in pages (HSCAN), never all at once.</summary>
+    Task<IReadOnlyList<string>> ReadHashValuesAsync(string key, int maxEntries, CancellationToken cancellationToken);
 
     /// <summary>Deletes hash fields; used only for pending settlements that the ledger now holds.</summary>
     Task DeleteHashFieldsAsync(string key, string[] fields, CancellationToken cancellationToken);

@@ -60,16 +60,33 @@ public sealed class RedisHotStore : IHotStore, IDisposable
         return texts;
     }
 
-    public async Task<IReadOnlyDictionary<string, string>> ReadWholeHashAsync(string key, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<string>> ReadHashValuesAsync(string key, int maxEntries, CancellationToken cancellationToken)
     {
-        var entries = await Bounded(database.HashGetAllAsync(key), cancellationToken);
-        var result = new Dictionary<string, string>(entries.Length, StringComparer.Ordinal);
-        foreach (var entry in entries)
-        {
-            result[(string)entry.Name!] = (string)entry.Value!;
-        }
+        // IDatabase.HashScan pages with HSCAN on a worker thread; the page size bounds each round trip.
+        var read = Task.Run(
+            () =>
+            {
+                var values = new List<string>();
+                foreach (var entry in database.HashScan(key, pageSize: ScanPageSize))
+                {
+                    values.Add((string)entry.Value!);
+                    if (values.Count >= maxEntries)
+                    {
+                        break;
+                    }
+                }
 
-        return result;
+                return (IReadOnlyList<string>)values;
+            },
+            cancellationToken);
+        try
+        {
+            return await read.WaitAsync(cancellationToken);
+        }
+        catch (RedisConnectionException exception)
+        {
+            throw new StorageUnavailableException("Redis is unreachable: " + exception.Message, exception);
+        }
     }
 
     public Task DeleteHashFieldsAsync(string key, string[] fields, CancellationToken cancellationToken) =>

@@ -54,14 +54,19 @@ public sealed partial class PendingSettlementSweeper(
         var writes = new List<Task<SettlementOutcome>>();
         foreach (var key in keys)
         {
+            if (writes.Count >= settings.MaxSweepSettlements)
+            {
+                break;
+            }
+
             var tenantId = HotStateKeys.TenantOfPendingKey(key);
             if (tenantId is null)
             {
                 continue;
             }
 
-            var entries = await hotStore.ReadWholeHashAsync(key, cancellationToken);
-            foreach (var encoded in entries.Values)
+            var entries = await hotStore.ReadHashValuesAsync(key, settings.MaxSweepSettlements - writes.Count, cancellationToken);
+            foreach (var encoded in entries)
             {
                 var settlement = SettlementCodec.Decode(tenantId, encoded);
                 if (settlement.OccurredAt <= cutoff && writes.Count < settings.MaxSweepSettlements)
