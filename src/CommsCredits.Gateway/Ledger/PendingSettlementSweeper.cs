@@ -38,7 +38,7 @@ public sealed partial class PendingSettlementSweeper(
             {
                 return;
             }
-            catch (Exception exception) when (exception is StorageUnavailableException or FormatException)
+            catch (StorageUnavailableException exception)
             {
                 LogSweepFailed(logger, exception);
             }
@@ -68,7 +68,11 @@ public sealed partial class PendingSettlementSweeper(
             var entries = await hotStore.ReadHashValuesAsync(key, settings.MaxSweepSettlements - writes.Count, cancellationToken);
             foreach (var encoded in entries)
             {
-                var settlement = SettlementCodec.Decode(tenantId, encoded);
+                if (!TryDecode(tenantId, key, encoded, out var settlement))
+                {
+                    continue;
+                }
+
                 if (settlement.OccurredAt <= cutoff && writes.Count < settings.MaxSweepSettlements)
                 {
                     settlements.Add(settlement);
@@ -90,6 +94,25 @@ public sealed partial class PendingSettlementSweeper(
     }
 
     /// <summary>
+    /// A record that cannot be read is a bug (a script and the codec disagree). It must not stop the sweep of every
+    /// other tenant's settlements: it is reported and left in Redis, untouched, for someone to look at.
+    /// </summary>
+    private bool TryDecode(string tenantId, string key, string encoded, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out Settlement? settlement)
+    {
+        try
+        {
+            settlement = SettlementCodec.Decode(tenantId, encoded);
+            return true;
+        }
+        catch (FormatException exception)
+        {
+            LogUnreadable(logger, exception, key);
+            settlement = null;
+            return false;
+        }
+    }
+
+    /// <summary>
     /// A settlement of an epoch the ledger has left can never be written. If Redis still serves that epoch, its state is
     /// not the ledger's: drop it so that it is rebuilt. Either way the settlement goes.
     /// </summary>
@@ -107,6 +130,9 @@ public sealed partial class PendingSettlementSweeper(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Discarded settlement {Operation} of tenant {TenantId}: its epoch {Epoch} is no longer the ledger's")]
     private static partial void LogDiscarded(ILogger logger, string tenantId, long epoch, long operation);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "A pending settlement in {Key} cannot be read; it is left in Redis and skipped")]
+    private static partial void LogUnreadable(ILogger logger, Exception exception, string key);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "A sweep of pending settlements failed; the next one retries")]
     private static partial void LogSweepFailed(ILogger logger, Exception exception);

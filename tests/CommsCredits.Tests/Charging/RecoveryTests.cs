@@ -56,8 +56,9 @@ public sealed class RecoveryTests
     public async Task A_settlement_left_pending_by_a_dead_gateway_reaches_the_ledger_once()
     {
         // Proves the sweeper: a script applies a debit in Redis and the gateway "dies" before writing it (we run the
-        // script directly and never settle it). The sweeper writes it; a retry of the same request by the network
-        // element is answered from Redis and does not charge again; Redis and the ledger agree.
+        // script directly and never settle it). The sweeper writes it, even with an unreadable record elsewhere; a
+        // retry of the same request by the network element is answered from Redis and does not charge again; Redis
+        // and the ledger agree.
         await using var redis = await RedisServerProcess.StartAsync();
         await using var gateway = await GatewayInstance.StartAsync(redis.Configuration, "--Settlement:SweepMinimumAgeSeconds=1", "--Settlement:SweepIntervalSeconds=3600");
         var tenant = await gateway.CreateTenantAsync(5_000_000, Rate("44", 60_000, first: 60, next: 60));
@@ -76,10 +77,15 @@ public sealed class RecoveryTests
         (await gateway.LedgerAsync(tenant)).Debited.ShouldBe(0);
         (await gateway.PendingCountAsync(tenant)).ShouldBe(1);
 
+        // A record no one can read sits beside it (in another tenant's pending hash): it must not stop the sweep.
+        await gateway.Redis.HashSetAsync(HotStateKeys.Pending("corrupt-tenant"), "1", "12:not a settlement");
+
         await Task.Delay(1_100);
         var swept = await gateway.Services.GetRequiredService<PendingSettlementSweeper>().SweepOnceAsync(CancellationToken.None);
 
         swept.ShouldBe(1);
+        gateway.Errors.Entries.ShouldHaveSingleItem().ShouldContain(HotStateKeys.Pending("corrupt-tenant"));
+        (await gateway.Redis.HashLengthAsync(HotStateKeys.Pending("corrupt-tenant"))).ShouldBe(1);
         (await gateway.LedgerAsync(tenant)).Debited.ShouldBe(60_000);
         (await gateway.PendingCountAsync(tenant)).ShouldBe(0);
         var retried = await gateway.Charging.UpdateAsync(update);
