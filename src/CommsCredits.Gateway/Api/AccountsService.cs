@@ -8,14 +8,14 @@ using CommsCredits.Grpc.Server;
 public sealed class AccountsService(AccountAdministration administration)
 {
     public Task<Tenant> CreateTenant(CreateTenantRequest request, ServerCallContext context) =>
-        StorageErrors.Map(administration.CreateTenantAsync(request, context.CancellationToken));
+        administration.CreateTenantAsync(request, context.CancellationToken);
 
     public Task<AddFundsResponse> AddFunds(AddFundsRequest request, ServerCallContext context) =>
-        StorageErrors.Map(administration.AddFundsAsync(request, context.CancellationToken));
+        administration.AddFundsAsync(request, context.CancellationToken);
 
     public Task<Balance> GetBalance(GetBalanceRequest request, ServerCallContext context) =>
-        StorageErrors.Map(administration.GetBalanceAsync(request, context.CancellationToken));
+        administration.GetBalanceAsync(request, context.CancellationToken);
 
     public Task<ImportRatesResponse> ImportRates(ImportRatesRequest request, ServerCallContext context) =>
-        StorageErrors.Map(administration.ImportRatesAsync(request, context.CancellationToken));
+        administration.ImportRatesAsync(request, context.CancellationToken);
 }

@@ -8,23 +8,23 @@ using CommsCredits.Grpc.Server;
 public sealed class ChargingService(SessionCharging sessions, EventCharging events)
 {
     public Task<ReserveResponse> Reserve(ReserveRequest request, ServerCallContext context) =>
-        StorageErrors.Map(sessions.ReserveAsync(request, context.CancellationToken));
+        sessions.ReserveAsync(request, context.CancellationToken);
 
     public Task<UpdateResponse> Update(UpdateRequest request, ServerCallContext context) =>
-        StorageErrors.Map(sessions.UpdateAsync(request, context.CancellationToken));
+        sessions.UpdateAsync(request, context.CancellationToken);
 
     public Task<TerminateResponse> Terminate(TerminateRequest request, ServerCallContext context) =>
-        StorageErrors.Map(sessions.TerminateAsync(request, context.CancellationToken));
+        sessions.TerminateAsync(request, context.CancellationToken);
 
     public Task<DebitResponse> Debit(DebitRequest request, ServerCallContext context) =>
-        StorageErrors.Map(events.DebitAsync(request, context.CancellationToken));
+        events.DebitAsync(request, context.CancellationToken);
 
     public Task<RefundResponse> Refund(RefundRequest request, ServerCallContext context) =>
-        StorageErrors.Map(events.RefundAsync(request, context.CancellationToken));
+        events.RefundAsync(request, context.CancellationToken);
 
     public Task<CheckBalanceResponse> CheckBalance(CheckBalanceRequest request, ServerCallContext context) =>
-        StorageErrors.Map(events.CheckBalanceAsync(request, context.CancellationToken));
+        events.CheckBalanceAsync(request, context.CancellationToken);
 
     public Task<PriceEnquiryResponse> PriceEnquiry(PriceEnquiryRequest request, ServerCallContext context) =>
-        StorageErrors.Map(events.PriceEnquiryAsync(request, context.CancellationToken));
+        events.PriceEnquiryAsync(request, context.CancellationToken);
 }

@@ -29,6 +29,7 @@ public static class GatewayApplication
         builder.Services.AddChargingCore(builder.Configuration);
         builder.Services.AddOptions<ServerOptions>().Bind(builder.Configuration.GetSection(ServerOptions.SectionName)).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddGrpcServer(builder.Configuration.GetSection("Grpc"));
+        builder.Services.AddSingleton<IRpcExceptionMapper, StorageExceptionMapper>();
         builder.Services.AddGrpcService<ChargingService>(Service(ChargingReflection.Descriptor, "Charging"));
         builder.Services.AddGrpcService<AccountsService>(Service(AccountsReflection.Descriptor, "Accounts"));
         builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = TimeSpan.FromSeconds(server.ShutdownTimeoutSeconds));

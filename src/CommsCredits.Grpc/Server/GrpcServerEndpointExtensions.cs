@@ -37,7 +37,8 @@ public static class GrpcServerEndpointExtensions
         var runtime = new GrpcServerRuntime(
             services.GetRequiredService<IOptions<GrpcServerOptions>>().Value,
             services.GetRequiredService<ILoggerFactory>().CreateLogger(GrpcServerRuntime.LoggerCategory),
-            UniqueServiceNames(definitions));
+            UniqueServiceNames(definitions),
+            services.GetServices<IRpcExceptionMapper>());
         var builders = new List<IEndpointConventionBuilder>();
         var post = new HttpMethodMetadata([HttpMethods.Post]);
         foreach (var definition in definitions)

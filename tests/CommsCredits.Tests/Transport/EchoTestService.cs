@@ -144,6 +144,11 @@ public sealed class EchoTestService(EchoObservations observations)
         {
             throw new InvalidOperationException(request.ThrowMessage);
         }
+
+        if (request.DependencyDownMessage.Length > 0)
+        {
+            throw new EchoDependencyDownException(request.DependencyDownMessage);
+        }
     }
 
     private static async Task DelayAsync(EchoRequest request, ServerCallContext context, EchoObservations.CallObservation? observation)

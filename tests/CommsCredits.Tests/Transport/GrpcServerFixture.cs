@@ -60,6 +60,7 @@ public sealed class GrpcServerFixture : IAsyncLifetime
         });
         builder.Services.AddGrpcServer(builder.Configuration.GetSection("Grpc"));
         builder.Services.AddSingleton<EchoObservations>();
+        builder.Services.AddSingleton<IRpcExceptionMapper, EchoDependencyDownMapper>();
         builder.Services.AddGrpcService<EchoTestService>(EchoReflection.Descriptor.Services[0]);
 
         app = builder.Build();

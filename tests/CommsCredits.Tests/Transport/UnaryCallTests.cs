@@ -65,6 +65,20 @@ public sealed class UnaryCallTests(GrpcServerFixture server) : IClassFixture<Grp
     }
 
     [Fact]
+    public async Task An_exception_a_registered_mapper_knows_gets_the_mapped_status_and_no_error_log()
+    {
+        // Proves IRpcExceptionMapper: the test server maps EchoDependencyDownException to UNAVAILABLE with its text;
+        // it is an expected outcome, so nothing is logged at Error.
+        var exception = await Should.ThrowAsync<RpcException>(() => server.Channel.UnaryAsync<EchoRequest, EchoResponse>(
+            EchoTestService.UnaryMethod,
+            new EchoRequest { DependencyDownMessage = "the ledger is down" }));
+
+        exception.StatusCode.ShouldBe(StatusCode.Unavailable);
+        exception.Status.Detail.ShouldBe("the ledger is down");
+        server.Logs.Drain().ShouldNotContain(entry => entry.Level >= Microsoft.Extensions.Logging.LogLevel.Error);
+    }
+
+    [Fact]
     public async Task Handler_exception_becomes_UNKNOWN_without_leaking_its_text_and_is_logged()
     {
         // Proves an unexpected handler exception gives UNKNOWN with a generic message, and is logged at Error

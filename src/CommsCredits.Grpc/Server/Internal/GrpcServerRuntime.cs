@@ -8,7 +8,7 @@ internal sealed class GrpcServerRuntime
 {
     public const string LoggerCategory = "CommsCredits.Grpc.Server";
 
-    public GrpcServerRuntime(GrpcServerOptions options, ILogger logger, IEnumerable<string> serviceNames)
+    public GrpcServerRuntime(GrpcServerOptions options, ILogger logger, IEnumerable<string> serviceNames, IEnumerable<IRpcExceptionMapper> exceptionMappers)
     {
         var errors = options.Validate("Grpc");
         if (errors.Count > 0)
@@ -20,6 +20,7 @@ internal sealed class GrpcServerRuntime
         MaxSendMessageSizeBytes = options.MaxSendMessageSizeBytes;
         Logger = logger;
         ServiceNames = serviceNames.ToFrozenSet(StringComparer.Ordinal);
+        ExceptionMappers = [.. exceptionMappers];
     }
 
     public int MaxReceiveMessageSizeBytes { get; }
@@ -27,6 +28,9 @@ internal sealed class GrpcServerRuntime
     public int MaxSendMessageSizeBytes { get; }
 
     public ILogger Logger { get; }
+
+    /// <summary>Asked, in order, what an unexpected handler exception means for the client.</summary>
+    public IReadOnlyList<IRpcExceptionMapper> ExceptionMappers { get; }
 
     /// <summary>Full proto names of the bound services, to tell "unknown service" from "unknown method".</summary>
     public FrozenSet<string> ServiceNames { get; }

@@ -62,8 +62,9 @@ internal sealed partial class ServerCall
 
     /// <summary>
     /// What an exception that ended the call means for the client. A client that is gone gets nothing; the
-    /// deadline gives DEADLINE_EXCEEDED; an RpcException carries its own status; anything else is a handler bug,
-    /// logged with its detail and reported as UNKNOWN without it.
+    /// deadline gives DEADLINE_EXCEEDED; an RpcException carries its own status; an exception a registered
+    /// <see cref="IRpcExceptionMapper"/> knows gets its status; anything else is a handler bug, logged with its detail
+    /// and reported as UNKNOWN without it.
     /// </summary>
     public CallOutcome MapFailure(Exception exception)
     {
@@ -83,9 +84,25 @@ internal sealed partial class ServerCall
                 GrpcServerLog.DeadlineExceeded(logger, method.FullName);
                 return new CallOutcome(Send: true, new Status(StatusCode.DeadlineExceeded, "deadline exceeded"), Trailers: null);
             default:
-                GrpcServerLog.HandlerFailed(logger, method.FullName, exception);
-                return new CallOutcome(Send: true, new Status(StatusCode.Unknown, "exception was thrown by the handler"), Trailers: null);
+                return MapApplicationFailure(exception);
         }
+    }
+
+    /// <summary>An exception the registered mappers know gets their status; any other is a handler bug.</summary>
+    private CallOutcome MapApplicationFailure(Exception exception)
+    {
+        var logger = method.Runtime.Logger;
+        foreach (var mapper in method.Runtime.ExceptionMappers)
+        {
+            if (mapper.TryMap(exception, out var status))
+            {
+                GrpcServerLog.EndedWithStatus(logger, method.FullName, status.Code, status.Detail);
+                return new CallOutcome(Send: true, status, Trailers: null);
+            }
+        }
+
+        GrpcServerLog.HandlerFailed(logger, method.FullName, exception);
+        return new CallOutcome(Send: true, new Status(StatusCode.Unknown, "exception was thrown by the handler"), Trailers: null);
     }
 
     /// <summary>
