@@ -74,11 +74,11 @@ public sealed class AccountAdministration(
         }
 
         var credit = new CreditRequest(
-            LedgerEntryKind.Funding, amount, string.Empty, request.IdempotencyKey, request.Reference, RequestFingerprint.Of("AddFunds", Text(amount)));
+            LedgerEntryKind.Funding, amount, string.Empty, request.IdempotencyKey, request.Reference, RequestFingerprint.Of("AddFunds", Text(amount)),
+            $"idempotency_key '{request.IdempotencyKey}'");
         var answer = await credits.CreditAsync(
             request.TenantId, HotStateKeys.Funding(request.TenantId, request.IdempotencyKey), credit, settings.FundingKeyRetentionSeconds, cancellationToken)
             ?? throw UnknownTenant(request.TenantId);
-        EnsureSameFunding(answer.AmountMicros, amount, request.IdempotencyKey);
         return new AddFundsResponse
         {
             Funded = Money(answer.AmountMicros, currency),

@@ -9,8 +9,8 @@ using static CommsCredits.Gateway.Charging.AnswerBuilder;
 public sealed class BalanceCredits(HotState hotState, TimeProvider timeProvider)
 {
     /// <summary>
-    /// Adds money to a balance (a funding or a refund) and waits
-    /// until the ledger holds it. Null when the tenant does not exist.
+    /// Adds money to a balance (a funding or a refund) and waits until the ledger holds it. Null when the tenant does
+    /// not exist; FAILED_PRECONDITION when the request key already answered a different request.
     /// </summary>
     public async Task<CreditAnswer?> CreditAsync(string tenantId, string requestKey, CreditRequest credit, int retentionSeconds, CancellationToken cancellationToken)
     {
@@ -32,18 +32,23 @@ public sealed class BalanceCredits(HotState hotState, TimeProvider timeProvider)
         }
 
         var fields = Netstrings.Decode(reply[1]!);
-        var answer = new CreditAnswer(Netstrings.ParseInteger(fields[1]), Netstrings.ParseInteger(fields[2]), Netstrings.ParseInteger(fields[3]), fields[5]);
-        if (string.Equals(answer.Fingerprint, credit.Fingerprint, StringComparison.Ordinal))
+        if (!string.Equals(fields[5], credit.Fingerprint, StringComparison.Ordinal))
         {
-            await hotState.SettleAsync(tenantId, reply[2], cancellationToken);
+            throw new RpcException(new Status(
+                StatusCode.FailedPrecondition, $"{credit.RequestName} was already used for a different request; a retry must repeat the request exactly"));
         }
 
-        return answer;
+        await hotState.SettleAsync(tenantId, reply[2], cancellationToken);
+        return new CreditAnswer(Netstrings.ParseInteger(fields[1]), Netstrings.ParseInteger(fields[2]), Netstrings.ParseInteger(fields[3]));
     }
 }
 
-/// <summary>Money to add to a balance, with what the ledger records about it.</summary>
-public sealed record CreditRequest(LedgerEntryKind Kind, long AmountMicros, string SessionId, string Reference, string Note, string Fingerprint);
+/// <summary>
+/// Money to add to a balance, with what the ledger records about it. RequestName says in words what identifies the
+/// request ("idempotency_key 'k'"), for the refusal of a key reused for another request.
+/// </summary>
+public sealed record CreditRequest(LedgerEntryKind Kind, long AmountMicros, string SessionId, string Reference, string Note, string Fingerprint, string RequestName);
 
 /// <summary>What a credit did: the amount added, and the balance and held amount just after.</summary>
-public readonly record struct CreditAnswer(long AmountMicros, long BalanceAfterMicros, long HeldAfterMicros, string Fingerprint);
+[System.Runtime.InteropServices.StructLayout(System.Runtime.InteropServices.LayoutKind.Auto)]
+public readonly record struct CreditAnswer(long AmountMicros, long BalanceAfterMicros, long HeldAfterMicros);

@@ -49,8 +49,9 @@ public sealed class EventChargingTests
     [Fact]
     public async Task A_refund_credits_the_balance_once_and_is_bounded()
     {
-        // Proves REFUND_ACCOUNT: the amount is credited once however often the event is retried; a refund in another
-        // currency or above the limit is refused with INVALID_ARGUMENT and credits nothing.
+        // Proves REFUND_ACCOUNT: the amount is credited once however often the event is retried; the same event id
+        // with another amount is refused (FAILED_PRECONDITION); a refund in another currency or above the limit is
+        // refused with INVALID_ARGUMENT; none of those credits anything.
         var gateway = await SharedGateway.GetAsync();
         var tenant = await gateway.CreateTenantAsync(100_000, Rate("44", 60_000));
         var refund = new RefundRequest
@@ -66,6 +67,11 @@ public sealed class EventChargingTests
         first.ResultCode.ShouldBe(ResultCode.Success);
         first.Refunded.AmountMicros.ShouldBe(25_000);
         (await gateway.Charging.RefundAsync(refund)).ShouldBe(first);
+        var reused = refund.Clone();
+        reused.Amount.AmountMicros = 30_000;
+        var conflict = await Should.ThrowAsync<RpcException>(() => gateway.Charging.RefundAsync(reused));
+        conflict.StatusCode.ShouldBe(StatusCode.FailedPrecondition);
+        conflict.Status.Detail.ShouldContain(refund.SessionId);
 
         var wrongCurrency = refund.Clone();
         wrongCurrency.SessionId = NewSessionId();
