@@ -1,6 +1,5 @@
 namespace CommsCredits.Gateway.Balances;
 
-using System.Collections.Concurrent;
 using System.Globalization;
 using CommsCredits.Gateway.Ledger;
 using CommsCredits.Gateway.Storage;
@@ -16,17 +15,16 @@ using Npgsql;
 public sealed partial class HotStateLoader(NpgsqlDataSource dataSource, IHotStore hotStore, ILogger<HotStateLoader> logger)
 {
     private static readonly TimeSpan LoadTimeout = TimeSpan.FromSeconds(15);
-    private readonly ConcurrentDictionary<string, Lazy<Task<bool>>> loading = new(StringComparer.Ordinal);
+    private readonly SingleFlight<bool> loading = new();
 
     /// <summary>Makes sure Redis holds the tenant's state. False when the tenant does not exist.</summary>
     public Task<bool> EnsureLoadedAsync(string tenantId, CancellationToken cancellationToken)
     {
         // Concurrent requests of one tenant share one rebuild, which no single request's cancellation stops.
-        var lazy = loading.GetOrAdd(tenantId, id => new Lazy<Task<bool>>(() => LoadAndForgetAsync(id)));
-        return lazy.Value.WaitAsync(cancellationToken);
+        return loading.RunAsync(tenantId, LoadWithTimeoutAsync).WaitAsync(cancellationToken);
     }
 
-    private async Task<bool> LoadAndForgetAsync(string tenantId)
+    private async Task<bool> LoadWithTimeoutAsync(string tenantId)
     {
         try
         {
@@ -36,10 +34,6 @@ public sealed partial class HotStateLoader(NpgsqlDataSource dataSource, IHotStor
         catch (Exception exception) when (exception is NpgsqlException or OperationCanceledException or TimeoutException)
         {
             throw new StorageUnavailableException($"could not rebuild the hot state of tenant {tenantId} from the ledger: {exception.Message}", exception);
-        }
-        finally
-        {
-            loading.TryRemove(tenantId, out _);
         }
     }
 

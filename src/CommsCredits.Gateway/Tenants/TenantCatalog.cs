@@ -2,6 +2,7 @@ namespace CommsCredits.Gateway.Tenants;
 
 using System.Collections.Concurrent;
 using CommsCredits.Gateway.Rating;
+using CommsCredits.Gateway.Storage;
 using Microsoft.Extensions.Options;
 
 /// <summary>
@@ -13,7 +14,8 @@ public sealed class TenantCatalog(TenantRepository repository, IOptions<TenantCa
 {
     private readonly ConcurrentDictionary<string, TenantProfile> profiles = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, long> unknownUntilTicks = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<string, Lazy<Task<TenantProfile?>>> loading = new(StringComparer.Ordinal);
+    private readonly SingleFlight<TenantProfile?> loading = new();
+    private static readonly TimeSpan LoadTimeout = TimeSpan.FromSeconds(30);
     private readonly TenantCatalogOptions settings = options.Value;
 
     /// <summary>The tenant's profile, or null when no such tenant exists.</summary>
@@ -49,24 +51,12 @@ public sealed class TenantCatalog(TenantRepository repository, IOptions<TenantCa
     public long? CachedRatesRevision(string tenantId) =>
         profiles.TryGetValue(tenantId, out var profile) ? profile.Tenant.RatesRevision : null;
 
-    private Task<TenantProfile?> LoadOnceAsync(string tenantId)
-    {
-        // Concurrent first requests for one tenant share one load; the load is not tied to any one request's token.
-        var lazy = loading.GetOrAdd(tenantId, id => new Lazy<Task<TenantProfile?>>(() => LoadAndForgetAsync(id)));
-        return lazy.Value;
-    }
+    private Task<TenantProfile?> LoadOnceAsync(string tenantId) => loading.RunAsync(tenantId, LoadWithTimeoutAsync);
 
-    private async Task<TenantProfile?> LoadAndForgetAsync(string tenantId)
+    private async Task<TenantProfile?> LoadWithTimeoutAsync(string tenantId)
     {
-        try
-        {
-            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-            return await LoadAsync(tenantId, timeout.Token);
-        }
-        finally
-        {
-            loading.TryRemove(tenantId, out _);
-        }
+        using var timeout = new CancellationTokenSource(LoadTimeout);
+        return await LoadAsync(tenantId, timeout.Token);
     }
 
     private async Task<TenantProfile?> LoadAsync(string tenantId, CancellationToken cancellationToken)
