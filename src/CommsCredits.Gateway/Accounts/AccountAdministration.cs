@@ -70,7 +70,7 @@ public sealed class AccountAdministration(
         {
             EnsureSameFunding(recordedMicros, amount, request.IdempotencyKey);
             var (balance, held) = await hotState.ReadBalanceAsync(request.TenantId, cancellationToken) ?? throw UnknownTenant(request.TenantId);
-            return new AddFundsResponse { Funded = Money(recordedMicros, currency), Balance = EventCharging.BalanceView(balance, held, currency) };
+            return new AddFundsResponse { Funded = Money(recordedMicros, currency), Balance = BalanceView(balance, held, currency) };
         }
 
         var credit = new CreditRequest(
@@ -82,7 +82,7 @@ public sealed class AccountAdministration(
         return new AddFundsResponse
         {
             Funded = Money(answer.AmountMicros, currency),
-            Balance = EventCharging.BalanceView(answer.BalanceAfterMicros, answer.HeldAfterMicros, currency),
+            Balance = BalanceView(answer.BalanceAfterMicros, answer.HeldAfterMicros, currency),
         };
     }
 
@@ -91,7 +91,7 @@ public sealed class AccountAdministration(
         RequestValidator.TenantId(request.TenantId);
         var profile = await RequireTenantAsync(request.TenantId, cancellationToken);
         var (balance, held) = await hotState.ReadBalanceAsync(request.TenantId, cancellationToken) ?? throw UnknownTenant(request.TenantId);
-        return EventCharging.BalanceView(balance, held, profile.Tenant.Currency);
+        return BalanceView(balance, held, profile.Tenant.Currency);
     }
 
     public async Task<ImportRatesResponse> ImportRatesAsync(ImportRatesRequest request, CancellationToken cancellationToken)

@@ -23,6 +23,14 @@ public static class AnswerBuilder
         EffectiveFrom = Timestamp.FromDateTimeOffset(tariff.EffectiveFrom),
     };
 
+    /// <summary>A balance as the API shows it; available is what is not held.</summary>
+    public static Balance BalanceView(long balanceMicros, long heldMicros, string currency) => new()
+    {
+        Balance_ = Money(balanceMicros, currency),
+        Held = Money(heldMicros, currency),
+        Available = Money(balanceMicros - heldMicros, currency),
+    };
+
     /// <summary>
     /// The tariff a script stored with its session, from seven reply items starting at <paramref name="offset"/>:
     /// destination, prefix, rate, fee, first, next, effective from ms.

@@ -14,7 +14,7 @@ using static CommsCredits.Gateway.Charging.AnswerBuilder;
 /// One-shot charging events (RFC 8506 section 6): direct debit, refund, balance check and price enquiry. Debit and
 /// Refund are remembered under their session id like a session's requests, so a retry gets the first answer.
 /// </summary>
-public sealed class EventCharging(TenantCatalog catalog, HotState hotState, BalanceCredits credits, IOptions<ChargingOptions> options, TimeProvider timeProvider)
+public sealed class EventCharging(TenantCatalog catalog, CallRating rating, HotState hotState, BalanceCredits credits, IOptions<ChargingOptions> options)
 {
     private readonly ChargingOptions settings = options.Value;
 
@@ -27,18 +27,13 @@ public sealed class EventCharging(TenantCatalog catalog, HotState hotState, Bala
             throw RequestValidator.Invalid("used_seconds must be at least 1 for a direct debit");
         }
 
-        var profile = await catalog.GetAsync(request.TenantId, cancellationToken);
-        if (profile is null)
+        var rated = await rating.RateAsync(request.TenantId, request.CallType, request.CallingNumber, request.CalledNumber, cancellationToken);
+        if (rated.Refusal is { } refusal)
         {
-            return new DebitResponse { ResultCode = ResultCode.UserUnknown, ResultMessage = SessionCharging.UnknownTenant(request.TenantId) };
+            return new DebitResponse { ResultCode = refusal.Code, ResultMessage = refusal.Message };
         }
 
-        var now = timeProvider.GetUtcNow();
-        var ratedNumber = RateBook.RatedNumber(request.CallType, request.CallingNumber, request.CalledNumber);
-        if (!profile.Rates.TryFind(request.CallType, ratedNumber, now, out var tariff))
-        {
-            return new DebitResponse { ResultCode = ResultCode.RatingFailed, ResultMessage = SessionCharging.NoRate(request.CallType, ratedNumber) };
-        }
+        var (profile, tariff, now) = (rated.Profile!, rated.Tariff!, rated.RatedAt);
 
         var fingerprint = RequestFingerprint.Of(
             "Debit", request.TenantId, request.UserId, Text((int)request.CallType), request.CallingNumber, request.CalledNumber, Text(request.UsedSeconds));
@@ -52,7 +47,7 @@ public sealed class EventCharging(TenantCatalog catalog, HotState hotState, Bala
         var reply = await hotState.RunAsync(request.TenantId, HotScriptName.DebitEvent, keys, arguments, cancellationToken);
         if (reply is null)
         {
-            return new DebitResponse { ResultCode = ResultCode.UserUnknown, ResultMessage = SessionCharging.UnknownTenant(request.TenantId) };
+            return new DebitResponse { ResultCode = ResultCode.UserUnknown, ResultMessage = CallRating.UnknownTenant(request.TenantId) };
         }
 
         var answer = HotAnswer.Decode(reply[1]!);
@@ -83,7 +78,7 @@ public sealed class EventCharging(TenantCatalog catalog, HotState hotState, Bala
         var profile = await catalog.GetAsync(request.TenantId, cancellationToken);
         if (profile is null)
         {
-            return new RefundResponse { ResultCode = ResultCode.UserUnknown, ResultMessage = SessionCharging.UnknownTenant(request.TenantId) };
+            return new RefundResponse { ResultCode = ResultCode.UserUnknown, ResultMessage = CallRating.UnknownTenant(request.TenantId) };
         }
 
         var currency = profile.Tenant.Currency;
@@ -95,7 +90,7 @@ public sealed class EventCharging(TenantCatalog catalog, HotState hotState, Bala
         var answer = await credits.CreditAsync(request.TenantId, HotStateKeys.Session(request.TenantId, request.SessionId), credit, settings.SessionRetentionSeconds, cancellationToken);
         if (answer is null)
         {
-            return new RefundResponse { ResultCode = ResultCode.UserUnknown, ResultMessage = SessionCharging.UnknownTenant(request.TenantId) };
+            return new RefundResponse { ResultCode = ResultCode.UserUnknown, ResultMessage = CallRating.UnknownTenant(request.TenantId) };
         }
 
         return new RefundResponse { ResultCode = ResultCode.Success, Refunded = Money(answer.Value.AmountMicros, currency) };
@@ -108,7 +103,7 @@ public sealed class EventCharging(TenantCatalog catalog, HotState hotState, Bala
         var balance = profile is null ? null : await hotState.ReadBalanceAsync(request.TenantId, cancellationToken);
         if (profile is null || balance is null)
         {
-            return new CheckBalanceResponse { ResultCode = ResultCode.UserUnknown, ResultMessage = SessionCharging.UnknownTenant(request.TenantId) };
+            return new CheckBalanceResponse { ResultCode = ResultCode.UserUnknown, ResultMessage = CallRating.UnknownTenant(request.TenantId) };
         }
 
         return new CheckBalanceResponse { ResultCode = ResultCode.Success, Balance = BalanceView(balance.Value.BalanceMicros, balance.Value.HeldMicros, profile.Tenant.Currency) };
@@ -121,18 +116,13 @@ public sealed class EventCharging(TenantCatalog catalog, HotState hotState, Bala
         RequestValidator.Number(request.CallingNumber, "calling_number");
         RequestValidator.Number(request.CalledNumber, "called_number");
         RequestValidator.Seconds(request.Seconds, "seconds");
-        var profile = await catalog.GetAsync(request.TenantId, cancellationToken);
-        if (profile is null)
+        var rated = await rating.RateAsync(request.TenantId, request.CallType, request.CallingNumber, request.CalledNumber, cancellationToken);
+        if (rated.Refusal is { } refusal)
         {
-            return new PriceEnquiryResponse { ResultCode = ResultCode.UserUnknown, ResultMessage = SessionCharging.UnknownTenant(request.TenantId) };
+            return new PriceEnquiryResponse { ResultCode = refusal.Code, ResultMessage = refusal.Message };
         }
 
-        var ratedNumber = RateBook.RatedNumber(request.CallType, request.CallingNumber, request.CalledNumber);
-        if (!profile.Rates.TryFind(request.CallType, ratedNumber, timeProvider.GetUtcNow(), out var tariff))
-        {
-            return new PriceEnquiryResponse { ResultCode = ResultCode.RatingFailed, ResultMessage = SessionCharging.NoRate(request.CallType, ratedNumber) };
-        }
-
+        var (profile, tariff) = (rated.Profile!, rated.Tariff!);
         var billed = TariffMath.BilledSeconds(request.Seconds, tariff);
         var currency = profile.Tenant.Currency;
         return new PriceEnquiryResponse
@@ -143,11 +133,4 @@ public sealed class EventCharging(TenantCatalog catalog, HotState hotState, Bala
             Rate = Rate(tariff, currency),
         };
     }
-
-    public static Balance BalanceView(long balanceMicros, long heldMicros, string currency) => new()
-    {
-        Balance_ = Money(balanceMicros, currency),
-        Held = Money(heldMicros, currency),
-        Available = Money(balanceMicros - heldMicros, currency),
-    };
 }

@@ -3,7 +3,6 @@ namespace CommsCredits.Gateway.Charging;
 using CommsCredits.Contracts.V1;
 using CommsCredits.Gateway.Balances;
 using CommsCredits.Gateway.Money;
-using CommsCredits.Gateway.Rating;
 using CommsCredits.Gateway.Tenants;
 using CommsCredits.Grpc.Protocol;
 using Microsoft.Extensions.Options;
@@ -15,7 +14,7 @@ using static CommsCredits.Gateway.Charging.AnswerBuilder;
 /// call detail record. The arithmetic runs inside Redis (reserve.lua, usage.lua) so that concurrent calls of one
 /// tenant see one balance; what it debits is in the ledger before the answer leaves.
 /// </summary>
-public sealed class SessionCharging(TenantCatalog catalog, HotState hotState, IOptions<ChargingOptions> options, TimeProvider timeProvider)
+public sealed class SessionCharging(TenantCatalog catalog, CallRating rating, HotState hotState, IOptions<ChargingOptions> options, TimeProvider timeProvider)
 {
     private readonly ChargingOptions settings = options.Value;
 
@@ -24,21 +23,15 @@ public sealed class SessionCharging(TenantCatalog catalog, HotState hotState, IO
         RequestValidator.NewCall(request.SessionId, request.RequestNumber, request.TenantId, request.UserId, request.CallType, request.CallingNumber, request.CalledNumber);
         RequestValidator.Seconds(request.RequestedSeconds, "requested_seconds");
 
-        var profile = await catalog.GetAsync(request.TenantId, cancellationToken);
-        if (profile is null)
+        var rated = await rating.RateAsync(request.TenantId, request.CallType, request.CallingNumber, request.CalledNumber, cancellationToken);
+        if (rated.Refusal is { } refusal)
         {
-            return new ReserveResponse { ResultCode = ResultCode.UserUnknown, ResultMessage = UnknownTenant(request.TenantId) };
+            return new ReserveResponse { ResultCode = refusal.Code, ResultMessage = refusal.Message };
         }
 
-        var now = timeProvider.GetUtcNow();
-        var ratedNumber = RateBook.RatedNumber(request.CallType, request.CallingNumber, request.CalledNumber);
-        if (!profile.Rates.TryFind(request.CallType, ratedNumber, now, out var tariff))
-        {
-            return new ReserveResponse { ResultCode = ResultCode.RatingFailed, ResultMessage = NoRate(request.CallType, ratedNumber) };
-        }
-
+        var (profile, tariff, now) = (rated.Profile!, rated.Tariff!, rated.RatedAt);
         var fingerprint = RequestFingerprint.Of(
-            nameof(ReserveAsync), request.TenantId, request.UserId, Text((int)request.CallType), request.CallingNumber, request.CalledNumber, Text(request.RequestedSeconds));
+            "Reserve", request.TenantId, request.UserId, Text((int)request.CallType), request.CallingNumber, request.CalledNumber, Text(request.RequestedSeconds));
         string[] arguments =
         [
             fingerprint, Milliseconds(now), Text(GrantRequest(request.RequestedSeconds)), Text(settings.ValiditySeconds), Text(MoneyLimits.MaxSessionSeconds),
@@ -50,7 +43,7 @@ public sealed class SessionCharging(TenantCatalog catalog, HotState hotState, IO
             request.TenantId, HotScriptName.Reserve, [HotStateKeys.Account(request.TenantId), HotStateKeys.Session(request.TenantId, request.SessionId)], arguments, cancellationToken);
         if (reply is null)
         {
-            return new ReserveResponse { ResultCode = ResultCode.UserUnknown, ResultMessage = UnknownTenant(request.TenantId) };
+            return new ReserveResponse { ResultCode = ResultCode.UserUnknown, ResultMessage = CallRating.UnknownTenant(request.TenantId) };
         }
 
         var answer = HotAnswer.Decode(reply[1]!);
@@ -129,7 +122,7 @@ public sealed class SessionCharging(TenantCatalog catalog, HotState hotState, IO
         var profile = await catalog.GetAsync(tenantId, cancellationToken);
         if (profile is null)
         {
-            return UsageOutcome.Refused(ResultCode.UserUnknown, UnknownTenant(tenantId));
+            return UsageOutcome.Refused(ResultCode.UserUnknown, CallRating.UnknownTenant(tenantId));
         }
 
         var terminate = terminationCause is not null;
@@ -145,7 +138,7 @@ public sealed class SessionCharging(TenantCatalog catalog, HotState hotState, IO
         switch (reply?[0])
         {
             case null:
-                return UsageOutcome.Refused(ResultCode.UserUnknown, UnknownTenant(tenantId));
+                return UsageOutcome.Refused(ResultCode.UserUnknown, CallRating.UnknownTenant(tenantId));
             case "unknown_session":
                 return UsageOutcome.Refused(ResultCode.UnknownSessionId, $"session {sessionId} is not open (never reserved, denied, or forgotten)");
             case "closed":
@@ -168,12 +161,8 @@ public sealed class SessionCharging(TenantCatalog catalog, HotState hotState, IO
     private long GrantRequest(uint requestedSeconds) =>
         requestedSeconds == 0 ? settings.DefaultGrantSeconds : Math.Min(requestedSeconds, settings.MaxGrantSeconds);
 
-    internal static string UnknownTenant(string tenantId) => $"tenant '{tenantId}' is unknown";
-
-    internal static string NoRate(CallType callType, string ratedNumber) => $"no rate of the {callType} table applies to {ratedNumber}";
-
-    private sealed record UsageOutcome(HotAnswer? Answer, string? Currency, (ResultCode Code, string Message)? Refusal)
+    private sealed record UsageOutcome(HotAnswer? Answer, string? Currency, Refusal? Refusal)
     {
-        public static UsageOutcome Refused(ResultCode code, string message) => new(null, null, (code, message));
+        public static UsageOutcome Refused(ResultCode code, string message) => new(null, null, new Refusal(code, message));
     }
 }

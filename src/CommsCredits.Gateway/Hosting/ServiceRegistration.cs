@@ -38,6 +38,7 @@ public static class ServiceRegistration
         services.AddSingleton<TenantRepository>();
         services.AddSingleton<TenantCatalog>();
         services.AddHostedService<TenantCatalogRefresher>();
+        services.AddSingleton<CallRating>();
         services.AddSingleton<SessionCharging>();
         services.AddSingleton<EventCharging>();
         services.AddSingleton<AccountAdministration>();

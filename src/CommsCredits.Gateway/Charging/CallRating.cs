@@ -1,0 +1,38 @@
+namespace CommsCredits.Gateway.Charging;
+
+using CommsCredits.Contracts.V1;
+using CommsCredits.Gateway.Rating;
+using CommsCredits.Gateway.Tenants;
+
+/// <summary>
+/// Finds what a call is charged: its tenant and the tariff in force now for its rated number, from memory. When
+/// either is missing the answer is a Diameter refusal (5030 USER_UNKNOWN, 5031 RATING_FAILED), not an error.
+/// </summary>
+public sealed class CallRating(TenantCatalog catalog, TimeProvider timeProvider)
+{
+    public async Task<RatedCall> RateAsync(string tenantId, CallType callType, string callingNumber, string calledNumber, CancellationToken cancellationToken)
+    {
+        var profile = await catalog.GetAsync(tenantId, cancellationToken);
+        if (profile is null)
+        {
+            return RatedCall.Refused(ResultCode.UserUnknown, UnknownTenant(tenantId));
+        }
+
+        var now = timeProvider.GetUtcNow();
+        var ratedNumber = RateBook.RatedNumber(callType, callingNumber, calledNumber);
+        return profile.Rates.TryFind(callType, ratedNumber, now, out var tariff)
+            ? new RatedCall(profile, tariff, now, null)
+            : RatedCall.Refused(ResultCode.RatingFailed, $"no rate of the {callType} table applies to {ratedNumber}");
+    }
+
+    public static string UnknownTenant(string tenantId) => $"tenant '{tenantId}' is unknown";
+}
+
+/// <summary>A Diameter result other than success, with why in words.</summary>
+public readonly record struct Refusal(ResultCode Code, string Message);
+
+/// <summary>The tenant and tariff of a call rated at <see cref="RatedAt"/>, or why it cannot be charged.</summary>
+public sealed record RatedCall(TenantProfile? Profile, Tariff? Tariff, DateTimeOffset RatedAt, Refusal? Refusal)
+{
+    public static RatedCall Refused(ResultCode code, string message) => new(null, null, default, new Refusal(code, message));
+}
