@@ -3,6 +3,7 @@ namespace CommsCredits.Gateway.Accounts;
 using CommsCredits.Contracts.V1;
 using CommsCredits.Gateway.Balances;
 using CommsCredits.Gateway.Charging;
+using CommsCredits.Gateway.Funding;
 using CommsCredits.Gateway.Ledger;
 using CommsCredits.Gateway.Money;
 using CommsCredits.Gateway.Rating;
@@ -21,10 +22,12 @@ public sealed class AccountAdministration(
     HotState hotState,
     BalanceCredits credits,
     NpgsqlDataSource dataSource,
-    IOptions<AccountsOptions> options)
+    IOptions<AccountsOptions> options,
+    IOptions<FundingOptions> fundingOptions)
 {
     private const int MaxDisplayNameLength = 200;
     private readonly AccountsOptions settings = options.Value;
+    private readonly FundingOptions funding = fundingOptions.Value;
 
     public async Task<Tenant> CreateTenantAsync(CreateTenantRequest request, CancellationToken cancellationToken)
     {
@@ -63,6 +66,11 @@ public sealed class AccountAdministration(
         var profile = await RequireTenantAsync(request.TenantId, cancellationToken);
         var currency = profile.Tenant.Currency;
         var amount = RequestValidator.PositiveAmount(request.Amount, "amount", currency, settings.MaxFundingMicros);
+        if (amount < funding.MinimumOneOffMicros)
+        {
+            throw RequestValidator.Invalid(
+                $"amount.amount_micros {amount} is below the minimum one-off funding of {funding.MinimumOneOffMicros} micro-units ({MajorUnits(funding.MinimumOneOffMicros)} {currency})");
+        }
 
         // Redis forgets idempotency keys (after FundingKeyRetentionSeconds, or when it is lost); the ledger does not.
         var recorded = await FundedAmountAsync(request.TenantId, request.IdempotencyKey, cancellationToken);
@@ -75,7 +83,7 @@ public sealed class AccountAdministration(
 
         var credit = new CreditRequest(
             LedgerEntryKind.Funding, amount, string.Empty, request.IdempotencyKey, request.Reference, RequestFingerprint.Of("AddFunds", Text(amount)),
-            $"idempotency_key '{request.IdempotencyKey}'");
+            $"idempotency_key '{request.IdempotencyKey}'", LotSource.OneOffFunding, profile.Tenant.FundingExpiryMonths);
         var answer = await credits.CreditAsync(
             request.TenantId, HotStateKeys.Funding(request.TenantId, request.IdempotencyKey), credit, settings.FundingKeyRetentionSeconds, cancellationToken)
             ?? throw UnknownTenant(request.TenantId);
@@ -135,6 +143,8 @@ public sealed class AccountAdministration(
                 StatusCode.FailedPrecondition, $"idempotency_key '{idempotencyKey}' was already used for a funding of {recordedMicros} micro-units, not {requestedMicros}"));
         }
     }
+
+    private static string MajorUnits(long micros) => (micros / 1_000_000m).ToString("0.######", System.Globalization.CultureInfo.InvariantCulture);
 
     private static RpcException UnknownTenant(string tenantId) => new(new Status(StatusCode.NotFound, $"tenant '{tenantId}' does not exist"));
 }

@@ -12,6 +12,7 @@ public enum HotScriptName
     Usage,
     DebitEvent,
     Credit,
+    ExpireLots,
 }
 
 /// <summary>
@@ -50,6 +51,7 @@ public sealed class HotScript
             [HotScriptName.Usage] = "usage.lua",
             [HotScriptName.DebitEvent] = "debit_event.lua",
             [HotScriptName.Credit] = "credit.lua",
+            [HotScriptName.ExpireLots] = "expire_lots.lua",
         };
         var scripts = new Dictionary<HotScriptName, HotScript>();
         foreach (var (name, file) in files)

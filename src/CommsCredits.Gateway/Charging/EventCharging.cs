@@ -43,7 +43,11 @@ public sealed class EventCharging(TenantCatalog catalog, CallRating rating, HotS
             request.CallingNumber, request.CalledNumber, tariff.DestinationName, tariff.Prefix, Milliseconds(tariff.EffectiveFrom), request.SessionId,
             Text(settings.SessionRetentionSeconds),
         ];
-        string[] keys = [HotStateKeys.Account(request.TenantId), HotStateKeys.Session(request.TenantId, request.SessionId), HotStateKeys.Pending(request.TenantId)];
+        string[] keys =
+        [
+            HotStateKeys.Account(request.TenantId), HotStateKeys.Session(request.TenantId, request.SessionId), HotStateKeys.Pending(request.TenantId),
+            HotStateKeys.Lots(request.TenantId), HotStateKeys.LotExpiry(request.TenantId),
+        ];
         var reply = await hotState.RunAsync(request.TenantId, HotScriptName.DebitEvent, keys, arguments, cancellationToken);
         if (reply is null)
         {
@@ -86,7 +90,7 @@ public sealed class EventCharging(TenantCatalog catalog, CallRating rating, HotS
         var credit = new CreditRequest(
             LedgerEntryKind.Refund, amount, request.SessionId, request.RefundedSessionId, request.Reason,
             RequestFingerprint.Of("Refund", Text(amount), request.Reason, request.RefundedSessionId),
-            $"request number {request.RequestNumber} of session {request.SessionId}");
+            $"request number {request.RequestNumber} of session {request.SessionId}", LotSource.Refund, profile.Tenant.FundingExpiryMonths);
         var answer = await credits.CreditAsync(request.TenantId, HotStateKeys.Session(request.TenantId, request.SessionId), credit, settings.SessionRetentionSeconds, cancellationToken);
         if (answer is null)
         {

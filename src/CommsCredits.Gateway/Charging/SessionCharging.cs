@@ -40,7 +40,11 @@ public sealed class SessionCharging(TenantCatalog catalog, CallRating rating, Ho
             Milliseconds(tariff.EffectiveFrom), request.SessionId, Text(settings.SessionRetentionSeconds),
         ];
         var reply = await hotState.RunAsync(
-            request.TenantId, HotScriptName.Reserve, [HotStateKeys.Account(request.TenantId), HotStateKeys.Session(request.TenantId, request.SessionId)], arguments, cancellationToken);
+            request.TenantId,
+            HotScriptName.Reserve,
+            [HotStateKeys.Account(request.TenantId), HotStateKeys.Session(request.TenantId, request.SessionId), HotStateKeys.Lots(request.TenantId), HotStateKeys.LotExpiry(request.TenantId)],
+            arguments,
+            cancellationToken);
         if (reply is null)
         {
             return new ReserveResponse { ResultCode = ResultCode.UserUnknown, ResultMessage = CallRating.UnknownTenant(request.TenantId) };
@@ -133,7 +137,10 @@ public sealed class SessionCharging(TenantCatalog catalog, CallRating rating, Ho
             Text(settings.ValiditySeconds), Text(MoneyLimits.MaxSessionSeconds), terminate ? "1" : "0", Text((int)(terminationCause ?? TerminationCause.Unspecified)),
             Text(settings.SessionRetentionSeconds), Text(settings.MaxRequestsPerSession),
         ];
-        string[] keys = [HotStateKeys.Account(tenantId), HotStateKeys.Session(tenantId, sessionId), HotStateKeys.Pending(tenantId)];
+        string[] keys =
+        [
+            HotStateKeys.Account(tenantId), HotStateKeys.Session(tenantId, sessionId), HotStateKeys.Pending(tenantId), HotStateKeys.Lots(tenantId), HotStateKeys.LotExpiry(tenantId),
+        ];
         var reply = await hotState.RunAsync(tenantId, HotScriptName.Usage, keys, arguments, cancellationToken);
         switch (reply?[0])
         {

@@ -3,11 +3,13 @@ namespace CommsCredits.Gateway.Hosting;
 using CommsCredits.Gateway.Accounts;
 using CommsCredits.Gateway.Balances;
 using CommsCredits.Gateway.Charging;
+using CommsCredits.Gateway.Funding;
 using CommsCredits.Gateway.Ledger;
 using CommsCredits.Gateway.Storage;
 using CommsCredits.Gateway.Tenants;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Npgsql;
 
@@ -21,8 +23,10 @@ public static class ServiceRegistration
         AddValidatedOptions<SettlementOptions>(services, configuration, SettlementOptions.SectionName);
         AddValidatedOptions<TenantCatalogOptions>(services, configuration, TenantCatalogOptions.SectionName);
         AddValidatedOptions<AccountsOptions>(services, configuration, AccountsOptions.SectionName);
+        AddValidatedOptions<FundingOptions>(services, configuration, FundingOptions.SectionName);
         services.AddSingleton<IValidateOptions<ChargingOptions>, ChargingOptionsValidator>();
-        services.AddSingleton(TimeProvider.System);
+        // Tests register their own clock first.
+        services.TryAddSingleton(TimeProvider.System);
 
         services.AddSingleton(provider => BuildDataSource(provider.GetRequiredService<IOptions<StorageOptions>>().Value));
         services.AddSingleton<IHotStore, RedisHotStore>();
@@ -42,6 +46,8 @@ public static class ServiceRegistration
         services.AddSingleton<SessionCharging>();
         services.AddSingleton<EventCharging>();
         services.AddSingleton<AccountAdministration>();
+        services.AddSingleton<FundingExpiryJob>();
+        services.AddHostedService(provider => provider.GetRequiredService<FundingExpiryJob>());
         return services;
     }
 

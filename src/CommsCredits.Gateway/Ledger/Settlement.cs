@@ -6,7 +6,45 @@ public enum LedgerEntryKind
     Funding = 1,
     Debit = 2,
     Refund = 3,
+
+    /// <summary>What was left in expired funding lots, forfeited.</summary>
+    Expiry = 4,
 }
+
+/// <summary>Where a funding lot's money came from.</summary>
+public enum LotSource
+{
+    OneOffFunding = 1,
+    AutoRecharge = 2,
+    Refund = 3,
+}
+
+/// <summary>
+/// A funding lot, named by the ledger entry that created it (its tenant, epoch and operation number), so the id never
+/// repeats, even across hot-state rebuilds. Written "epoch.operation" in Redis.
+/// </summary>
+[System.Runtime.InteropServices.StructLayout(System.Runtime.InteropServices.LayoutKind.Auto)]
+public readonly record struct LotId(long Epoch, long OperationNumber)
+{
+    public static LotId Parse(string text)
+    {
+        var dot = text.IndexOf('.', StringComparison.Ordinal);
+        if (dot <= 0)
+        {
+            throw new FormatException($"'{text}' is not a lot id (epoch.operation)");
+        }
+
+        return new LotId(Balances.Netstrings.ParseInteger(text[..dot]), Balances.Netstrings.ParseInteger(text[(dot + 1)..]));
+    }
+
+    public override string ToString() => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{Epoch}.{OperationNumber}");
+}
+
+/// <summary>The lot a funding or refund entry creates: its whole amount, expiring at ExpiresAt.</summary>
+public sealed record NewLot(LotSource Source, DateTimeOffset ExpiresAt);
+
+/// <summary>What one debit or expiry took from one lot (a positive amount).</summary>
+public sealed record LotDraw(LotId Lot, long AmountMicros);
 
 /// <summary>
 /// Everything one Redis operation must make durable: at most one ledger entry and at most one call detail record,
@@ -20,7 +58,10 @@ public sealed record Settlement(
     LedgerEntry? Entry,
     CallRecord? Call);
 
-/// <summary>One money movement. AmountMicros is signed: positive adds to the balance.</summary>
+/// <summary>
+/// One money movement. AmountMicros is signed: positive adds to the balance. A positive entry creates a lot (Lot);
+/// a negative one says which lots paid (Draws, adding up to -AmountMicros).
+/// </summary>
 public sealed record LedgerEntry(
     LedgerEntryKind Kind,
     long AmountMicros,
@@ -28,7 +69,9 @@ public sealed record LedgerEntry(
     long? RequestNumber,
     long? SessionNumber,
     string? Reference,
-    string? Note);
+    string? Note,
+    NewLot? Lot,
+    IReadOnlyList<LotDraw> Draws);
 
 /// <summary>The call detail record of a finished call.</summary>
 public sealed record CallRecord(

@@ -17,14 +17,16 @@ public sealed class TenantRepository(NpgsqlDataSource dataSource)
         var row = await connection.QuerySingleOrDefaultAsync<TenantRow>(new CommandDefinition(
             """
             SELECT tenant_id AS TenantId, currency AS Currency, display_name AS DisplayName, created_at AS CreatedAt,
-                   rates_revision AS RatesRevision
+                   rates_revision AS RatesRevision, funding_expiry_months AS FundingExpiryMonths, time_zone AS TimeZone
             FROM tenants WHERE tenant_id = @tenantId
             """,
             new { tenantId },
             cancellationToken: cancellationToken));
         return row is null
             ? null
-            : new TenantRecord(row.TenantId, row.Currency, row.DisplayName, new DateTimeOffset(row.CreatedAt.ToUniversalTime(), TimeSpan.Zero), row.RatesRevision);
+            : new TenantRecord(
+                row.TenantId, row.Currency, row.DisplayName, new DateTimeOffset(row.CreatedAt.ToUniversalTime(), TimeSpan.Zero), row.RatesRevision,
+                row.FundingExpiryMonths, row.TimeZone);
     }
 
     /// <summary>Creates the tenant, or returns the stored one (Created false) when the id is taken.</summary>
@@ -133,7 +135,7 @@ public sealed class TenantRepository(NpgsqlDataSource dataSource)
         return rows.ToDictionary(row => row.TenantId, row => row.Revision, StringComparer.Ordinal);
     }
 
-    private sealed record TenantRow(string TenantId, string Currency, string DisplayName, DateTime CreatedAt, long RatesRevision);
+    private sealed record TenantRow(string TenantId, string Currency, string DisplayName, DateTime CreatedAt, long RatesRevision, int FundingExpiryMonths, string TimeZone);
 
     private sealed record StoredRate(
         short CallType,

@@ -1,5 +1,6 @@
 -- CCR-EVENT with DIRECT_DEBITING: rates and debits a whole call at once, all or nothing.
--- KEYS[1] account hash, KEYS[2] event session hash, KEYS[3] pending settlements hash
+-- KEYS[1] account hash, KEYS[2] event session hash, KEYS[3] pending settlements hash, KEYS[4] lots hash,
+--     KEYS[5] lot expiry order
 -- ARGV[1] fingerprint, [2] now ms, [3] used seconds (> 0), [4] rate micros per minute, [5] connection fee micros,
 --     [6] first increment s, [7] next increment s, [8] call type, [9] user id, [10] calling number,
 --     [11] called number, [12] destination name, [13] rated prefix, [14] rate effective from ms, [15] session id,
@@ -7,7 +8,7 @@
 -- Reply: {'not_loaded'} | {'replay', answer, pending settlement or '', tariff...} | {'ok', answer, settlement or '',
 --        tariff...} where the tariff is the one stored with the event: destination, prefix, rate, fee, first, next,
 --        effective from ms.
-local account, session, pending = KEYS[1], KEYS[2], KEYS[3]
+local account, session, pending, lots, order = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local epoch = redis.call('HGET', account, 'epoch')
 if not epoch then
   return { 'not_loaded' }
@@ -28,8 +29,11 @@ local rate, fee, first, next_increment = tonumber(ARGV[4]), tonumber(ARGV[5]), t
 local billed = billed_seconds(used, first, next_increment)
 local charge = cost_micros(billed, rate, fee)
 local code = 2001
-if charge > balance - held then
+local plan = {}
+if charge > spendable(balance, held, expired_micros(lots, order, ARGV[2])) then
   code = 4012
+else
+  plan = plan_draws(lots, order, charge)
 end
 
 -- Writes start here. A record of an older epoch, if any, is replaced.
@@ -47,7 +51,8 @@ if code == 2001 then
   local start_ms = int(tonumber(ARGV[2]) - used * 1000)
   local call = { ARGV[9], ARGV[8], ARGV[10], ARGV[11], start_ms, ARGV[2], int(used), int(billed), int(charge), '0',
                  ARGV[12], ARGV[13], ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[14], '0' }
-  record = settlement(epoch, operation, ARGV[2], kind, -charge, ARGV[15], '0', int(operation), '', '', call)
+  local draws = apply_draws(lots, order, plan)
+  record = settlement(epoch, operation, ARGV[2], kind, -charge, ARGV[15], '0', int(operation), '', '', nil, draws, call)
   redis.call('HSET', pending, int(operation), record)
   redis.call('HSET', account, 'balance', int(balance - charge))
 end

@@ -1,13 +1,27 @@
 -- Installs a tenant's hot state rebuilt from the ledger, unless another gateway already did.
--- KEYS[1] account hash, KEYS[2] pending settlements hash
--- ARGV[1] epoch (from tenants.hot_epoch), ARGV[2] balance in micros (sum of the ledger)
+-- KEYS[1] account hash, KEYS[2] pending settlements hash, KEYS[3] lots hash, KEYS[4] lot expiry order
+-- ARGV[1] epoch (from tenants.hot_epoch), ARGV[2] balance in micros (sum of the ledger), then for every lot with money
+-- left: lot id, remaining micros, expiry ms
 -- Reply: {'loaded', epoch} or {'present', epoch of the state already there}
 local existing = redis.call('HGET', KEYS[1], 'epoch')
 if existing then
   return { 'present', existing }
 end
-ensure(tonumber(ARGV[2]) >= 0, 'ledger balance is negative')
--- Settlements pending under an older epoch can never be written (the ledger refuses their epoch): drop them.
-redis.call('DEL', KEYS[2])
+local balance = tonumber(ARGV[2])
+ensure(balance >= 0, 'ledger balance is negative')
+local total = 0
+for i = 3, #ARGV, 3 do
+  local remaining = tonumber(ARGV[i + 1])
+  ensure(remaining > 0, 'a lot to load holds nothing')
+  total = total + remaining
+end
+ensure(total == balance, 'the lots do not add up to the ledger balance')
+-- Settlements pending under an older epoch can never be written (the ledger refuses their epoch): drop them, and the
+-- lots of the older state with them.
+redis.call('DEL', KEYS[2], KEYS[3], KEYS[4])
+for i = 3, #ARGV, 3 do
+  redis.call('HSET', KEYS[3], ARGV[i], ARGV[i + 1])
+  redis.call('ZADD', KEYS[4], ARGV[i + 2], ARGV[i])
+end
 redis.call('HSET', KEYS[1], 'epoch', ARGV[1], 'balance', ARGV[2], 'held', '0', 'opseq', '0')
 return { 'loaded', ARGV[1] }

@@ -1,5 +1,5 @@
 -- CCR-INITIAL: opens a session and holds credit for its first slice.
--- KEYS[1] account hash, KEYS[2] session hash
+-- KEYS[1] account hash, KEYS[2] session hash, KEYS[3] lots hash, KEYS[4] lot expiry order
 -- ARGV[1] fingerprint, [2] now ms, [3] requested seconds (> 0), [4] validity seconds, [5] max session seconds,
 --     [6] rate micros per minute, [7] connection fee micros, [8] first increment s, [9] next increment s,
 --     [10] call type, [11] user id, [12] calling number, [13] called number, [14] destination name,
@@ -7,7 +7,7 @@
 -- Reply: {'not_loaded'} | {'replay', answer, session tariff...} | {'ok', answer, session tariff...}
 -- An answer is encode{code, granted, validity, final, charged, session charged, reserved, used, billed,
 -- operation, fingerprint}.
-local account, session = KEYS[1], KEYS[2]
+local account, session, lots, order = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local epoch = redis.call('HGET', account, 'epoch')
 if not epoch then
   return { 'not_loaded' }
@@ -25,7 +25,7 @@ end
 
 local balance = tonumber(redis.call('HGET', account, 'balance'))
 local held = tonumber(redis.call('HGET', account, 'held'))
-local available = balance - held
+local available = spendable(balance, held, expired_micros(lots, order, ARGV[2]))
 local requested = tonumber(ARGV[3])
 local rate, fee, first, next_increment = tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[9])
 local total = affordable_total_seconds(0, available, rate, fee, first, next_increment, tonumber(ARGV[5]))

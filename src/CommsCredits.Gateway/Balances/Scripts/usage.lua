@@ -5,13 +5,14 @@
 -- total adds to what was already debited. So out-of-sequence updates (RFC 8506 section 5.1) charge the same total
 -- in any order, and the rounding to billing increments happens once per call, never per slice.
 --
--- KEYS[1] account hash, KEYS[2] session hash, KEYS[3] pending settlements hash
+-- KEYS[1] account hash, KEYS[2] session hash, KEYS[3] pending settlements hash, KEYS[4] lots hash, KEYS[5] lot expiry
+--     order
 -- ARGV[1] request number, [2] fingerprint, [3] now ms, [4] used seconds, [5] requested seconds (> 0 for an
 --     update), [6] validity seconds, [7] max session seconds, [8] '1' to terminate, [9] termination cause,
 --     [10] retention seconds after termination, [11] max requests per session
 -- Reply: {'not_loaded'} | {'unknown_session'} | {'closed'} | {'too_many_requests'} | {'too_long'}
 --      | {'replay', answer, pending settlement or ''} | {'ok', answer, settlement or ''}
-local account, session, pending = KEYS[1], KEYS[2], KEYS[3]
+local account, session, pending, lots, order = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local epoch = redis.call('HGET', account, 'epoch')
 if not epoch then
   return { 'not_loaded' }
@@ -51,8 +52,11 @@ local billed = billed_seconds(used, first, next_increment)
 local charge = cost_micros(billed, rate, fee) - debited_before
 ensure(charge >= 0, 'session was debited more than its usage costs')
 -- The session's own hold is there to pay for this; what the hold does not cover comes from the available balance,
--- and what neither covers (usage past the grant) is recorded as uncharged, never as a negative balance.
-local payable = math.min(charge, hold_before + (balance - held))
+-- and what neither covers (usage past the grant) is recorded as uncharged, never as a negative balance. Money of
+-- expired lots pays for the hold granted before it expired, nothing more.
+local expired = expired_micros(lots, order, ARGV[3])
+local payable = math.min(charge, hold_before + spendable(balance, held, expired))
+local plan = plan_draws(lots, order, payable)
 local uncharged = charge - payable
 local new_balance = balance - payable
 local new_held = held - hold_before
@@ -60,7 +64,9 @@ local debited = debited_before + payable
 
 local code, granted, hold, final = 2001, 0, 0, 0
 if not terminate then
-  local total = affordable_total_seconds(debited, new_balance - new_held, rate, fee, first, next_increment, max_session)
+  -- The debit drew on the earliest lots, so on expired money first.
+  local spendable_after = spendable(new_balance, new_held, math.max(0, expired - payable))
+  local total = affordable_total_seconds(debited, spendable_after, rate, fee, first, next_increment, max_session)
   local room = total - used
   granted = math.max(0, math.min(tonumber(ARGV[5]), room))
   if granted > 0 then
@@ -74,6 +80,7 @@ if not terminate then
 end
 ensure(new_balance >= 0, 'balance would go negative')
 ensure(hold >= 0 and hold <= new_balance - new_held, 'new hold exceeds the available balance')
+ensure(payable == 0 or #plan > 0, 'a debit without lots to draw on')
 
 -- Writes start here.
 local operation = 0
@@ -92,7 +99,8 @@ if payable > 0 or terminate then
   end
   local sid = redis.call('HGET', session, 'sid')
   local number = redis.call('HGET', session, 'num')
-  record = settlement(epoch, operation, ARGV[3], kind, -payable, sid, request, number, '', '', call)
+  local draws = apply_draws(lots, order, plan)
+  record = settlement(epoch, operation, ARGV[3], kind, -payable, sid, request, number, '', '', nil, draws, call)
   redis.call('HSET', pending, int(operation), record)
 end
 local answer = encode({ int(code), int(granted), ARGV[6], int(final), int(payable), int(debited), int(hold),
