@@ -14,8 +14,20 @@ public sealed class AccountsClient(GrpcChannel channel)
     public Task<AddFundsResponse> AddFundsAsync(AddFundsRequest request, CallOptions options = default) =>
         channel.UnaryAsync<AddFundsRequest, AddFundsResponse>(Service + "AddFunds", request, options);
 
-    public Task<Balance> GetBalanceAsync(GetBalanceRequest request, CallOptions options = default) =>
-        channel.UnaryAsync<GetBalanceRequest, Balance>(Service + "GetBalance", request, options);
+    public Task<Tenant> UpdateTenantAsync(UpdateTenantRequest request, CallOptions options = default) =>
+        channel.UnaryAsync<UpdateTenantRequest, Tenant>(Service + "UpdateTenant", request, options);
+
+    public Task<AccountBalance> GetBalanceAsync(GetBalanceRequest request, CallOptions options = default) =>
+        channel.UnaryAsync<GetBalanceRequest, AccountBalance>(Service + "GetBalance", request, options);
+
+    public Task<ListLedgerEntriesResponse> ListLedgerEntriesAsync(ListLedgerEntriesRequest request, CallOptions options = default) =>
+        channel.UnaryAsync<ListLedgerEntriesRequest, ListLedgerEntriesResponse>(Service + "ListLedgerEntries", request, options);
+
+    public Task<AutoRecharge> SetAutoRechargeAsync(SetAutoRechargeRequest request, CallOptions options = default) =>
+        channel.UnaryAsync<SetAutoRechargeRequest, AutoRecharge>(Service + "SetAutoRecharge", request, options);
+
+    public Task<AutoRecharge> GetAutoRechargeAsync(GetAutoRechargeRequest request, CallOptions options = default) =>
+        channel.UnaryAsync<GetAutoRechargeRequest, AutoRecharge>(Service + "GetAutoRecharge", request, options);
 
     public Task<ImportRatesResponse> ImportRatesAsync(ImportRatesRequest request, CallOptions options = default) =>
         channel.UnaryAsync<ImportRatesRequest, ImportRatesResponse>(Service + "ImportRates", request, options);

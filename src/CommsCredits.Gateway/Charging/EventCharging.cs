@@ -8,6 +8,8 @@ using CommsCredits.Gateway.Rating;
 using CommsCredits.Gateway.Tenants;
 using CommsCredits.Grpc.Protocol;
 using Microsoft.Extensions.Options;
+using LedgerEntryKind = CommsCredits.Gateway.Ledger.LedgerEntryKind;
+using LotSource = CommsCredits.Gateway.Ledger.LotSource;
 using static CommsCredits.Gateway.Charging.AnswerBuilder;
 
 /// <summary>

@@ -15,7 +15,7 @@ public static class DemoSeed
     public const long FundingMicros = 100_000_000;
     public const string FundingKey = "demo-seed-initial-funding";
 
-    public static async Task<Balance> RunAsync(AccountAdministration administration, CancellationToken cancellationToken)
+    public static async Task<AccountBalance> RunAsync(AccountAdministration administration, CancellationToken cancellationToken)
     {
         await administration.CreateTenantAsync(new CreateTenantRequest { TenantId = TenantId, Currency = "EUR", DisplayName = "Demo tenant" }, cancellationToken);
         var import = new ImportRatesRequest { TenantId = TenantId };

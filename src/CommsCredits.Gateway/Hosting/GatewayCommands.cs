@@ -64,7 +64,7 @@ public static class GatewayCommands
             var balance = await DemoSeed.RunAsync(host.Services.GetRequiredService<AccountAdministration>(), cancellationToken);
             await Console.Out.WriteLineAsync(string.Create(
                 CultureInfo.InvariantCulture,
-                $"seed-demo: tenant '{DemoSeed.TenantId}' balance {balance.Balance_.AmountMicros} micros {balance.Balance_.Currency}, available {balance.Available.AmountMicros}"));
+                $"seed-demo: tenant '{DemoSeed.TenantId}' balance {balance.Balance.Balance_.AmountMicros} micros {balance.Balance.Balance_.Currency}, available {balance.Balance.Available.AmountMicros}"));
         }
         finally
         {

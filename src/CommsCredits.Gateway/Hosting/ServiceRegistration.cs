@@ -45,6 +45,8 @@ public static class ServiceRegistration
         services.AddSingleton<CallRating>();
         services.AddSingleton<SessionCharging>();
         services.AddSingleton<EventCharging>();
+        services.AddSingleton<LedgerReader>();
+        services.AddSingleton<AutoRechargeSettings>();
         services.AddSingleton<AccountAdministration>();
         services.AddSingleton<FundingExpiryJob>();
         services.AddHostedService(provider => provider.GetRequiredService<FundingExpiryJob>());

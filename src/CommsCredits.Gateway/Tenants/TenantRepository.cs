@@ -42,6 +42,38 @@ public sealed class TenantRepository(NpgsqlDataSource dataSource)
         return (tenant, inserted == 1);
     }
 
+    /// <summary>
+    /// Changes the settings given (null leaves one as it is) and tells every gateway to reload the tenant. Null when
+    /// the tenant does not exist.
+    /// </summary>
+    public async Task<TenantRecord?> UpdateAsync(string tenantId, string? displayName, string? timeZone, int? fundingExpiryMonths, CancellationToken cancellationToken)
+    {
+        await using (var connection = await dataSource.OpenConnectionAsync(cancellationToken))
+        await using (var transaction = await connection.BeginTransactionAsync(cancellationToken))
+        {
+            var updated = await connection.ExecuteAsync(new CommandDefinition(
+                """
+                UPDATE tenants
+                SET display_name = coalesce(@displayName, display_name), time_zone = coalesce(@timeZone, time_zone),
+                    funding_expiry_months = coalesce(@fundingExpiryMonths, funding_expiry_months)
+                WHERE tenant_id = @tenantId
+                """,
+                new { tenantId, displayName, timeZone, fundingExpiryMonths },
+                transaction,
+                cancellationToken: cancellationToken));
+            if (updated == 0)
+            {
+                return null;
+            }
+
+            await connection.ExecuteAsync(new CommandDefinition(
+                "SELECT pg_notify(@channel, @tenantId)", new { channel = RatesChangedChannel, tenantId }, transaction, cancellationToken: cancellationToken));
+            await transaction.CommitAsync(cancellationToken);
+        }
+
+        return await GetAsync(tenantId, cancellationToken);
+    }
+
     public async Task<IReadOnlyList<RateVersion>> LoadRatesAsync(string tenantId, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);

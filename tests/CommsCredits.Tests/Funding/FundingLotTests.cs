@@ -25,8 +25,16 @@ public sealed class FundingGateway : IAsyncLifetime
     public async Task DisposeAsync() => await Gateway.DisposeAsync();
 }
 
+/// <summary>The funding tests share one gateway; they run one class at a time because they move its clock.</summary>
+[CollectionDefinition(Name)]
+public sealed class FundingCollection : ICollectionFixture<FundingGateway>
+{
+    public const string Name = "funding";
+}
+
 /// <summary>Funding lots: the minimum, earliest-expiry-first consumption, expiry with holds honoured, rebuilds.</summary>
-public sealed class FundingLotTests(FundingGateway fixture) : IClassFixture<FundingGateway>
+[Collection(FundingCollection.Name)]
+public sealed class FundingLotTests(FundingGateway fixture)
 {
     private const long Euro = 1_000_000;
     private readonly GatewayInstance gateway = fixture.Gateway;

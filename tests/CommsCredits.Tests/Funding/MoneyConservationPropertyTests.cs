@@ -15,7 +15,8 @@ using static CommsCredits.Tests.Charging.GatewayInstance;
 /// Invariant 1 under random use: sequences of fundings, calls (some left open across an expiry), direct debits,
 /// refunds and expiries, each against a real gateway, Redis and PostgreSQL.
 /// </summary>
-public sealed class MoneyConservationPropertyTests(FundingGateway fixture) : IClassFixture<FundingGateway>
+[Collection(FundingCollection.Name)]
+public sealed class MoneyConservationPropertyTests(FundingGateway fixture)
 {
     private const long Euro = 1_000_000;
     private readonly GatewayInstance gateway = fixture.Gateway;

@@ -84,3 +84,14 @@ BEGIN
         END IF;
     END LOOP;
 END $$;
+
+-- A tenant's auto-recharge settings, set through the admin API; the recharge worker reads them.
+CREATE TABLE auto_recharge_settings (
+    tenant_id                text PRIMARY KEY REFERENCES tenants (tenant_id),
+    enabled                  boolean NOT NULL,
+    trigger_micros           bigint NOT NULL CHECK (trigger_micros >= 0),
+    recharge_micros          bigint NOT NULL CHECK (recharge_micros > 0),
+    payment_method_reference text NOT NULL CHECK (length(payment_method_reference) <= 128),
+    updated_at               timestamptz NOT NULL DEFAULT now(),
+    CHECK (NOT enabled OR length(payment_method_reference) > 0)
+);
