@@ -12,7 +12,7 @@ using Npgsql;
 /// epoch, sums its ledger, and installs that balance with no holds, unless another gateway got there first. Settlements
 /// applied under the old epoch are then refused by the ledger, so the rebuilt balance is exact.
 /// </summary>
-public sealed partial class HotStateLoader(NpgsqlDataSource dataSource, IHotStore hotStore, ILogger<HotStateLoader> logger)
+public sealed partial class HotStateLoader(NpgsqlDataSource dataSource, IHotStore hotStore, TimeProvider timeProvider, ILogger<HotStateLoader> logger)
 {
     private static readonly TimeSpan LoadTimeout = TimeSpan.FromSeconds(15);
     private readonly SingleFlight<bool> loading = new();
@@ -70,12 +70,23 @@ public sealed partial class HotStateLoader(NpgsqlDataSource dataSource, IHotStor
         }
 
         var lots = FitLotsToBalance(tenantId, await ReadLotsAsync(connection, transaction, tenantId, cancellationToken), balance);
-        var arguments = new List<string>(2 + (3 * lots.Count)) { epoch.ToString(CultureInfo.InvariantCulture), balance.ToString(CultureInfo.InvariantCulture) };
+        var now = timeProvider.GetUtcNow();
+        var arguments = new List<string>
+        {
+            epoch.ToString(CultureInfo.InvariantCulture), balance.ToString(CultureInfo.InvariantCulture), SettlementCodec.FormatMonth(now),
+            lots.Count.ToString(CultureInfo.InvariantCulture),
+        };
         foreach (var lot in lots)
         {
             arguments.Add(lot.Id.ToString());
             arguments.Add(lot.RemainingMicros.ToString(CultureInfo.InvariantCulture));
             arguments.Add(lot.ExpiresAt.ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture));
+        }
+
+        foreach (var (poolId, seconds) in await ReadPoolUseAsync(connection, transaction, tenantId, now, cancellationToken))
+        {
+            arguments.Add(poolId);
+            arguments.Add(seconds.ToString(CultureInfo.InvariantCulture));
         }
 
         var reply = await hotStore.RunAsync(
@@ -125,6 +136,26 @@ public sealed partial class HotStateLoader(NpgsqlDataSource dataSource, IHotStor
         }
 
         return lots;
+    }
+
+    /// <summary>Seconds used this month (UTC) of each of the tenant's pools, as the ledger's pool usage says.</summary>
+    private static async Task<List<(string PoolId, long Seconds)>> ReadPoolUseAsync(
+        NpgsqlConnection connection, NpgsqlTransaction transaction, string tenantId, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand(
+            "SELECT pool_id, sum(seconds)::bigint FROM pool_usage WHERE tenant_id = @tenant AND month = @month GROUP BY pool_id",
+            connection,
+            transaction);
+        command.Parameters.AddWithValue("tenant", tenantId);
+        command.Parameters.AddWithValue("month", new DateOnly(now.UtcDateTime.Year, now.UtcDateTime.Month, 1));
+        var pools = new List<(string, long)>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            pools.Add((reader.GetString(0), reader.GetInt64(1)));
+        }
+
+        return pools;
     }
 
     /// <summary>

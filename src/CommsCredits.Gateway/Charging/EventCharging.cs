@@ -43,7 +43,7 @@ public sealed class EventCharging(TenantCatalog catalog, CallRating rating, HotS
         [
             fingerprint, Milliseconds(now), Text(request.UsedSeconds), .. TariffArguments(tariff), Text((int)request.CallType), request.UserId,
             request.CallingNumber, request.CalledNumber, tariff.DestinationName, tariff.Prefix, Milliseconds(tariff.EffectiveFrom), request.SessionId,
-            Text(settings.SessionRetentionSeconds),
+            Text(settings.SessionRetentionSeconds), .. rated.Coverage.Arguments(now),
         ];
         string[] keys =
         [
@@ -67,6 +67,7 @@ public sealed class EventCharging(TenantCatalog catalog, CallRating rating, HotS
             Charged = Money(answer.ChargedMicros, currency),
             BilledSeconds = (uint)answer.BilledSeconds,
             Rate = StoredRate(reply, 3, currency),
+            IncludedSeconds = (uint)answer.IncludedSecondsUsed,
         };
     }
 

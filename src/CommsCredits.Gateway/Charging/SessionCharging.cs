@@ -37,7 +37,7 @@ public sealed class SessionCharging(TenantCatalog catalog, CallRating rating, Ho
             fingerprint, Milliseconds(now), Text(GrantRequest(request.RequestedSeconds)), Text(settings.ValiditySeconds), Text(MoneyLimits.MaxSessionSeconds),
             .. TariffArguments(tariff),
             Text((int)request.CallType), request.UserId, request.CallingNumber, request.CalledNumber, tariff.DestinationName, tariff.Prefix,
-            Milliseconds(tariff.EffectiveFrom), request.SessionId, Text(settings.SessionRetentionSeconds),
+            Milliseconds(tariff.EffectiveFrom), request.SessionId, Text(settings.SessionRetentionSeconds), .. rated.Coverage.Arguments(now),
         ];
         var reply = await hotState.RunAsync(
             request.TenantId,
@@ -62,6 +62,7 @@ public sealed class SessionCharging(TenantCatalog catalog, CallRating rating, Ho
             FinalUnitAction = answer.FinalUnit ? FinalUnitAction.Terminate : FinalUnitAction.None,
             Reserved = Money(answer.ReservedMicros, currency),
             Rate = StoredRate(reply, 2, currency),
+            GrantedIncludedSeconds = (uint)answer.GrantedIncludedSeconds,
         };
     }
 
@@ -87,6 +88,7 @@ public sealed class SessionCharging(TenantCatalog catalog, CallRating rating, Ho
             Charged = Money(answer.ChargedMicros, currency),
             SessionCharged = Money(answer.SessionChargedMicros, currency),
             Reserved = Money(answer.ReservedMicros, currency),
+            GrantedIncludedSeconds = (uint)answer.GrantedIncludedSeconds,
         };
     }
 
@@ -113,6 +115,7 @@ public sealed class SessionCharging(TenantCatalog catalog, CallRating rating, Ho
             SessionCharged = Money(answer.SessionChargedMicros, currency),
             UsedSeconds = (uint)answer.UsedSeconds,
             BilledSeconds = (uint)answer.BilledSeconds,
+            IncludedSeconds = (uint)answer.IncludedSecondsUsed,
         };
     }
 
@@ -131,11 +134,12 @@ public sealed class SessionCharging(TenantCatalog catalog, CallRating rating, Ho
 
         var terminate = terminationCause is not null;
         var fingerprint = RequestFingerprint.Of(terminate ? "Terminate" : "Update", Text(usedSeconds), Text(requestedSeconds), Text((int)(terminationCause ?? TerminationCause.Unspecified)));
+        var now = timeProvider.GetUtcNow();
         string[] arguments =
         [
-            Text(requestNumber), fingerprint, Milliseconds(timeProvider.GetUtcNow()), Text(usedSeconds), Text(requestedSeconds),
+            Text(requestNumber), fingerprint, Milliseconds(now), Text(usedSeconds), Text(requestedSeconds),
             Text(settings.ValiditySeconds), Text(MoneyLimits.MaxSessionSeconds), terminate ? "1" : "0", Text((int)(terminationCause ?? TerminationCause.Unspecified)),
-            Text(settings.SessionRetentionSeconds), Text(settings.MaxRequestsPerSession),
+            Text(settings.SessionRetentionSeconds), Text(settings.MaxRequestsPerSession), Ledger.SettlementCodec.FormatMonth(now),
         ];
         string[] keys =
         [

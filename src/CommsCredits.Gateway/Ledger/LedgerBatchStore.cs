@@ -43,24 +43,33 @@ public sealed class LedgerBatchStore(NpgsqlDataSource dataSource)
             JOIN live ON live.tenant_id = d.tenant_id AND live.hot_epoch = d.epoch
             ON CONFLICT DO NOTHING
             RETURNING 1
+        ), pools AS (
+            INSERT INTO pool_usage (tenant_id, epoch, operation_number, pool_id, month, seconds)
+            SELECT p.tenant_id, p.epoch, p.operation_number, p.pool_id, p.month, p.seconds
+            FROM unnest(@p_tenant, @p_epoch, @p_operation, @p_pool, @p_month, @p_seconds)
+                 AS p(tenant_id, epoch, operation_number, pool_id, month, seconds)
+            JOIN live ON live.tenant_id = p.tenant_id AND live.hot_epoch = p.epoch
+            ON CONFLICT DO NOTHING
+            RETURNING 1
         ), calls AS (
             INSERT INTO call_records (tenant_id, epoch, session_number, session_id, user_id, call_type, calling_number,
                                       called_number, started_at, ended_at, used_seconds, billed_seconds, charge_micros,
                                       uncharged_micros, currency, destination_name, rated_prefix, rate_per_minute_micros,
                                       connection_fee_micros, first_increment_seconds, next_increment_seconds,
-                                      rate_effective_from, termination_cause)
+                                      rate_effective_from, termination_cause, included_seconds, pool_id)
             SELECT c.tenant_id, c.epoch, c.session_number, c.session_id, c.user_id, c.call_type, c.calling_number,
                    c.called_number, c.started_at, c.ended_at, c.used_seconds, c.billed_seconds, c.charge_micros,
                    c.uncharged_micros, live.currency, c.destination_name, c.rated_prefix, c.rate_per_minute_micros,
                    c.connection_fee_micros, c.first_increment_seconds, c.next_increment_seconds,
-                   c.rate_effective_from, c.termination_cause
+                   c.rate_effective_from, c.termination_cause, c.included_seconds, c.pool_id
             FROM unnest(@c_tenant, @c_epoch, @c_session_number, @c_session, @c_user, @c_call_type, @c_calling, @c_called,
                         @c_started, @c_ended, @c_used, @c_billed, @c_charge, @c_uncharged, @c_destination, @c_prefix,
-                        @c_rate, @c_fee, @c_first, @c_next, @c_effective, @c_cause)
+                        @c_rate, @c_fee, @c_first, @c_next, @c_effective, @c_cause, @c_included, @c_pool)
                  AS c(tenant_id, epoch, session_number, session_id, user_id, call_type, calling_number, called_number,
                       started_at, ended_at, used_seconds, billed_seconds, charge_micros, uncharged_micros,
                       destination_name, rated_prefix, rate_per_minute_micros, connection_fee_micros,
-                      first_increment_seconds, next_increment_seconds, rate_effective_from, termination_cause)
+                      first_increment_seconds, next_increment_seconds, rate_effective_from, termination_cause,
+                      included_seconds, pool_id)
             JOIN live ON live.tenant_id = c.tenant_id AND live.hot_epoch = c.epoch
             ON CONFLICT DO NOTHING
             RETURNING 1
@@ -78,6 +87,7 @@ public sealed class LedgerBatchStore(NpgsqlDataSource dataSource)
         var write = new NpgsqlBatchCommand(WriteSql);
         AddEntryParameters(write.Parameters, settlements);
         AddLotParameters(write.Parameters, settlements);
+        AddPoolParameters(write.Parameters, settlements);
         AddCallParameters(write.Parameters, settlements);
         batch.BatchCommands.Add(write);
 
@@ -167,6 +177,17 @@ public sealed class LedgerBatchStore(NpgsqlDataSource dataSource)
         Add(parameters, "d_amount", NpgsqlDbType.Bigint, draws, d => d.Draw.AmountMicros);
     }
 
+    private static void AddPoolParameters(NpgsqlParameterCollection parameters, Settlement[] settlements)
+    {
+        var withPool = settlements.Where(settlement => settlement.PoolUse is not null).ToList();
+        Add(parameters, "p_tenant", NpgsqlDbType.Text, withPool, s => s.TenantId);
+        Add(parameters, "p_epoch", NpgsqlDbType.Bigint, withPool, s => s.Epoch);
+        Add(parameters, "p_operation", NpgsqlDbType.Bigint, withPool, s => s.OperationNumber);
+        Add(parameters, "p_pool", NpgsqlDbType.Text, withPool, s => s.PoolUse!.PoolId);
+        Add(parameters, "p_month", NpgsqlDbType.Date, withPool, s => s.PoolUse!.Month);
+        Add(parameters, "p_seconds", NpgsqlDbType.Bigint, withPool, s => s.PoolUse!.Seconds);
+    }
+
     private static void AddCallParameters(NpgsqlParameterCollection parameters, Settlement[] settlements)
     {
         var withCall = new List<Settlement>(settlements.Length);
@@ -200,6 +221,8 @@ public sealed class LedgerBatchStore(NpgsqlDataSource dataSource)
         Add(parameters, "c_next", NpgsqlDbType.Integer, withCall, s => s.Call!.NextIncrementSeconds);
         Add(parameters, "c_effective", NpgsqlDbType.TimestampTz, withCall, s => s.Call!.RateEffectiveFrom);
         Add(parameters, "c_cause", NpgsqlDbType.Smallint, withCall, s => (short)s.Call!.TerminationCause);
+        Add(parameters, "c_included", NpgsqlDbType.Bigint, withCall, s => s.Call!.IncludedSeconds);
+        Add(parameters, "c_pool", NpgsqlDbType.Text, withCall, s => s.Call!.PoolId);
     }
 
     private static void Add<TRow, T>(NpgsqlParameterCollection parameters, string name, NpgsqlDbType type, List<TRow> rows, Func<TRow, T> column)

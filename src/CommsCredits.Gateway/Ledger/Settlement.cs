@@ -47,8 +47,8 @@ public sealed record NewLot(LotSource Source, DateTimeOffset ExpiresAt);
 public sealed record LotDraw(LotId Lot, long AmountMicros);
 
 /// <summary>
-/// Everything one Redis operation must make durable: at most one ledger entry and at most one call detail record,
-/// written together or not at all. (TenantId, Epoch, OperationNumber) identifies it for ever.
+/// Everything one Redis operation must make durable: at most one ledger entry, one use of included minutes and one
+/// call detail record, written together or not at all. (TenantId, Epoch, OperationNumber) identifies it for ever.
 /// </summary>
 public sealed record Settlement(
     string TenantId,
@@ -56,6 +56,7 @@ public sealed record Settlement(
     long OperationNumber,
     DateTimeOffset OccurredAt,
     LedgerEntry? Entry,
+    PoolUse? PoolUse,
     CallRecord? Call);
 
 /// <summary>
@@ -72,6 +73,9 @@ public sealed record LedgerEntry(
     string? Note,
     NewLot? Lot,
     IReadOnlyList<LotDraw> Draws);
+
+/// <summary>Seconds of an included-minute pool used by one operation, counted in a calendar month (UTC).</summary>
+public sealed record PoolUse(string PoolId, long Seconds, DateOnly Month);
 
 /// <summary>The call detail record of a finished call.</summary>
 public sealed record CallRecord(
@@ -94,7 +98,9 @@ public sealed record CallRecord(
     int FirstIncrementSeconds,
     int NextIncrementSeconds,
     DateTimeOffset RateEffectiveFrom,
-    int TerminationCause);
+    int TerminationCause,
+    long IncludedSeconds,
+    string? PoolId);
 
 /// <summary>How the ledger took a settlement.</summary>
 public enum SettlementOutcome

@@ -9,8 +9,8 @@ using CommsCredits.Gateway.Balances;
 /// </summary>
 public static class SettlementCodec
 {
-    private const int CommonFieldCount = 14;
-    private const int CallFieldCount = 18;
+    private const int CommonFieldCount = 17;
+    private const int CallFieldCount = 20;
 
     public static Settlement Decode(string tenantId, string encoded)
     {
@@ -32,8 +32,11 @@ public static class SettlementCodec
         LedgerEntry? entry = kind == 0
             ? null
             : new LedgerEntry((LedgerEntryKind)kind, amount, sessionId, requestNumber, sessionNumber, NullIfEmpty(fields[8]), NullIfEmpty(fields[9]), lot, DecodeDraws(fields[12]));
-        var call = string.Equals(fields[13], "1", StringComparison.Ordinal) ? DecodeCall(fields.AsSpan(CommonFieldCount), sessionNumber, sessionId) : null;
-        return Checked(new Settlement(tenantId, epoch, operation, occurredAt, entry, call));
+        var poolUse = fields[13].Length == 0 ? null : new PoolUse(fields[13], Netstrings.ParseInteger(fields[14]), ParseMonth(fields[15]));
+        var call = string.Equals(fields[16], "1", StringComparison.Ordinal)
+            ? DecodeCall(fields.AsSpan(CommonFieldCount), sessionNumber, sessionId)
+            : null;
+        return Checked(new Settlement(tenantId, epoch, operation, occurredAt, entry, poolUse, call));
     }
 
     /// <summary>
@@ -87,6 +90,16 @@ public static class SettlementCodec
         return draws;
     }
 
+    /// <summary>A month as the scripts write it, "YYYYMM".</summary>
+    public static DateOnly ParseMonth(string text) =>
+        text.Length == 6 && int.TryParse(text.AsSpan(0, 4), NumberStyles.None, CultureInfo.InvariantCulture, out var year)
+            && int.TryParse(text.AsSpan(4), NumberStyles.None, CultureInfo.InvariantCulture, out var month) && month is >= 1 and <= 12
+            ? new DateOnly(year, month, 1)
+            : throw new FormatException($"'{text}' is not a month (YYYYMM)");
+
+    /// <summary>The month of a moment, UTC, as the scripts count pools: "YYYYMM".</summary>
+    public static string FormatMonth(DateTimeOffset moment) => moment.UtcDateTime.ToString("yyyyMM", CultureInfo.InvariantCulture);
+
     private static CallRecord DecodeCall(ReadOnlySpan<string> c, long? sessionNumber, string? sessionId) =>
         new(
             SessionNumber: sessionNumber ?? throw new FormatException("a call record needs a session number"),
@@ -108,7 +121,9 @@ public static class SettlementCodec
             FirstIncrementSeconds: int.Parse(c[14], NumberStyles.None, CultureInfo.InvariantCulture),
             NextIncrementSeconds: int.Parse(c[15], NumberStyles.None, CultureInfo.InvariantCulture),
             RateEffectiveFrom: FromMilliseconds(c[16]),
-            TerminationCause: int.Parse(c[17], NumberStyles.None, CultureInfo.InvariantCulture));
+            TerminationCause: int.Parse(c[17], NumberStyles.None, CultureInfo.InvariantCulture),
+            IncludedSeconds: Netstrings.ParseInteger(c[18]),
+            PoolId: NullIfEmpty(c[19]));
 
     private static DateTimeOffset FromMilliseconds(string text) => DateTimeOffset.FromUnixTimeMilliseconds(Netstrings.ParseInteger(text));
 

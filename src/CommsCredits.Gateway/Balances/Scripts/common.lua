@@ -21,13 +21,17 @@ end
 
 -- A settlement: what must reach the ledger, and the call detail record when a call ends.
 -- lot is nil or { expires ms, source } for an entry that creates a funding lot; draws is '' or what the entry took
--- from lots, "lot:micros;lot:micros" (see apply_draws). Field order is the contract with SettlementCodec.Decode.
+-- from lots, "lot:micros;lot:micros" (see apply_draws); pool is nil or { pool id, seconds, month } for included
+-- minutes used. Field order is the contract with SettlementCodec.Decode.
 local function settlement(epoch, operation, occurred_ms, kind, amount, session_id, request_number, session_number,
-                          reference, note, lot, draws, call)
+                          reference, note, lot, draws, pool, call)
   local fields = { epoch, int(operation), occurred_ms, int(kind), int(amount), session_id, request_number,
-                   session_number, reference, note, '', '', draws }
+                   session_number, reference, note, '', '', draws, '', '', '' }
   if lot then
     fields[11], fields[12] = lot[1], lot[2]
+  end
+  if pool then
+    fields[14], fields[15], fields[16] = pool[1], int(pool[2]), pool[3]
   end
   if call then
     fields[#fields + 1] = '1'
@@ -127,4 +131,25 @@ local function apply_draws(lots, order, plan)
     parts[i] = id .. ':' .. int(taken)
   end
   return table.concat(parts, ';')
+end
+
+-- Included-minute pools. A pool's counters live in the account hash: 'pm:<pool>' the month they count (YYYYMM, UTC),
+-- 'pu:<pool>' seconds used in that month, 'ph:<pool>' seconds held by calls in progress. In a new month the used
+-- seconds start again from zero; held seconds belong to calls, whatever the month.
+local function pool_counters(account, pool, month)
+  local v = redis.call('HMGET', account, 'pm:' .. pool, 'pu:' .. pool, 'ph:' .. pool)
+  local used = 0
+  if v[1] == month then
+    used = tonumber(v[2]) or 0
+  end
+  return used, tonumber(v[3]) or 0
+end
+
+-- Seconds of a pool of size_seconds that no call has used or holds (a pool can shrink below its use).
+local function pool_free(size_seconds, used, held)
+  return math.max(0, size_seconds - used - held)
+end
+
+local function write_pool_counters(account, pool, month, used, held)
+  redis.call('HSET', account, 'pm:' .. pool, month, 'pu:' .. pool, int(used), 'ph:' .. pool, int(held))
 end

@@ -40,7 +40,7 @@ if ARGV[5] ~= '' then
   request_number = '0'
 end
 record = settlement(epoch, operation, ARGV[2], tonumber(ARGV[4]), amount, ARGV[5], request_number, '', ARGV[6],
-                    ARGV[7], { ARGV[10], ARGV[11] }, '', nil)
+                    ARGV[7], { ARGV[10], ARGV[11] }, '', nil, nil)
 local lot = epoch .. '.' .. int(operation)
 redis.call('HSET', lots, lot, int(amount))
 redis.call('ZADD', order, ARGV[10], lot)
