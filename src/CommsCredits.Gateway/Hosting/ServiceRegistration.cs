@@ -4,6 +4,7 @@ using CommsCredits.Gateway.Accounts;
 using CommsCredits.Gateway.Balances;
 using CommsCredits.Gateway.Charging;
 using CommsCredits.Gateway.Ledger;
+using CommsCredits.Gateway.Provisioning;
 using CommsCredits.Gateway.Storage;
 using CommsCredits.Gateway.Tenants;
 using Microsoft.Extensions.Configuration;
@@ -21,7 +22,9 @@ public static class ServiceRegistration
         AddValidatedOptions<SettlementOptions>(services, configuration, SettlementOptions.SectionName);
         AddValidatedOptions<TenantCatalogOptions>(services, configuration, TenantCatalogOptions.SectionName);
         AddValidatedOptions<AccountsOptions>(services, configuration, AccountsOptions.SectionName);
+        AddValidatedOptions<DirectoryOptions>(services, configuration, DirectoryOptions.SectionName);
         services.AddSingleton<IValidateOptions<ChargingOptions>, ChargingOptionsValidator>();
+        services.AddSingleton<IValidateOptions<DirectoryOptions>, DirectoryOptionsValidator>();
         services.AddSingleton(TimeProvider.System);
 
         services.AddSingleton(provider => BuildDataSource(provider.GetRequiredService<IOptions<StorageOptions>>().Value));
@@ -36,12 +39,14 @@ public static class ServiceRegistration
         services.AddSingleton<HotState>();
         services.AddSingleton<BalanceCredits>();
         services.AddSingleton<TenantRepository>();
+        services.AddSingleton<DirectoryRepository>();
         services.AddSingleton<TenantCatalog>();
         services.AddHostedService<TenantCatalogRefresher>();
         services.AddSingleton<CallRating>();
         services.AddSingleton<SessionCharging>();
         services.AddSingleton<EventCharging>();
         services.AddSingleton<AccountAdministration>();
+        services.AddSingleton<DirectoryAdministration>();
         return services;
     }
 

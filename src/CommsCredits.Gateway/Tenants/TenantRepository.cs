@@ -122,15 +122,15 @@ public sealed class TenantRepository(NpgsqlDataSource dataSource)
         return revision;
     }
 
-    /// <summary>The current rates revision of each of these tenants that exists.</summary>
-    public async Task<IReadOnlyDictionary<string, long>> GetRatesRevisionsAsync(string[] tenantIds, CancellationToken cancellationToken)
+    /// <summary>The current rates and directory revisions of each of these tenants that exists.</summary>
+    public async Task<IReadOnlyDictionary<string, TenantRevisions>> GetRevisionsAsync(string[] tenantIds, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        var rows = await connection.QueryAsync<(string TenantId, long Revision)>(new CommandDefinition(
-            "SELECT tenant_id, rates_revision FROM tenants WHERE tenant_id = ANY(@tenantIds)",
+        var rows = await connection.QueryAsync<(string TenantId, long Rates, long Directory)>(new CommandDefinition(
+            "SELECT tenant_id, rates_revision, directory_revision FROM tenants WHERE tenant_id = ANY(@tenantIds)",
             new { tenantIds },
             cancellationToken: cancellationToken));
-        return rows.ToDictionary(row => row.TenantId, row => row.Revision, StringComparer.Ordinal);
+        return rows.ToDictionary(row => row.TenantId, row => new TenantRevisions(row.Rates, row.Directory), StringComparer.Ordinal);
     }
 
     private sealed record TenantRow(string TenantId, string Currency, string DisplayName, DateTime CreatedAt, long RatesRevision);
