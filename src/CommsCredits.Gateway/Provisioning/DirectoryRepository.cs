@@ -64,9 +64,13 @@ public sealed class DirectoryRepository(NpgsqlDataSource dataSource)
         var pools = await connection.QueryAsync<PoolRow>(
             Command($"SELECT {PoolColumns} FROM minute_pools WHERE tenant_id = @tenantId", parameters, transaction, cancellationToken));
         await transaction.CommitAsync(cancellationToken);
+
+        // Users share one string per country (at most 26 × 26 of them, by the table's check): 100,000 users would
+        // otherwise hold 100,000 copies of a handful of codes.
         return new TenantDirectory(
             revision.Value,
-            users.Select(user => new DirectoryUser(user.UserId, user.LocationCountry, user.CommunicationsCreditsLicence, (CallingPlan)user.CallingPlan, user.AudioConferencing)),
+            users.Select(user => new DirectoryUser(
+                user.UserId, string.Intern(user.LocationCountry), user.CommunicationsCreditsLicence, (CallingPlan)user.CallingPlan, user.AudioConferencing)),
             numbers,
             pools.Select(pool => pool.ToDefinition()));
     }

@@ -47,11 +47,12 @@ public sealed class TenantCatalog(
     public async ValueTask<TenantProfile?> GetWithDirectoryAsync(string tenantId, long directoryRevision, CancellationToken cancellationToken)
     {
         var profile = await GetAsync(tenantId, cancellationToken);
-        if (profile is null || profile.Directory.Revision >= directoryRevision)
+        if (profile is not null && profile.Directory.Revision >= directoryRevision)
         {
             return profile;
         }
 
+        // Older, or remembered as unknown from before the tenant was created: the caller has just seen it stored.
         return await refreshing.RunAsync(tenantId, ReloadAsync).WaitAsync(cancellationToken);
     }
 

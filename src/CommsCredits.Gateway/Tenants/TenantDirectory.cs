@@ -57,8 +57,6 @@ public sealed class TenantDirectory
 
     public int UserCount => users.Count;
 
-    public int TollFreeNumberCount => tollFreeNumbers.Count;
-
     /// <summary>The pools with their sizes, in ordinal order of pool id.</summary>
     public IReadOnlyList<DirectoryPool> Pools { get; }
 

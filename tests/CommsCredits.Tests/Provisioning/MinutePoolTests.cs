@@ -89,6 +89,22 @@ public sealed class MinutePoolTests
     }
 
     [Fact]
+    public async Task A_pool_put_just_after_its_tenant_is_created_is_answered_although_the_gateway_remembered_the_tenant_as_unknown()
+    {
+        // Proves read-your-writes past the unknown-tenant memory: a charging request for a tenant that does not exist
+        // yet makes the catalog remember it as unknown (Catalog:UnknownTenantCacheSeconds); once the tenant is created,
+        // PutMinutePool still answers the stored pool instead of NOT_FOUND.
+        var gateway = await SharedGateway.GetAsync();
+        var tenant = "t-" + Guid.NewGuid().ToString("N")[..12];
+        var enquiry = new PriceEnquiryRequest { TenantId = tenant, CallType = CallType.OutboundPstn, CallingNumber = Calls.Caller, CalledNumber = Calls.UkFixed, Seconds = 60 };
+        (await gateway.Charging.PriceEnquiryAsync(enquiry)).ResultCode.ShouldBe(ResultCode.UserUnknown);
+        await gateway.Accounts.CreateTenantAsync(new CreateTenantRequest { TenantId = tenant, Currency = "EUR", DisplayName = "Late" });
+
+        var pool = await Client(gateway).PutMinutePoolAsync(Pool(tenant, "gb", 100, ["44"]));
+        pool.PoolId.ShouldBe("gb");
+    }
+
+    [Fact]
     public async Task Pool_limits_bad_fields_and_unknown_tenants_change_nothing()
     {
         // Proves Directory:MaxPoolsPerTenant (RESOURCE_EXHAUSTED naming it; replacing is still allowed), INVALID_ARGUMENT
