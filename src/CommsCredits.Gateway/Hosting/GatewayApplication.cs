@@ -32,6 +32,7 @@ public static class GatewayApplication
         builder.Services.AddSingleton<IRpcExceptionMapper, StorageExceptionMapper>();
         builder.Services.AddGrpcService<ChargingService>(Service(ChargingReflection.Descriptor, "Charging"));
         builder.Services.AddGrpcService<AccountsService>(Service(AccountsReflection.Descriptor, "Accounts"));
+        builder.Services.AddGrpcService<DirectoryService>(Service(DirectoryReflection.Descriptor, "Directory"));
         builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = TimeSpan.FromSeconds(server.ShutdownTimeoutSeconds));
         builder.WebHost.ConfigureKestrel(kestrel => ConfigureKestrel(kestrel, server, endpoint));
 

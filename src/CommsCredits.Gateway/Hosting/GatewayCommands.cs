@@ -3,6 +3,7 @@ namespace CommsCredits.Gateway.Hosting;
 using System.Globalization;
 using CommsCredits.Gateway.Accounts;
 using CommsCredits.Gateway.Ledger;
+using CommsCredits.Gateway.Provisioning;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 
@@ -17,8 +18,9 @@ public static class GatewayCommands
         usage: CommsCredits.Gateway [serve|migrate|seed-demo] [--Section:Key=value ...]
           serve       apply migrations, then serve gRPC on Server:Endpoint (default http://127.0.0.1:5080)
           migrate     apply pending PostgreSQL migrations and exit
-          seed-demo   migrate, then create tenant 'demo' (EUR) with 100 EUR and a sample rate table
-        settings: Storage:Redis, Storage:Postgres, Server:Endpoint, Charging:*, Settlement:*, Catalog:*, Accounts:*, Grpc:*
+          seed-demo   migrate, then create tenant 'demo' (EUR) with 100 EUR, a sample rate table, three users,
+                      a toll-free number and two minute pools
+        settings: Storage:Redis, Storage:Postgres, Server:Endpoint, Charging:*, Settlement:*, Catalog:*, Accounts:*, Directory:*, Grpc:*
         """;
 
     public static async Task<int> RunAsync(string[] args)
@@ -61,7 +63,8 @@ public static class GatewayCommands
         await host.StartAsync(cancellationToken);
         try
         {
-            var balance = await DemoSeed.RunAsync(host.Services.GetRequiredService<AccountAdministration>(), cancellationToken);
+            var balance = await DemoSeed.RunAsync(
+                host.Services.GetRequiredService<AccountAdministration>(), host.Services.GetRequiredService<DirectoryAdministration>(), cancellationToken);
             await Console.Out.WriteLineAsync(string.Create(
                 CultureInfo.InvariantCulture,
                 $"seed-demo: tenant '{DemoSeed.TenantId}' balance {balance.Balance.Balance_.AmountMicros} micros {balance.Balance.Balance_.Currency}, available {balance.Balance.Available.AmountMicros}"));

@@ -5,6 +5,7 @@ using CommsCredits.Gateway.Balances;
 using CommsCredits.Gateway.Charging;
 using CommsCredits.Gateway.Funding;
 using CommsCredits.Gateway.Ledger;
+using CommsCredits.Gateway.Provisioning;
 using CommsCredits.Gateway.Storage;
 using CommsCredits.Gateway.Tenants;
 using Microsoft.Extensions.Configuration;
@@ -24,7 +25,9 @@ public static class ServiceRegistration
         AddValidatedOptions<TenantCatalogOptions>(services, configuration, TenantCatalogOptions.SectionName);
         AddValidatedOptions<AccountsOptions>(services, configuration, AccountsOptions.SectionName);
         AddValidatedOptions<FundingOptions>(services, configuration, FundingOptions.SectionName);
+        AddValidatedOptions<DirectoryOptions>(services, configuration, DirectoryOptions.SectionName);
         services.AddSingleton<IValidateOptions<ChargingOptions>, ChargingOptionsValidator>();
+        services.AddSingleton<IValidateOptions<DirectoryOptions>, DirectoryOptionsValidator>();
         // Tests register their own clock first.
         services.TryAddSingleton(TimeProvider.System);
 
@@ -40,6 +43,7 @@ public static class ServiceRegistration
         services.AddSingleton<HotState>();
         services.AddSingleton<BalanceCredits>();
         services.AddSingleton<TenantRepository>();
+        services.AddSingleton<DirectoryRepository>();
         services.AddSingleton<TenantCatalog>();
         services.AddHostedService<TenantCatalogRefresher>();
         services.AddSingleton<CallRating>();
@@ -50,6 +54,7 @@ public static class ServiceRegistration
         services.AddSingleton<AccountAdministration>();
         services.AddSingleton<FundingExpiryJob>();
         services.AddHostedService(provider => provider.GetRequiredService<FundingExpiryJob>());
+        services.AddSingleton<DirectoryAdministration>();
         return services;
     }
 

@@ -44,7 +44,8 @@ public sealed class TenantRepository(NpgsqlDataSource dataSource)
 
     /// <summary>
     /// Changes the settings given (null leaves one as it is) and tells every gateway to reload the tenant. Null when
-    /// the tenant does not exist.
+    /// the tenant does not exist. The settings travel with the directory: raising directory_revision makes the
+    /// periodic check catch a missed notification.
     /// </summary>
     public async Task<TenantRecord?> UpdateAsync(string tenantId, string? displayName, string? timeZone, int? fundingExpiryMonths, CancellationToken cancellationToken)
     {
@@ -55,7 +56,8 @@ public sealed class TenantRepository(NpgsqlDataSource dataSource)
                 """
                 UPDATE tenants
                 SET display_name = coalesce(@displayName, display_name), time_zone = coalesce(@timeZone, time_zone),
-                    funding_expiry_months = coalesce(@fundingExpiryMonths, funding_expiry_months)
+                    funding_expiry_months = coalesce(@fundingExpiryMonths, funding_expiry_months),
+                    directory_revision = directory_revision + 1
                 WHERE tenant_id = @tenantId
                 """,
                 new { tenantId, displayName, timeZone, fundingExpiryMonths },
@@ -67,7 +69,10 @@ public sealed class TenantRepository(NpgsqlDataSource dataSource)
             }
 
             await connection.ExecuteAsync(new CommandDefinition(
-                "SELECT pg_notify(@channel, @tenantId)", new { channel = RatesChangedChannel, tenantId }, transaction, cancellationToken: cancellationToken));
+                "SELECT pg_notify(@channel, @tenantId)",
+                new { channel = Provisioning.DirectoryRepository.DirectoryChangedChannel, tenantId },
+                transaction,
+                cancellationToken: cancellationToken));
             await transaction.CommitAsync(cancellationToken);
         }
 
@@ -156,15 +161,15 @@ public sealed class TenantRepository(NpgsqlDataSource dataSource)
         return revision;
     }
 
-    /// <summary>The current rates revision of each of these tenants that exists.</summary>
-    public async Task<IReadOnlyDictionary<string, long>> GetRatesRevisionsAsync(string[] tenantIds, CancellationToken cancellationToken)
+    /// <summary>The current rates and directory revisions of each of these tenants that exists.</summary>
+    public async Task<IReadOnlyDictionary<string, TenantRevisions>> GetRevisionsAsync(string[] tenantIds, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        var rows = await connection.QueryAsync<(string TenantId, long Revision)>(new CommandDefinition(
-            "SELECT tenant_id, rates_revision FROM tenants WHERE tenant_id = ANY(@tenantIds)",
+        var rows = await connection.QueryAsync<(string TenantId, long Rates, long Directory)>(new CommandDefinition(
+            "SELECT tenant_id, rates_revision, directory_revision FROM tenants WHERE tenant_id = ANY(@tenantIds)",
             new { tenantIds },
             cancellationToken: cancellationToken));
-        return rows.ToDictionary(row => row.TenantId, row => row.Revision, StringComparer.Ordinal);
+        return rows.ToDictionary(row => row.TenantId, row => new TenantRevisions(row.Rates, row.Directory), StringComparer.Ordinal);
     }
 
     private sealed record TenantRow(string TenantId, string Currency, string DisplayName, DateTime CreatedAt, long RatesRevision, int FundingExpiryMonths, string TimeZone);

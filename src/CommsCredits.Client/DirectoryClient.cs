@@ -1,0 +1,40 @@
+namespace CommsCredits.Client;
+
+using CommsCredits.Contracts.V1;
+using CommsCredits.Grpc.Client;
+
+/// <summary>A client of the commscredits.v1.Directory service. Thread-safe; share one per channel.</summary>
+public sealed class DirectoryClient(GrpcChannel channel)
+{
+    private const string Service = "/commscredits.v1.Directory/";
+
+    public Task<User> PutUserAsync(PutUserRequest request, CallOptions options = default) =>
+        channel.UnaryAsync<PutUserRequest, User>(Service + "PutUser", request, options);
+
+    public Task<User> GetUserAsync(GetUserRequest request, CallOptions options = default) =>
+        channel.UnaryAsync<GetUserRequest, User>(Service + "GetUser", request, options);
+
+    public Task<ListUsersResponse> ListUsersAsync(ListUsersRequest request, CallOptions options = default) =>
+        channel.UnaryAsync<ListUsersRequest, ListUsersResponse>(Service + "ListUsers", request, options);
+
+    public Task<RemoveUserResponse> RemoveUserAsync(RemoveUserRequest request, CallOptions options = default) =>
+        channel.UnaryAsync<RemoveUserRequest, RemoveUserResponse>(Service + "RemoveUser", request, options);
+
+    public Task<TollFreeNumber> AssignTollFreeNumberAsync(AssignTollFreeNumberRequest request, CallOptions options = default) =>
+        channel.UnaryAsync<AssignTollFreeNumberRequest, TollFreeNumber>(Service + "AssignTollFreeNumber", request, options);
+
+    public Task<ReleaseTollFreeNumberResponse> ReleaseTollFreeNumberAsync(ReleaseTollFreeNumberRequest request, CallOptions options = default) =>
+        channel.UnaryAsync<ReleaseTollFreeNumberRequest, ReleaseTollFreeNumberResponse>(Service + "ReleaseTollFreeNumber", request, options);
+
+    public Task<ListTollFreeNumbersResponse> ListTollFreeNumbersAsync(ListTollFreeNumbersRequest request, CallOptions options = default) =>
+        channel.UnaryAsync<ListTollFreeNumbersRequest, ListTollFreeNumbersResponse>(Service + "ListTollFreeNumbers", request, options);
+
+    public Task<MinutePool> PutMinutePoolAsync(PutMinutePoolRequest request, CallOptions options = default) =>
+        channel.UnaryAsync<PutMinutePoolRequest, MinutePool>(Service + "PutMinutePool", request, options);
+
+    public Task<ListMinutePoolsResponse> ListMinutePoolsAsync(ListMinutePoolsRequest request, CallOptions options = default) =>
+        channel.UnaryAsync<ListMinutePoolsRequest, ListMinutePoolsResponse>(Service + "ListMinutePools", request, options);
+
+    public Task<RemoveMinutePoolResponse> RemoveMinutePoolAsync(RemoveMinutePoolRequest request, CallOptions options = default) =>
+        channel.UnaryAsync<RemoveMinutePoolRequest, RemoveMinutePoolResponse>(Service + "RemoveMinutePool", request, options);
+}
