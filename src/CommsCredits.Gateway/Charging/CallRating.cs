@@ -5,12 +5,15 @@ using CommsCredits.Gateway.Rating;
 using CommsCredits.Gateway.Tenants;
 
 /// <summary>
-/// Finds what a call is charged: its tenant and the tariff in force now for its rated number, from memory. When
-/// either is missing the answer is a Diameter refusal (5030 USER_UNKNOWN, 5031 RATING_FAILED), not an error.
+/// Finds what a call is charged, from memory: its tenant, whether the caller may make it and what pays for it
+/// (<see cref="CallEntitlements"/>; skipped for a price enquiry, which has no user), and the tariff in force now for
+/// its rated number. When any is missing the answer is a Diameter refusal (5030 USER_UNKNOWN, 4010
+/// END_USER_SERVICE_DENIED, 5031 RATING_FAILED), not an error.
 /// </summary>
 public sealed class CallRating(TenantCatalog catalog, TimeProvider timeProvider)
 {
-    public async Task<RatedCall> RateAsync(string tenantId, CallType callType, string callingNumber, string calledNumber, CancellationToken cancellationToken)
+    public async Task<RatedCall> RateAsync(
+        string tenantId, CallType callType, string? userId, string callingNumber, string calledNumber, CancellationToken cancellationToken)
     {
         var profile = await catalog.GetAsync(tenantId, cancellationToken);
         if (profile is null)
@@ -18,10 +21,16 @@ public sealed class CallRating(TenantCatalog catalog, TimeProvider timeProvider)
             return RatedCall.Refused(ResultCode.UserUnknown, UnknownTenant(tenantId));
         }
 
+        var decision = userId is null ? new CallDecision(CallCoverage.CreditsOnly, null, string.Empty) : CallEntitlements.Decide(profile, callType, userId, calledNumber);
+        if (decision.Refusal is { } refusal)
+        {
+            return RatedCall.Refused(refusal.Code, refusal.Message);
+        }
+
         var now = timeProvider.GetUtcNow();
         var ratedNumber = RateBook.RatedNumber(callType, callingNumber, calledNumber);
         return profile.Rates.TryFind(callType, ratedNumber, now, out var tariff)
-            ? new RatedCall(profile, tariff, now, CallCoverage.CreditsOnly, null)
+            ? new RatedCall(profile, tariff, now, decision.Coverage, null) { CreditDeniedMessage = decision.CreditDeniedMessage }
             : RatedCall.Refused(ResultCode.RatingFailed, $"no rate of the {callType} table applies to {ratedNumber}");
     }
 
@@ -34,6 +43,9 @@ public readonly record struct Refusal(ResultCode Code, string Message);
 /// <summary>The tenant and tariff of a call rated at <see cref="RatedAt"/>, or why it cannot be charged.</summary>
 public sealed record RatedCall(TenantProfile? Profile, Tariff? Tariff, DateTimeOffset RatedAt, CallCoverage Coverage, Refusal? Refusal)
 {
+    /// <summary>Why the scripts' 4010 (pool used up, no credit allowed) happened, in words.</summary>
+    public string CreditDeniedMessage { get; init; } = string.Empty;
+
     public static RatedCall Refused(ResultCode code, string message) => new(null, null, default, CallCoverage.CreditsOnly, new Refusal(code, message));
 }
 

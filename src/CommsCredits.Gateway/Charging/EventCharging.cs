@@ -29,7 +29,7 @@ public sealed class EventCharging(TenantCatalog catalog, CallRating rating, HotS
             throw RequestValidator.Invalid("used_seconds must be at least 1 for a direct debit");
         }
 
-        var rated = await rating.RateAsync(request.TenantId, request.CallType, request.CallingNumber, request.CalledNumber, cancellationToken);
+        var rated = await rating.RateAsync(request.TenantId, request.CallType, request.UserId, request.CallingNumber, request.CalledNumber, cancellationToken);
         if (rated.Refusal is { } refusal)
         {
             return new DebitResponse { ResultCode = refusal.Code, ResultMessage = refusal.Message };
@@ -63,7 +63,12 @@ public sealed class EventCharging(TenantCatalog catalog, CallRating rating, HotS
         return new DebitResponse
         {
             ResultCode = (ResultCode)answer.ResultCode,
-            ResultMessage = answer.ResultCode == (int)ResultCode.CreditLimitReached ? "the available balance cannot pay for this call; nothing was debited" : string.Empty,
+            ResultMessage = (ResultCode)answer.ResultCode switch
+            {
+                ResultCode.CreditLimitReached => "the available balance cannot pay for this call; nothing was debited",
+                ResultCode.EndUserServiceDenied => rated.CreditDeniedMessage + "; nothing was debited",
+                _ => string.Empty,
+            },
             Charged = Money(answer.ChargedMicros, currency),
             BilledSeconds = (uint)answer.BilledSeconds,
             Rate = StoredRate(reply, 3, currency),
@@ -123,7 +128,7 @@ public sealed class EventCharging(TenantCatalog catalog, CallRating rating, HotS
         RequestValidator.Number(request.CallingNumber, "calling_number");
         RequestValidator.Number(request.CalledNumber, "called_number");
         RequestValidator.Seconds(request.Seconds, "seconds");
-        var rated = await rating.RateAsync(request.TenantId, request.CallType, request.CallingNumber, request.CalledNumber, cancellationToken);
+        var rated = await rating.RateAsync(request.TenantId, request.CallType, userId: null, request.CallingNumber, request.CalledNumber, cancellationToken);
         if (rated.Refusal is { } refusal)
         {
             return new PriceEnquiryResponse { ResultCode = refusal.Code, ResultMessage = refusal.Message };

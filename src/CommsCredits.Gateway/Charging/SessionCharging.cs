@@ -23,7 +23,7 @@ public sealed class SessionCharging(TenantCatalog catalog, CallRating rating, Ho
         RequestValidator.NewCall(request.SessionId, request.RequestNumber, request.TenantId, request.UserId, request.CallType, request.CallingNumber, request.CalledNumber);
         RequestValidator.Seconds(request.RequestedSeconds, "requested_seconds");
 
-        var rated = await rating.RateAsync(request.TenantId, request.CallType, request.CallingNumber, request.CalledNumber, cancellationToken);
+        var rated = await rating.RateAsync(request.TenantId, request.CallType, request.UserId, request.CallingNumber, request.CalledNumber, cancellationToken);
         if (rated.Refusal is { } refusal)
         {
             return new ReserveResponse { ResultCode = refusal.Code, ResultMessage = refusal.Message };
@@ -56,7 +56,12 @@ public sealed class SessionCharging(TenantCatalog catalog, CallRating rating, Ho
         return new ReserveResponse
         {
             ResultCode = (ResultCode)answer.ResultCode,
-            ResultMessage = answer.ResultCode == (int)ResultCode.CreditLimitReached ? "the available balance cannot pay for one billing increment of this call" : string.Empty,
+            ResultMessage = (ResultCode)answer.ResultCode switch
+            {
+                ResultCode.CreditLimitReached => "the available balance cannot pay for one billing increment of this call",
+                ResultCode.EndUserServiceDenied => rated.CreditDeniedMessage,
+                _ => string.Empty,
+            },
             GrantedSeconds = (uint)answer.GrantedSeconds,
             ValiditySeconds = (uint)answer.ValiditySeconds,
             FinalUnitAction = answer.FinalUnit ? FinalUnitAction.Terminate : FinalUnitAction.None,
@@ -81,7 +86,12 @@ public sealed class SessionCharging(TenantCatalog catalog, CallRating rating, Ho
         return new UpdateResponse
         {
             ResultCode = (ResultCode)answer.ResultCode,
-            ResultMessage = answer.ResultCode == (int)ResultCode.CreditLimitReached ? "the used seconds were debited; the balance cannot pay for one more billing increment" : string.Empty,
+            ResultMessage = (ResultCode)answer.ResultCode switch
+            {
+                ResultCode.CreditLimitReached => "the used seconds were debited; the balance cannot pay for one more billing increment",
+                ResultCode.EndUserServiceDenied => "the call's included minutes are used up and its user holds no communications credits licence",
+                _ => string.Empty,
+            },
             GrantedSeconds = (uint)answer.GrantedSeconds,
             ValiditySeconds = (uint)answer.ValiditySeconds,
             FinalUnitAction = answer.FinalUnit ? FinalUnitAction.Terminate : FinalUnitAction.None,

@@ -44,6 +44,7 @@ public sealed class GatewayInstance : IAsyncDisposable
         Channel = GrpcChannel.ForAddress(address);
         Charging = new ChargingClient(Channel);
         Accounts = new AccountsClient(Channel);
+        Directory = new DirectoryClient(Channel);
     }
 
     public Uri Address { get; }
@@ -62,6 +63,14 @@ public sealed class GatewayInstance : IAsyncDisposable
     public ChargingClient Charging { get; }
 
     public AccountsClient Accounts { get; }
+
+    public DirectoryClient Directory { get; }
+
+    /// <summary>
+    /// The users every tenant of <see cref="CreateTenantAsync"/> has: licensed for credits, on pay-as-you-go, so each of
+    /// their calls is paid from credit as in the charging tests that do not care about plans and pools.
+    /// </summary>
+    public static IReadOnlyList<string> DefaultUsers { get; } = ["alice@example.com", "bob@example.com", "load@example.com", "python@example.com"];
 
     public IServiceProvider Services => app.Services;
 
@@ -114,11 +123,29 @@ public sealed class GatewayInstance : IAsyncDisposable
         return new GatewayInstance(application, address, postgres, redisConfiguration, multiplexer, redisDatabase, errors, clock);
     }
 
-    /// <summary>A new tenant with a unique id, funded, with the given rate rows (all effective since 2020).</summary>
-    public async Task<string> CreateTenantAsync(long fundingMicros, params RateRow[] rates)
+    /// <summary>A new tenant with a unique id and nothing else: no users, rates or money.</summary>
+    public async Task<string> CreateEmptyTenantAsync()
     {
         var tenantId = "t-" + Guid.NewGuid().ToString("N")[..12];
         await Accounts.CreateTenantAsync(new CreateTenantRequest { TenantId = tenantId, Currency = "EUR", DisplayName = "Test " + tenantId });
+        return tenantId;
+    }
+
+    /// <summary>
+    /// A new tenant with a unique id and the <see cref="DefaultUsers"/>, funded, with the given rate rows (all effective
+    /// since 2020).
+    /// </summary>
+    public async Task<string> CreateTenantAsync(long fundingMicros, params RateRow[] rates)
+    {
+        var tenantId = await CreateEmptyTenantAsync();
+        foreach (var user in DefaultUsers)
+        {
+            await Directory.PutUserAsync(new PutUserRequest
+            {
+                TenantId = tenantId, UserId = user, Upn = user, DisplayName = user, LocationCountry = "GB", CommunicationsCreditsLicence = true,
+                CallingPlan = CallingPlan.PayAsYouGo,
+            });
+        }
         if (rates.Length > 0)
         {
             var import = new ImportRatesRequest { TenantId = tenantId };

@@ -20,7 +20,7 @@ public sealed class DirectoryRefreshTests
         var gateway = await SharedGateway.GetAsync();
         await using var other = await GatewayInstance.StartAlongsideAsync(gateway, "--Catalog:RefreshIntervalSeconds=3600");
         var directory = Client(gateway);
-        var tenant = await gateway.CreateTenantAsync(0);
+        var tenant = await gateway.CreateEmptyTenantAsync();
         (await CachedDirectoryAsync(other, tenant)).UserCount.ShouldBe(0);
 
         var number = "+44800" + Random.Shared.Next(1_000_000, 10_000_000).ToString(System.Globalization.CultureInfo.InvariantCulture);
@@ -46,7 +46,7 @@ public sealed class DirectoryRefreshTests
         // notification, reaches a gateway through its periodic revision check (every second here).
         var gateway = await SharedGateway.GetAsync();
         await using var other = await GatewayInstance.StartAlongsideAsync(gateway, "--Catalog:RefreshIntervalSeconds=1");
-        var tenant = await gateway.CreateTenantAsync(0);
+        var tenant = await gateway.CreateEmptyTenantAsync();
         (await CachedDirectoryAsync(other, tenant)).UserCount.ShouldBe(0);
 
         await using (var connection = new NpgsqlConnection(gateway.PostgresConnectionString))

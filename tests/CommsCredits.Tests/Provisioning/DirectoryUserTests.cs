@@ -18,7 +18,7 @@ public sealed class DirectoryUserTests
         // created_at, moves updated_at and raises the revision once.
         var gateway = await SharedGateway.GetAsync();
         var directory = Client(gateway);
-        var tenant = await gateway.CreateTenantAsync(0);
+        var tenant = await gateway.CreateEmptyTenantAsync();
         var put = User(tenant, "alice@acme.example", CallingPlan.DomesticAndInternational, conferencing: true);
 
         var created = await directory.PutUserAsync(put);
@@ -49,8 +49,8 @@ public sealed class DirectoryUserTests
         // case (ALREADY_EXISTS, nothing stored), the owner may change its case, and another tenant may use it.
         var gateway = await SharedGateway.GetAsync();
         var directory = Client(gateway);
-        var tenant = await gateway.CreateTenantAsync(0);
-        var other = await gateway.CreateTenantAsync(0);
+        var tenant = await gateway.CreateEmptyTenantAsync();
+        var other = await gateway.CreateEmptyTenantAsync();
         var alice = User(tenant, "alice");
         alice.Upn = "Alice@Acme.example";
         await directory.PutUserAsync(alice);
@@ -90,7 +90,7 @@ public sealed class DirectoryUserTests
             error.Status.Detail.ShouldContain(nobody);
         }
 
-        var tenant = await gateway.CreateTenantAsync(0);
+        var tenant = await gateway.CreateEmptyTenantAsync();
         await directory.PutUserAsync(User(tenant, "alice"));
         var unknownUser = await Should.ThrowAsync<RpcException>(() => directory.GetUserAsync(new GetUserRequest { TenantId = tenant, UserId = "bob" }));
         unknownUser.StatusCode.ShouldBe(StatusCode.NotFound);
@@ -109,7 +109,7 @@ public sealed class DirectoryUserTests
         // the stored user nor the directory revision changes.
         var gateway = await SharedGateway.GetAsync();
         var directory = Client(gateway);
-        var tenant = await gateway.CreateTenantAsync(0);
+        var tenant = await gateway.CreateEmptyTenantAsync();
         var stored = await directory.PutUserAsync(User(tenant, "alice"));
         var revision = await RevisionAsync(gateway, tenant);
 
@@ -153,7 +153,7 @@ public sealed class DirectoryUserTests
         // default size holds 100.
         var gateway = await SharedGateway.GetAsync();
         var directory = Client(gateway);
-        var tenant = await gateway.CreateTenantAsync(0);
+        var tenant = await gateway.CreateEmptyTenantAsync();
         var stable = Enumerable.Range(0, 230).Select(index => (index % 3) switch
         {
             0 => $"user{index:D3}",
@@ -198,7 +198,7 @@ public sealed class DirectoryUserTests
         var shared = await SharedGateway.GetAsync();
         await using var gateway = await GatewayInstance.StartAlongsideAsync(shared, "--Directory:MaxUsersPerTenant=2");
         var directory = Client(gateway);
-        var tenant = await gateway.CreateTenantAsync(0);
+        var tenant = await gateway.CreateEmptyTenantAsync();
         await directory.PutUserAsync(User(tenant, "a"));
         await directory.PutUserAsync(User(tenant, "b"));
 

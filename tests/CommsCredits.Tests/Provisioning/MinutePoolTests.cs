@@ -18,7 +18,7 @@ public sealed class MinutePoolTests
         // shrinks when a user loses the plan or is removed; the conferencing pool counts audio conferencing only.
         var gateway = await SharedGateway.GetAsync();
         var directory = Client(gateway);
-        var tenant = await gateway.CreateTenantAsync(0);
+        var tenant = await gateway.CreateEmptyTenantAsync();
         var created = await directory.PutMinutePoolAsync(Pool(tenant, "gb-domestic", 3_000, ["44"], ["GB"]));
         created.LicensedUsers.ShouldBe(0u);
         created.SizeMinutes.ShouldBe(0);
@@ -55,7 +55,7 @@ public sealed class MinutePoolTests
         // says whether it removed.
         var gateway = await SharedGateway.GetAsync();
         var directory = Client(gateway);
-        var tenant = await gateway.CreateTenantAsync(0);
+        var tenant = await gateway.CreateEmptyTenantAsync();
         var zone = Pool(tenant, "zone", 60, ["44", "33", "49"], ["GB", "FR"], CallType.ConferenceDialOut, PoolEntitlement.AudioConferencing);
         var stored = await directory.PutMinutePoolAsync(zone);
         stored.CoveredPrefixes.ShouldBe(["33", "44", "49"]);
@@ -112,7 +112,7 @@ public sealed class MinutePoolTests
         var shared = await SharedGateway.GetAsync();
         await using var gateway = await GatewayInstance.StartAlongsideAsync(shared, "--Directory:MaxPoolsPerTenant=1");
         var directory = Client(gateway);
-        var tenant = await gateway.CreateTenantAsync(0);
+        var tenant = await gateway.CreateEmptyTenantAsync();
         await directory.PutMinutePoolAsync(Pool(tenant, "only", 100, ["44"]));
 
         var full = await Should.ThrowAsync<RpcException>(() => directory.PutMinutePoolAsync(Pool(tenant, "second", 100, ["33"])));

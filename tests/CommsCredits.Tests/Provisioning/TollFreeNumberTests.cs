@@ -18,8 +18,8 @@ public sealed class TollFreeNumberTests
         // tenant can take it.
         var gateway = await SharedGateway.GetAsync();
         var directory = Client(gateway);
-        var owner = await gateway.CreateTenantAsync(0);
-        var other = await gateway.CreateTenantAsync(0);
+        var owner = await gateway.CreateEmptyTenantAsync();
+        var other = await gateway.CreateEmptyTenantAsync();
         var number = UniqueNumber();
 
         var assigned = await directory.AssignTollFreeNumberAsync(new AssignTollFreeNumberRequest { TenantId = owner, Number = number });
@@ -45,7 +45,7 @@ public sealed class TollFreeNumberTests
         // each; one tenant wins every one of its calls, every other call is ALREADY_EXISTS, and the table holds one row.
         var gateway = await SharedGateway.GetAsync();
         var directory = Client(gateway);
-        var tenants = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => gateway.CreateTenantAsync(0)));
+        var tenants = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => gateway.CreateEmptyTenantAsync()));
         var number = UniqueNumber();
 
         var outcomes = await Task.WhenAll(tenants.SelectMany(tenant => Enumerable.Range(0, 5).Select(async _ =>
@@ -76,7 +76,7 @@ public sealed class TollFreeNumberTests
         var shared = await SharedGateway.GetAsync();
         await using var gateway = await GatewayInstance.StartAlongsideAsync(shared, "--Directory:MaxTollFreeNumbersPerTenant=3");
         var directory = Client(gateway);
-        var tenant = await gateway.CreateTenantAsync(0);
+        var tenant = await gateway.CreateEmptyTenantAsync();
         var numbers = Enumerable.Range(0, 4).Select(_ => UniqueNumber()).ToList();
         foreach (var number in numbers.Take(3))
         {
