@@ -14,4 +14,8 @@ public sealed class AccountsOptions
     /// <summary>How long Redis remembers a funding's idempotency key; after that the ledger is asked.</summary>
     [Range(60, 31_536_000)]
     public int FundingKeyRetentionSeconds { get; set; } = 7 * 24 * 3_600;
+
+    /// <summary>Largest rate file ImportRateCsv accepts, in bytes (default 16 MiB), checked as its chunks arrive.</summary>
+    [Range(1_024, 1_073_741_824)]
+    public long MaxRateCsvBytes { get; set; } = 16 * 1_024 * 1_024;
 }
