@@ -165,14 +165,35 @@ public sealed class AccountAdministration(
 
         await RequireTenantAsync(request.TenantId, cancellationToken);
         var candidates = request.Rows.Select(RateVersionCandidate.FromContract).ToList();
+        return await StoreRatesAsync(request.TenantId, candidates, error => "rate import refused, nothing stored: " + error.Message, cancellationToken);
+    }
+
+    /// <summary>ImportRates from a rate file uploaded in chunks (accounts.proto, RateCsvChunk); errors name the file's line.</summary>
+    public async Task<ImportRatesResponse> ImportRateCsvAsync(IAsyncEnumerable<RateCsvChunk> chunks, CancellationToken cancellationToken)
+    {
+        var upload = new RateCsvUpload(settings.MaxRateCsvBytes);
+        var tenantId = await upload.ReadAsync(chunks, RequireTenantAsync, cancellationToken);
+        return await StoreRatesAsync(tenantId, upload.Reader.Rows, error => upload.Reader.Describe(error).Message, cancellationToken);
+    }
+
+    /// <summary>
+    /// The one import path: every rule of <see cref="RateRowValidator"/> over the whole import, then one transaction
+    /// that notifies every gateway, then this gateway's tables. <paramref name="describe"/> words a refusal for the caller.
+    /// </summary>
+    private async Task<ImportRatesResponse> StoreRatesAsync(
+        string tenantId,
+        IReadOnlyList<RateVersionCandidate> candidates,
+        Func<RateImportError, string> describe,
+        CancellationToken cancellationToken)
+    {
         if (RateRowValidator.ValidateImport(candidates) is { } error)
         {
-            throw RequestValidator.Invalid("rate import refused, nothing stored: " + error.Message);
+            throw RequestValidator.Invalid(describe(error));
         }
 
-        var versions = candidates.ConvertAll(candidate => candidate.ToRateVersion());
-        var revision = await tenants.ImportRatesAsync(request.TenantId, versions, cancellationToken) ?? throw UnknownTenant(request.TenantId);
-        await catalog.RefreshAsync(request.TenantId, cancellationToken);
+        var versions = candidates.Select(candidate => candidate.ToRateVersion()).ToList();
+        var revision = await tenants.ImportRatesAsync(tenantId, versions, cancellationToken) ?? throw UnknownTenant(tenantId);
+        await catalog.RefreshAsync(tenantId, cancellationToken);
         return new ImportRatesResponse { ImportedRows = (uint)versions.Count, Revision = revision };
     }
 

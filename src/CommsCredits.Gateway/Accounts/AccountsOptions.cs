@@ -18,4 +18,8 @@ public sealed class AccountsOptions
     /// <summary>The most ledger entries one ListLedgerEntries page may ask for.</summary>
     [Range(1, 10_000)]
     public int MaxLedgerPageSize { get; set; } = 1_000;
+
+    /// <summary>Largest rate file ImportRateCsv accepts, in bytes (default 16 MiB), checked as its chunks arrive.</summary>
+    [Range(1_024, 1_073_741_824)]
+    public long MaxRateCsvBytes { get; set; } = 16 * 1_024 * 1_024;
 }

@@ -30,4 +30,7 @@ public sealed class AccountsService(AccountAdministration administration)
 
     public Task<ImportRatesResponse> ImportRates(ImportRatesRequest request, ServerCallContext context) =>
         administration.ImportRatesAsync(request, context.CancellationToken);
+
+    public Task<ImportRatesResponse> ImportRateCsv(IAsyncStreamReader<RateCsvChunk> chunks, ServerCallContext context) =>
+        administration.ImportRateCsvAsync(chunks.ReadAllAsync(context.CancellationToken), context.CancellationToken);
 }

@@ -35,7 +35,8 @@ public sealed partial class GrpcChannel
         }
     }
 
-    private async Task<(TResponse Response, Metadata? Headers, Metadata? Trailers)> ReadUnaryResponseAsync<TResponse>(HttpResponseMessage response, ClientCall call, bool captureMetadata)
+    /// <summary>The one response message of a unary or client-streaming call, with the status in its trailers.</summary>
+    internal async Task<(TResponse Response, Metadata? Headers, Metadata? Trailers)> ReadUnaryResponseAsync<TResponse>(HttpResponseMessage response, ClientCall call, bool captureMetadata)
         where TResponse : IMessage<TResponse>, new()
     {
         if (ResponseReader.StatusFromHeaders(response) is { } immediate)

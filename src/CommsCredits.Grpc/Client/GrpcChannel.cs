@@ -94,6 +94,30 @@ public sealed partial class GrpcChannel : IDisposable
         }
     }
 
+    /// <summary>
+    /// Starts a client-streaming call: write the requests with <see cref="ClientStreamingCall{TRequest, TResponse}.WriteAsync"/>,
+    /// end them with <see cref="ClientStreamingCall{TRequest, TResponse}.CompleteAsync"/>, then await the response. A server
+    /// that ends the call early fails the next write with its status. Dispose the call to cancel it.
+    /// </summary>
+    public ClientStreamingCall<TRequest, TResponse> ClientStreaming<TRequest, TResponse>(string fullMethodName, CallOptions options = default)
+        where TRequest : IMessage<TRequest>
+        where TResponse : IMessage<TResponse>, new()
+    {
+        var call = new ClientCall(options, cancellable: true);
+        var content = new StreamingRequestContent();
+        try
+        {
+            var httpRequest = CreateRequest(fullMethodName, content, call, options.Headers);
+            return new ClientStreamingCall<TRequest, TResponse>(this, call, httpRequest, content);
+        }
+        catch
+        {
+            content.Dispose();
+            call.Dispose();
+            throw;
+        }
+    }
+
     public void Dispose() => invoker.Dispose();
 
     internal static PipeReader CreateResponseReader(Stream stream) => PipeReader.Create(stream, ResponseReaderOptions);
@@ -108,17 +132,19 @@ public sealed partial class GrpcChannel : IDisposable
     internal HttpRequestMessage CreateRequest(string fullMethodName, IMessage message, ClientCall call, Metadata? metadata)
     {
         var size = message.CalculateSize();
-        if (size > maxSendMessageSizeBytes)
-        {
-            GrpcErrors.ThrowMessageTooLarge("request", size, maxSendMessageSizeBytes);
-        }
+        ThrowIfTooLargeToSend(size);
+        return CreateRequest(fullMethodName, new UnaryRequestContent(message, size), call, metadata);
+    }
 
+    /// <summary>The HTTP/2 request of a call whose request body is <paramref name="content"/>.</summary>
+    internal HttpRequestMessage CreateRequest(string fullMethodName, HttpContent content, ClientCall call, Metadata? metadata)
+    {
         call.ThrowIfDeadlineExpired();
         var request = new HttpRequestMessage(HttpMethod.Post, MethodUri(fullMethodName))
         {
             Version = HttpVersion.Version20,
             VersionPolicy = HttpVersionPolicy.RequestVersionExact,
-            Content = new UnaryRequestContent(message, size),
+            Content = content,
         };
         var headers = request.Headers;
         headers.TryAddWithoutValidation(GrpcProtocol.TeHeader, GrpcProtocol.TeTrailers);
@@ -131,6 +157,15 @@ public sealed partial class GrpcChannel : IDisposable
 
         AddMetadata(headers, metadata);
         return request;
+    }
+
+    /// <summary>Throws RESOURCE_EXHAUSTED, before anything is sent, for a request message over the send limit.</summary>
+    internal void ThrowIfTooLargeToSend(int messageSizeBytes)
+    {
+        if (messageSizeBytes > maxSendMessageSizeBytes)
+        {
+            GrpcErrors.ThrowMessageTooLarge("request", messageSizeBytes, maxSendMessageSizeBytes);
+        }
     }
 
     private static void AddMetadata(System.Net.Http.Headers.HttpRequestHeaders headers, Metadata? metadata)

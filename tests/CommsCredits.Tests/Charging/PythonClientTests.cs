@@ -38,6 +38,48 @@ public sealed class PythonClientTests
         (await gateway.RedisAccountAsync(tenant)).ShouldBe((ledger.Sum, 0L));
     }
 
+    [Fact]
+    public async Task The_C_core_python_client_streams_a_rate_file_and_hears_a_refusal_naming_the_line()
+    {
+        // Proves ImportRateCsv with a client-streaming client we did not write: examples/python/import_rates.py sends
+        // a good file in 7-byte chunks (borders inside lines and characters) and it is stored and prices calls; a
+        // file whose line 3 is bad, followed by 5,000 good lines, is refused with INVALID_ARGUMENT naming line 3
+        // while the client is still sending, and nothing of it is stored.
+        var gateway = await SharedGateway.GetAsync();
+        var tenant = await gateway.CreateTenantAsync(0);
+        var script = Path.Combine(RepositoryRoot(), "examples", "python", "import_rates.py");
+        var address = $"{gateway.Address.Host}:{gateway.Address.Port}";
+        using var directory = new TemporaryDirectory();
+        var good = Path.Combine(directory.Path, "good.csv");
+        await File.WriteAllTextAsync(good, CommsCredits.Gateway.Rating.RateCsvReader.Header + "\r\n"
+            + "outbound_pstn,44,\"Royaume-Uni, été\",0.06,0.01,60/1,2020-01-01T00:00:00Z\r\n"
+            + "outbound_pstn,49,Deutschland,0.05,0,60/1,2020-01-01T00:00:00Z\r\n");
+
+        using var imported = JsonDocument.Parse(await RunAsync(
+            "/usr/bin/python3", script, "--address", address, "--tenant", tenant, "--file", good, "--chunk-bytes", "7"));
+        imported.RootElement.GetProperty("imported_rows").GetInt32().ShouldBe(2);
+        var price = await gateway.Charging.PriceEnquiryAsync(new Contracts.V1.PriceEnquiryRequest
+        {
+            TenantId = tenant, CallType = Contracts.V1.CallType.OutboundPstn, CallingNumber = Calls.Caller, CalledNumber = Calls.UkFixed, Seconds = 60,
+        });
+        price.Cost.AmountMicros.ShouldBe(70_000);
+        price.Rate.DestinationName.ShouldBe("Royaume-Uni, été");
+
+        var bad = Path.Combine(directory.Path, "bad.csv");
+        var lines = RateCsvImportTests.RateFile(5_000).Split('\n').ToList();
+        lines.Insert(2, "outbound_pstn,33,France,0.05,0,60,2020-01-01T00:00:00Z");
+        await File.WriteAllTextAsync(bad, string.Join('\n', lines));
+        using var refused = JsonDocument.Parse(await RunAsync(
+            1, "/usr/bin/python3", script, "--address", address, "--tenant", tenant, "--file", bad, "--chunk-bytes", "1024"));
+        refused.RootElement.GetProperty("code").GetString().ShouldBe("INVALID_ARGUMENT");
+        refused.RootElement.GetProperty("details").GetString().ShouldBe(
+            "line 3: increments: must be the first and next increments in seconds, such as 60/1 (got '60')");
+        (await gateway.Charging.PriceEnquiryAsync(new Contracts.V1.PriceEnquiryRequest
+        {
+            TenantId = tenant, CallType = Contracts.V1.CallType.OutboundPstn, CallingNumber = Calls.Caller, CalledNumber = "+33140000000", Seconds = 60,
+        })).ResultCode.ShouldBe(Contracts.V1.ResultCode.RatingFailed);
+    }
+
     internal static string RepositoryRoot()
     {
         var directory = new DirectoryInfo(AppContext.BaseDirectory);
@@ -49,7 +91,9 @@ public sealed class PythonClientTests
         return directory?.FullName ?? throw new InvalidOperationException("CommsCredits.sln not found above " + AppContext.BaseDirectory);
     }
 
-    private static async Task<string> RunAsync(string program, params string[] arguments)
+    private static Task<string> RunAsync(string program, params string[] arguments) => RunAsync(0, program, arguments);
+
+    private static async Task<string> RunAsync(int expectedExitCode, string program, params string[] arguments)
     {
         if (!File.Exists(program))
         {
@@ -67,7 +111,14 @@ public sealed class PythonClientTests
         var errors = process.StandardError.ReadToEndAsync();
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         await process.WaitForExitAsync(timeout.Token);
-        process.ExitCode.ShouldBe(0, await errors);
+        process.ExitCode.ShouldBe(expectedExitCode, await errors);
         return await output;
+    }
+
+    private sealed class TemporaryDirectory : IDisposable
+    {
+        public string Path { get; } = Directory.CreateTempSubdirectory("commscredits-rates-").FullName;
+
+        public void Dispose() => Directory.Delete(Path, recursive: true);
     }
 }

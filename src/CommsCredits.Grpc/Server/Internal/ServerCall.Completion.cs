@@ -69,7 +69,7 @@ internal sealed partial class ServerCall
     public CallOutcome MapFailure(Exception exception)
     {
         var logger = method.Runtime.Logger;
-        if (requestAborted.IsCancellationRequested)
+        if (requestAborted.IsCancellationRequested || clientGone)
         {
             GrpcServerLog.ClientCancelled(logger, method.FullName);
             return CallOutcome.ClientGone;

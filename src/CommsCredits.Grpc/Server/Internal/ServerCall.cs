@@ -25,6 +25,7 @@ internal sealed partial class ServerCall : IDisposable
     private readonly MessageReadSettings readSettings;
     private bool responseStarted;
     private bool handlerAbandoned;
+    private volatile bool clientGone;
 
     private ServerCall(HttpContext httpContext, ServerMethod method, TimeSpan? timeout, Metadata requestHeaders, string? encoding)
     {
@@ -63,6 +64,9 @@ internal sealed partial class ServerCall : IDisposable
     public StreamGate? Gate { get; }
 
     private PipeReader RequestBody { get; }
+
+    /// <summary>Records that the client is gone although RequestAborted may not have fired yet (Kestrel fires it later).</summary>
+    public void MarkClientGone() => clientGone = true;
 
     /// <summary>Parses the call's headers; on a protocol error answers Trailers-Only and returns null.</summary>
     public static ServerCall? TryStart(HttpContext httpContext, ServerMethod method)

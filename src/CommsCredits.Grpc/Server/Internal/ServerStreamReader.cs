@@ -32,6 +32,13 @@ internal sealed class ServerStreamReader<T>(ServerCall call, MessageParser<T> pa
             current = message;
             return true;
         }
+        catch (IOException exception)
+        {
+            // Kestrel fails a request body read only when the client reset the stream or its connection broke,
+            // possibly before it cancels RequestAborted. For the handler that is a cancellation, not its failure.
+            call.MarkClientGone();
+            throw new OperationCanceledException("the client reset the request stream or its connection closed", exception, call.CancellationToken);
+        }
         finally
         {
             gate.Exit(write: false);
