@@ -3,6 +3,7 @@ namespace CommsCredits.Gateway.Hosting;
 using CommsCredits.Gateway.Accounts;
 using CommsCredits.Gateway.Balances;
 using CommsCredits.Gateway.Charging;
+using CommsCredits.Gateway.Credentials;
 using CommsCredits.Gateway.Ledger;
 using CommsCredits.Gateway.Storage;
 using CommsCredits.Gateway.Tenants;
@@ -21,6 +22,7 @@ public static class ServiceRegistration
         AddValidatedOptions<SettlementOptions>(services, configuration, SettlementOptions.SectionName);
         AddValidatedOptions<TenantCatalogOptions>(services, configuration, TenantCatalogOptions.SectionName);
         AddValidatedOptions<AccountsOptions>(services, configuration, AccountsOptions.SectionName);
+        AddValidatedOptions<CredentialsOptions>(services, configuration, CredentialsOptions.SectionName);
         services.AddSingleton<IValidateOptions<ChargingOptions>, ChargingOptionsValidator>();
         services.AddSingleton(TimeProvider.System);
 
@@ -42,6 +44,9 @@ public static class ServiceRegistration
         services.AddSingleton<SessionCharging>();
         services.AddSingleton<EventCharging>();
         services.AddSingleton<AccountAdministration>();
+        services.AddSingleton<ApiKeyStore>();
+        services.AddSingleton<ApiKeyCache>();
+        services.AddHostedService<ApiKeyRefresher>();
         return services;
     }
 
