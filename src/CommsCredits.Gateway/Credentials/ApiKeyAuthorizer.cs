@@ -75,7 +75,7 @@ public sealed class ApiKeyAuthorizer(ApiKeyCache cache, ServiceAccessRules rules
         var needed = access.Access == ServiceAccess.NetworkElement ? ApiKeyRole.NetworkElement : ApiKeyRole.Admin;
         if (key.Role != needed)
         {
-            throw PermissionDenied($"{access.ServiceName} needs a {needed.Name()} key; this is a {key.Role.Name()} key");
+            throw PermissionDenied($"{access.ServiceName} needs a key of role {needed.Name()}; this key's role is {key.Role.Name()}");
         }
 
         if (key.TenantId is not { } scope)

@@ -6,6 +6,7 @@ using CommsCredits.Gateway.Credentials;
 using CommsCredits.Gateway.Ledger;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 
 /// <summary>
 /// The gateway's commands: serve (the default), migrate, seed-demo and the API key commands. Besides a command's own
@@ -62,6 +63,8 @@ public static class GatewayCommands
     internal static IHost BuildCommandHost(string[] settings)
     {
         var builder = Host.CreateApplicationBuilder(settings);
+        // Logs go to standard error, so that what a command prints (a new key, say) can be captured from standard output.
+        builder.Logging.AddConsole(console => console.LogToStandardErrorThreshold = LogLevel.Trace);
         builder.Services.AddChargingCore(builder.Configuration);
         return builder.Build();
     }

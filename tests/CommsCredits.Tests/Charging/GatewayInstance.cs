@@ -72,6 +72,9 @@ public sealed class GatewayInstance : IAsyncDisposable
 
     public IDatabase Redis => redis.GetDatabase(RedisDatabase);
 
+    /// <summary>The gateway's Storage:Redis setting, for another process on the same Redis database.</summary>
+    public string RedisSetting => redisConfiguration + ",defaultDatabase=" + RedisDatabase;
+
     /// <summary>Starts a gateway on the shared test servers (or on the Redis given), with a database of its own.</summary>
     public static async Task<GatewayInstance> StartAsync(string? redisConfiguration = null, params string[] settings)
     {
