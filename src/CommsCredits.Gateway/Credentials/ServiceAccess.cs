@@ -64,7 +64,8 @@ public sealed class ServiceAccessRules
         byService = access.ToFrozenDictionary(StringComparer.Ordinal);
     }
 
-    public MethodAccess For(MethodDescriptor method) => byMethod.GetOrAdd(method, Describe);
+    public MethodAccess For(MethodDescriptor method) =>
+        byMethod.TryGetValue(method, out var access) ? access : byMethod.GetOrAdd(method, Describe(method));
 
     private MethodAccess Describe(MethodDescriptor method)
     {

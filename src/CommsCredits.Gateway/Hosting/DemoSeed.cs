@@ -83,12 +83,12 @@ public static class DemoSeed
     /// <summary>What seed-demo prints about the keys: the one place they are shown.</summary>
     public static string Describe(DemoKeys keys, string? keysFile)
     {
-        var where = keysFile is null ? string.Empty : $"; also in {Path.GetFullPath(keysFile)}, mode 0600";
+        var where = keysFile is null ? string.Empty : $", also in {Path.GetFullPath(keysFile)} (mode 0600)";
         return $"""
             seed-demo: revoked {keys.RevokedEarlier} demo API key(s) of earlier runs
-            seed-demo: API keys (send as 'authorization: Bearer <key>'; shown only now{where}):
-              network-element key for tenant '{TenantId}' ({keys.NetworkElement.Record.KeyId}): {keys.NetworkElement.Key}
-              admin key for all tenants ({keys.Admin.Record.KeyId}):              {keys.Admin.Key}
+            seed-demo: API keys, shown only now{where}; send one as 'authorization: Bearer <key>':
+              {"network-element, tenant " + TenantId,-30}{keys.NetworkElement.Key}
+              {"admin, all tenants",-30}{keys.Admin.Key}
 
             """;
     }
