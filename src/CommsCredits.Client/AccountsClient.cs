@@ -19,8 +19,20 @@ public sealed class AccountsClient(GrpcChannel channel, string apiKey)
     public Task<AddFundsResponse> AddFundsAsync(AddFundsRequest request, CallOptions options = default) =>
         channel.UnaryAsync<AddFundsRequest, AddFundsResponse>(Service + "AddFunds", request, key.Apply(options));
 
-    public Task<Balance> GetBalanceAsync(GetBalanceRequest request, CallOptions options = default) =>
-        channel.UnaryAsync<GetBalanceRequest, Balance>(Service + "GetBalance", request, key.Apply(options));
+    public Task<Tenant> UpdateTenantAsync(UpdateTenantRequest request, CallOptions options = default) =>
+        channel.UnaryAsync<UpdateTenantRequest, Tenant>(Service + "UpdateTenant", request, key.Apply(options));
+
+    public Task<AccountBalance> GetBalanceAsync(GetBalanceRequest request, CallOptions options = default) =>
+        channel.UnaryAsync<GetBalanceRequest, AccountBalance>(Service + "GetBalance", request, key.Apply(options));
+
+    public Task<ListLedgerEntriesResponse> ListLedgerEntriesAsync(ListLedgerEntriesRequest request, CallOptions options = default) =>
+        channel.UnaryAsync<ListLedgerEntriesRequest, ListLedgerEntriesResponse>(Service + "ListLedgerEntries", request, key.Apply(options));
+
+    public Task<AutoRecharge> SetAutoRechargeAsync(SetAutoRechargeRequest request, CallOptions options = default) =>
+        channel.UnaryAsync<SetAutoRechargeRequest, AutoRecharge>(Service + "SetAutoRecharge", request, key.Apply(options));
+
+    public Task<AutoRecharge> GetAutoRechargeAsync(GetAutoRechargeRequest request, CallOptions options = default) =>
+        channel.UnaryAsync<GetAutoRechargeRequest, AutoRecharge>(Service + "GetAutoRecharge", request, key.Apply(options));
 
     public Task<ImportRatesResponse> ImportRatesAsync(ImportRatesRequest request, CallOptions options = default) =>
         channel.UnaryAsync<ImportRatesRequest, ImportRatesResponse>(Service + "ImportRates", request, key.Apply(options));

@@ -3,6 +3,7 @@ namespace CommsCredits.Gateway.Accounts;
 using CommsCredits.Contracts.V1;
 using CommsCredits.Gateway.Balances;
 using CommsCredits.Gateway.Charging;
+using CommsCredits.Gateway.Funding;
 using CommsCredits.Gateway.Ledger;
 using CommsCredits.Gateway.Money;
 using CommsCredits.Gateway.Rating;
@@ -12,6 +13,8 @@ using Dapper;
 using Google.Protobuf.WellKnownTypes;
 using Microsoft.Extensions.Options;
 using Npgsql;
+using LedgerEntryKind = CommsCredits.Gateway.Ledger.LedgerEntryKind;
+using LotSource = CommsCredits.Gateway.Ledger.LotSource;
 using static CommsCredits.Gateway.Charging.AnswerBuilder;
 
 /// <summary>The admin side: tenants, funds and rate tables. Errors are gRPC statuses (see accounts.proto).</summary>
@@ -20,11 +23,18 @@ public sealed class AccountAdministration(
     TenantCatalog catalog,
     HotState hotState,
     BalanceCredits credits,
+    LedgerReader ledger,
+    AutoRechargeSettings autoRecharge,
     NpgsqlDataSource dataSource,
-    IOptions<AccountsOptions> options)
+    IOptions<AccountsOptions> options,
+    IOptions<FundingOptions> fundingOptions)
 {
     private const int MaxDisplayNameLength = 200;
+    private const int MinExpiryMonths = 1;
+    private const int MaxExpiryMonths = 120;
+    private const int DefaultLedgerPageSize = 100;
     private readonly AccountsOptions settings = options.Value;
+    private readonly FundingOptions funding = fundingOptions.Value;
 
     public async Task<Tenant> CreateTenantAsync(CreateTenantRequest request, CancellationToken cancellationToken)
     {
@@ -34,10 +44,7 @@ public sealed class AccountAdministration(
             throw RequestValidator.Invalid($"currency must be an ISO 4217 code of three upper-case letters (got '{request.Currency}')");
         }
 
-        if (request.DisplayName.Length is 0 or > MaxDisplayNameLength || request.DisplayName.Any(char.IsControl))
-        {
-            throw RequestValidator.Invalid($"display_name must be 1 to {MaxDisplayNameLength} characters without control characters");
-        }
+        ValidateDisplayName(request.DisplayName);
 
         var (tenant, created) = await tenants.CreateAsync(request.TenantId, request.Currency, request.DisplayName, cancellationToken);
         if (!created && (!string.Equals(tenant.Currency, request.Currency, StringComparison.Ordinal) || !string.Equals(tenant.DisplayName, request.DisplayName, StringComparison.Ordinal)))
@@ -46,13 +53,35 @@ public sealed class AccountAdministration(
                 StatusCode.AlreadyExists, $"tenant '{request.TenantId}' already exists with currency {tenant.Currency} and display name '{tenant.DisplayName}'"));
         }
 
-        return new Tenant
+        return TenantMessage(tenant);
+    }
+
+    public async Task<Tenant> UpdateTenantAsync(UpdateTenantRequest request, CancellationToken cancellationToken)
+    {
+        RequestValidator.TenantId(request.TenantId);
+        if (request.HasDisplayName)
         {
-            TenantId = tenant.TenantId,
-            Currency = tenant.Currency,
-            DisplayName = tenant.DisplayName,
-            CreatedAt = Timestamp.FromDateTimeOffset(tenant.CreatedAt),
-        };
+            ValidateDisplayName(request.DisplayName);
+        }
+
+        if (request.HasTimeZone && !IsKnownTimeZone(request.TimeZone))
+        {
+            throw RequestValidator.Invalid($"time_zone '{request.TimeZone}' is not an IANA time zone name this gateway knows (e.g. Europe/London)");
+        }
+
+        if (request.HasFundingExpiryMonths && request.FundingExpiryMonths is < MinExpiryMonths or > MaxExpiryMonths)
+        {
+            throw RequestValidator.Invalid($"funding_expiry_months must be between {MinExpiryMonths} and {MaxExpiryMonths} (got {request.FundingExpiryMonths})");
+        }
+
+        var updated = await tenants.UpdateAsync(
+            request.TenantId,
+            request.HasDisplayName ? request.DisplayName : null,
+            request.HasTimeZone ? request.TimeZone : null,
+            request.HasFundingExpiryMonths ? (int)request.FundingExpiryMonths : null,
+            cancellationToken) ?? throw UnknownTenant(request.TenantId);
+        await catalog.RefreshAsync(request.TenantId, cancellationToken);
+        return TenantMessage(updated);
     }
 
     public async Task<AddFundsResponse> AddFundsAsync(AddFundsRequest request, CancellationToken cancellationToken)
@@ -63,6 +92,11 @@ public sealed class AccountAdministration(
         var profile = await RequireTenantAsync(request.TenantId, cancellationToken);
         var currency = profile.Tenant.Currency;
         var amount = RequestValidator.PositiveAmount(request.Amount, "amount", currency, settings.MaxFundingMicros);
+        if (amount < funding.MinimumOneOffMicros)
+        {
+            throw RequestValidator.Invalid(
+                $"amount.amount_micros {amount} is below the minimum one-off funding of {funding.MinimumOneOffMicros} micro-units ({MajorUnits(funding.MinimumOneOffMicros)} {currency})");
+        }
 
         // Redis forgets idempotency keys (after FundingKeyRetentionSeconds, or when it is lost); the ledger does not.
         var recorded = await FundedAmountAsync(request.TenantId, request.IdempotencyKey, cancellationToken);
@@ -75,7 +109,7 @@ public sealed class AccountAdministration(
 
         var credit = new CreditRequest(
             LedgerEntryKind.Funding, amount, string.Empty, request.IdempotencyKey, request.Reference, RequestFingerprint.Of("AddFunds", Text(amount)),
-            $"idempotency_key '{request.IdempotencyKey}'");
+            $"idempotency_key '{request.IdempotencyKey}'", LotSource.OneOffFunding, profile.Tenant.FundingExpiryMonths);
         var answer = await credits.CreditAsync(
             request.TenantId, HotStateKeys.Funding(request.TenantId, request.IdempotencyKey), credit, settings.FundingKeyRetentionSeconds, cancellationToken)
             ?? throw UnknownTenant(request.TenantId);
@@ -86,12 +120,39 @@ public sealed class AccountAdministration(
         };
     }
 
-    public async Task<Balance> GetBalanceAsync(GetBalanceRequest request, CancellationToken cancellationToken)
+    public async Task<AccountBalance> GetBalanceAsync(GetBalanceRequest request, CancellationToken cancellationToken)
     {
         RequestValidator.TenantId(request.TenantId);
         var profile = await RequireTenantAsync(request.TenantId, cancellationToken);
-        var (balance, held) = await hotState.ReadBalanceAsync(request.TenantId, cancellationToken) ?? throw UnknownTenant(request.TenantId);
-        return BalanceView(balance, held, profile.Tenant.Currency);
+        return await ledger.ReadBalanceAsync(profile, cancellationToken) ?? throw UnknownTenant(request.TenantId);
+    }
+
+    public async Task<ListLedgerEntriesResponse> ListLedgerEntriesAsync(ListLedgerEntriesRequest request, CancellationToken cancellationToken)
+    {
+        RequestValidator.TenantId(request.TenantId);
+        if (request.PageSize > settings.MaxLedgerPageSize)
+        {
+            throw RequestValidator.Invalid($"page_size must be at most {settings.MaxLedgerPageSize} (Accounts:MaxLedgerPageSize), got {request.PageSize}");
+        }
+
+        ValidTimestamp(request.OccurredFrom, "occurred_from");
+        ValidTimestamp(request.OccurredBefore, "occurred_before");
+        var profile = await RequireTenantAsync(request.TenantId, cancellationToken);
+        var pageSize = request.PageSize == 0 ? DefaultLedgerPageSize : (int)request.PageSize;
+        return await ledger.ListAsync(profile, request, pageSize, cancellationToken);
+    }
+
+    public async Task<AutoRecharge> SetAutoRechargeAsync(SetAutoRechargeRequest request, CancellationToken cancellationToken)
+    {
+        RequestValidator.TenantId(request.TenantId);
+        var profile = await RequireTenantAsync(request.TenantId, cancellationToken);
+        return await autoRecharge.SetAsync(profile, request, funding.MinimumOneOffMicros, settings.MaxFundingMicros, cancellationToken);
+    }
+
+    public async Task<AutoRecharge> GetAutoRechargeAsync(GetAutoRechargeRequest request, CancellationToken cancellationToken)
+    {
+        RequestValidator.TenantId(request.TenantId);
+        return await autoRecharge.GetAsync(await RequireTenantAsync(request.TenantId, cancellationToken), cancellationToken);
     }
 
     public async Task<ImportRatesResponse> ImportRatesAsync(ImportRatesRequest request, CancellationToken cancellationToken)
@@ -135,6 +196,38 @@ public sealed class AccountAdministration(
                 StatusCode.FailedPrecondition, $"idempotency_key '{idempotencyKey}' was already used for a funding of {recordedMicros} micro-units, not {requestedMicros}"));
         }
     }
+
+    private static Tenant TenantMessage(TenantRecord tenant) => new()
+    {
+        TenantId = tenant.TenantId,
+        Currency = tenant.Currency,
+        DisplayName = tenant.DisplayName,
+        CreatedAt = Timestamp.FromDateTimeOffset(tenant.CreatedAt),
+        TimeZone = tenant.TimeZone,
+        FundingExpiryMonths = (uint)tenant.FundingExpiryMonths,
+    };
+
+    private static void ValidateDisplayName(string displayName)
+    {
+        if (displayName.Length is 0 or > MaxDisplayNameLength || displayName.Any(char.IsControl))
+        {
+            throw RequestValidator.Invalid($"display_name must be 1 to {MaxDisplayNameLength} characters without control characters");
+        }
+    }
+
+    private static bool IsKnownTimeZone(string name) =>
+        name.Length is > 0 and <= 64 && TimeZoneInfo.TryFindSystemTimeZoneById(name, out var zone) && zone.HasIanaId;
+
+    private static void ValidTimestamp(Timestamp? timestamp, string field)
+    {
+        // Timestamp's own range: 0001-01-01 to 9999-12-31, nanos 0 to 999,999,999.
+        if (timestamp is not null && (timestamp.Seconds < -62_135_596_800 || timestamp.Seconds > 253_402_300_799 || timestamp.Nanos is < 0 or > 999_999_999))
+        {
+            throw RequestValidator.Invalid($"{field} is not a valid timestamp");
+        }
+    }
+
+    private static string MajorUnits(long micros) => (micros / 1_000_000m).ToString("0.######", System.Globalization.CultureInfo.InvariantCulture);
 
     private static RpcException UnknownTenant(string tenantId) => new(new Status(StatusCode.NotFound, $"tenant '{tenantId}' does not exist"));
 }

@@ -14,4 +14,8 @@ public sealed class AccountsOptions
     /// <summary>How long Redis remembers a funding's idempotency key; after that the ledger is asked.</summary>
     [Range(60, 31_536_000)]
     public int FundingKeyRetentionSeconds { get; set; } = 7 * 24 * 3_600;
+
+    /// <summary>The most ledger entries one ListLedgerEntries page may ask for.</summary>
+    [Range(1, 10_000)]
+    public int MaxLedgerPageSize { get; set; } = 1_000;
 }

@@ -3,7 +3,7 @@ namespace CommsCredits.Gateway.Balances;
 using System.Security.Cryptography;
 using System.Text;
 
-/// <summary>The Lua scripts that change a tenant's hot state. Redis state is changed by nothing else.</summary>
+/// <summary>The Lua scripts that read and change a tenant's hot state. Redis state is changed by nothing else.</summary>
 public enum HotScriptName
 {
     LoadAccount,
@@ -12,6 +12,8 @@ public enum HotScriptName
     Usage,
     DebitEvent,
     Credit,
+    ExpireLots,
+    ReadLots,
 }
 
 /// <summary>
@@ -50,6 +52,8 @@ public sealed class HotScript
             [HotScriptName.Usage] = "usage.lua",
             [HotScriptName.DebitEvent] = "debit_event.lua",
             [HotScriptName.Credit] = "credit.lua",
+            [HotScriptName.ExpireLots] = "expire_lots.lua",
+            [HotScriptName.ReadLots] = "read_lots.lua",
         };
         var scripts = new Dictionary<HotScriptName, HotScript>();
         foreach (var (name, file) in files)

@@ -18,6 +18,12 @@ public static class HotStateKeys
     /// <summary>Hash: operation number → encoded settlement not yet known to be in the ledger.</summary>
     public static string Pending(string tenantId) => string.Concat(Prefix, tenantId, "}:pending");
 
+    /// <summary>Hash: funding lot id ("epoch.operation" of the entry that created it) → micros left in it.</summary>
+    public static string Lots(string tenantId) => string.Concat(Prefix, tenantId, "}:lots");
+
+    /// <summary>Sorted set: funding lot ids scored by their expiry (Unix ms), so the earliest comes first.</summary>
+    public static string LotExpiry(string tenantId) => string.Concat(Prefix, tenantId, "}:lot_expiry");
+
     /// <summary>Hash: the stored answer of one funding, by its idempotency key.</summary>
     public static string Funding(string tenantId, string idempotencyKey) => string.Concat(Prefix, tenantId, "}:funding:", idempotencyKey);
 

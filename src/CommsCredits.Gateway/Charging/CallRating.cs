@@ -21,7 +21,7 @@ public sealed class CallRating(TenantCatalog catalog, TimeProvider timeProvider)
         var now = timeProvider.GetUtcNow();
         var ratedNumber = RateBook.RatedNumber(callType, callingNumber, calledNumber);
         return profile.Rates.TryFind(callType, ratedNumber, now, out var tariff)
-            ? new RatedCall(profile, tariff, now, null)
+            ? new RatedCall(profile, tariff, now, CallCoverage.CreditsOnly, null)
             : RatedCall.Refused(ResultCode.RatingFailed, $"no rate of the {callType} table applies to {ratedNumber}");
     }
 
@@ -32,7 +32,19 @@ public sealed class CallRating(TenantCatalog catalog, TimeProvider timeProvider)
 public readonly record struct Refusal(ResultCode Code, string Message);
 
 /// <summary>The tenant and tariff of a call rated at <see cref="RatedAt"/>, or why it cannot be charged.</summary>
-public sealed record RatedCall(TenantProfile? Profile, Tariff? Tariff, DateTimeOffset RatedAt, Refusal? Refusal)
+public sealed record RatedCall(TenantProfile? Profile, Tariff? Tariff, DateTimeOffset RatedAt, CallCoverage Coverage, Refusal? Refusal)
 {
-    public static RatedCall Refused(ResultCode code, string message) => new(null, null, default, new Refusal(code, message));
+    public static RatedCall Refused(ResultCode code, string message) => new(null, null, default, CallCoverage.CreditsOnly, new Refusal(code, message));
+}
+
+/// <summary>
+/// What pays for a call: the included-minute pool that covers it first (PoolId empty when none, with its size in
+/// seconds), then credit if CreditsAllowed. Arguments 19 to 22 of reserve.lua, 17 to 20 of debit_event.lua.
+/// </summary>
+public sealed record CallCoverage(string PoolId, long PoolSizeSeconds, bool CreditsAllowed)
+{
+    public static CallCoverage CreditsOnly { get; } = new(string.Empty, 0, true);
+
+    public string[] Arguments(DateTimeOffset now) =>
+        [PoolId, AnswerBuilder.Text(PoolSizeSeconds), Ledger.SettlementCodec.FormatMonth(now), CreditsAllowed ? "1" : "0"];
 }

@@ -8,6 +8,8 @@ using CommsCredits.Gateway.Rating;
 using CommsCredits.Gateway.Tenants;
 using CommsCredits.Grpc.Protocol;
 using Microsoft.Extensions.Options;
+using LedgerEntryKind = CommsCredits.Gateway.Ledger.LedgerEntryKind;
+using LotSource = CommsCredits.Gateway.Ledger.LotSource;
 using static CommsCredits.Gateway.Charging.AnswerBuilder;
 
 /// <summary>
@@ -41,9 +43,13 @@ public sealed class EventCharging(TenantCatalog catalog, CallRating rating, HotS
         [
             fingerprint, Milliseconds(now), Text(request.UsedSeconds), .. TariffArguments(tariff), Text((int)request.CallType), request.UserId,
             request.CallingNumber, request.CalledNumber, tariff.DestinationName, tariff.Prefix, Milliseconds(tariff.EffectiveFrom), request.SessionId,
-            Text(settings.SessionRetentionSeconds),
+            Text(settings.SessionRetentionSeconds), .. rated.Coverage.Arguments(now),
         ];
-        string[] keys = [HotStateKeys.Account(request.TenantId), HotStateKeys.Session(request.TenantId, request.SessionId), HotStateKeys.Pending(request.TenantId)];
+        string[] keys =
+        [
+            HotStateKeys.Account(request.TenantId), HotStateKeys.Session(request.TenantId, request.SessionId), HotStateKeys.Pending(request.TenantId),
+            HotStateKeys.Lots(request.TenantId), HotStateKeys.LotExpiry(request.TenantId),
+        ];
         var reply = await hotState.RunAsync(request.TenantId, HotScriptName.DebitEvent, keys, arguments, cancellationToken);
         if (reply is null)
         {
@@ -61,6 +67,7 @@ public sealed class EventCharging(TenantCatalog catalog, CallRating rating, HotS
             Charged = Money(answer.ChargedMicros, currency),
             BilledSeconds = (uint)answer.BilledSeconds,
             Rate = StoredRate(reply, 3, currency),
+            IncludedSeconds = (uint)answer.IncludedSecondsUsed,
         };
     }
 
@@ -86,7 +93,7 @@ public sealed class EventCharging(TenantCatalog catalog, CallRating rating, HotS
         var credit = new CreditRequest(
             LedgerEntryKind.Refund, amount, request.SessionId, request.RefundedSessionId, request.Reason,
             RequestFingerprint.Of("Refund", Text(amount), request.Reason, request.RefundedSessionId),
-            $"request number {request.RequestNumber} of session {request.SessionId}");
+            $"request number {request.RequestNumber} of session {request.SessionId}", LotSource.Refund, profile.Tenant.FundingExpiryMonths);
         var answer = await credits.CreditAsync(request.TenantId, HotStateKeys.Session(request.TenantId, request.SessionId), credit, settings.SessionRetentionSeconds, cancellationToken);
         if (answer is null)
         {

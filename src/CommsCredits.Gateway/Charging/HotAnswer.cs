@@ -17,14 +17,17 @@ public sealed record HotAnswer(
     long UsedSeconds,
     long BilledSeconds,
     long OperationNumber,
-    string Fingerprint)
+    string Fingerprint,
+    long GrantedIncludedSeconds,
+    long IncludedSecondsUsed)
 {
     public static HotAnswer Decode(string encoded)
     {
         var fields = Netstrings.Decode(encoded);
-        if (fields.Length != 11)
+        // Answers stored before included minutes existed have 11 fields.
+        if (fields.Length is not 11 and not 13)
         {
-            throw new FormatException($"a stored answer has 11 fields, not {fields.Length}");
+            throw new FormatException($"a stored answer has 11 or 13 fields, not {fields.Length}");
         }
 
         return new HotAnswer(
@@ -38,6 +41,8 @@ public sealed record HotAnswer(
             Netstrings.ParseInteger(fields[7]),
             Netstrings.ParseInteger(fields[8]),
             Netstrings.ParseInteger(fields[9]),
-            fields[10]);
+            fields[10],
+            fields.Length == 13 ? Netstrings.ParseInteger(fields[11]) : 0,
+            fields.Length == 13 ? Netstrings.ParseInteger(fields[12]) : 0);
     }
 }

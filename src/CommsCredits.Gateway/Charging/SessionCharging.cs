@@ -37,10 +37,14 @@ public sealed class SessionCharging(TenantCatalog catalog, CallRating rating, Ho
             fingerprint, Milliseconds(now), Text(GrantRequest(request.RequestedSeconds)), Text(settings.ValiditySeconds), Text(MoneyLimits.MaxSessionSeconds),
             .. TariffArguments(tariff),
             Text((int)request.CallType), request.UserId, request.CallingNumber, request.CalledNumber, tariff.DestinationName, tariff.Prefix,
-            Milliseconds(tariff.EffectiveFrom), request.SessionId, Text(settings.SessionRetentionSeconds),
+            Milliseconds(tariff.EffectiveFrom), request.SessionId, Text(settings.SessionRetentionSeconds), .. rated.Coverage.Arguments(now),
         ];
         var reply = await hotState.RunAsync(
-            request.TenantId, HotScriptName.Reserve, [HotStateKeys.Account(request.TenantId), HotStateKeys.Session(request.TenantId, request.SessionId)], arguments, cancellationToken);
+            request.TenantId,
+            HotScriptName.Reserve,
+            [HotStateKeys.Account(request.TenantId), HotStateKeys.Session(request.TenantId, request.SessionId), HotStateKeys.Lots(request.TenantId), HotStateKeys.LotExpiry(request.TenantId)],
+            arguments,
+            cancellationToken);
         if (reply is null)
         {
             return new ReserveResponse { ResultCode = ResultCode.UserUnknown, ResultMessage = CallRating.UnknownTenant(request.TenantId) };
@@ -58,6 +62,7 @@ public sealed class SessionCharging(TenantCatalog catalog, CallRating rating, Ho
             FinalUnitAction = answer.FinalUnit ? FinalUnitAction.Terminate : FinalUnitAction.None,
             Reserved = Money(answer.ReservedMicros, currency),
             Rate = StoredRate(reply, 2, currency),
+            GrantedIncludedSeconds = (uint)answer.GrantedIncludedSeconds,
         };
     }
 
@@ -83,6 +88,7 @@ public sealed class SessionCharging(TenantCatalog catalog, CallRating rating, Ho
             Charged = Money(answer.ChargedMicros, currency),
             SessionCharged = Money(answer.SessionChargedMicros, currency),
             Reserved = Money(answer.ReservedMicros, currency),
+            GrantedIncludedSeconds = (uint)answer.GrantedIncludedSeconds,
         };
     }
 
@@ -109,6 +115,7 @@ public sealed class SessionCharging(TenantCatalog catalog, CallRating rating, Ho
             SessionCharged = Money(answer.SessionChargedMicros, currency),
             UsedSeconds = (uint)answer.UsedSeconds,
             BilledSeconds = (uint)answer.BilledSeconds,
+            IncludedSeconds = (uint)answer.IncludedSecondsUsed,
         };
     }
 
@@ -127,13 +134,17 @@ public sealed class SessionCharging(TenantCatalog catalog, CallRating rating, Ho
 
         var terminate = terminationCause is not null;
         var fingerprint = RequestFingerprint.Of(terminate ? "Terminate" : "Update", Text(usedSeconds), Text(requestedSeconds), Text((int)(terminationCause ?? TerminationCause.Unspecified)));
+        var now = timeProvider.GetUtcNow();
         string[] arguments =
         [
-            Text(requestNumber), fingerprint, Milliseconds(timeProvider.GetUtcNow()), Text(usedSeconds), Text(requestedSeconds),
+            Text(requestNumber), fingerprint, Milliseconds(now), Text(usedSeconds), Text(requestedSeconds),
             Text(settings.ValiditySeconds), Text(MoneyLimits.MaxSessionSeconds), terminate ? "1" : "0", Text((int)(terminationCause ?? TerminationCause.Unspecified)),
-            Text(settings.SessionRetentionSeconds), Text(settings.MaxRequestsPerSession),
+            Text(settings.SessionRetentionSeconds), Text(settings.MaxRequestsPerSession), Ledger.SettlementCodec.FormatMonth(now),
         ];
-        string[] keys = [HotStateKeys.Account(tenantId), HotStateKeys.Session(tenantId, sessionId), HotStateKeys.Pending(tenantId)];
+        string[] keys =
+        [
+            HotStateKeys.Account(tenantId), HotStateKeys.Session(tenantId, sessionId), HotStateKeys.Pending(tenantId), HotStateKeys.Lots(tenantId), HotStateKeys.LotExpiry(tenantId),
+        ];
         var reply = await hotState.RunAsync(tenantId, HotScriptName.Usage, keys, arguments, cancellationToken);
         switch (reply?[0])
         {

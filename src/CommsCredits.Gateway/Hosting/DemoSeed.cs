@@ -4,13 +4,15 @@ using System.Text;
 using CommsCredits.Contracts.V1;
 using CommsCredits.Gateway.Accounts;
 using CommsCredits.Gateway.Credentials;
+using CommsCredits.Gateway.Provisioning;
 using Google.Protobuf.WellKnownTypes;
 
 /// <summary>
-/// The demo tenant that `make run` creates: tenant "demo" in EUR, funded with 100 EUR once, and a small rate table
-/// for each call type. Running it again changes nothing (the funding has a fixed idempotency key; the rates are the
-/// same rows). Its API keys are new on every run: a key is shown only when it is created, so the keys of earlier runs
-/// (found by their descriptions) are revoked and replaced.
+/// The demo tenant that `make run` creates: tenant "demo" in EUR, funded with 100 EUR once, a small rate table for
+/// each call type, three users, a toll-free number and two minute pools. Running it again changes nothing (the
+/// funding has a fixed idempotency key; the rates are the same rows; the directory's puts and assignment are
+/// idempotent). Its API keys are new on every run: a key is shown only when it is created, so the keys of earlier
+/// runs (found by their descriptions) are revoked and replaced.
 /// </summary>
 public static class DemoSeed
 {
@@ -22,7 +24,9 @@ public static class DemoSeed
     public const string NetworkElementKeyVariable = "COMMSCREDITS_NETWORK_ELEMENT_KEY";
     public const string AdminKeyVariable = "COMMSCREDITS_ADMIN_KEY";
 
-    public static async Task<Balance> RunAsync(AccountAdministration administration, CancellationToken cancellationToken)
+    public const string TollFreeNumber = "+448000000001";
+
+    public static async Task<AccountBalance> RunAsync(AccountAdministration administration, DirectoryAdministration directory, CancellationToken cancellationToken)
     {
         await administration.CreateTenantAsync(new CreateTenantRequest { TenantId = TenantId, Currency = "EUR", DisplayName = "Demo tenant" }, cancellationToken);
         var import = new ImportRatesRequest { TenantId = TenantId };
@@ -37,6 +41,7 @@ public static class DemoSeed
                 Reference = "make run demo funding",
             },
             cancellationToken);
+        await SeedDirectoryAsync(directory, cancellationToken);
         return await administration.GetBalanceAsync(new GetBalanceRequest { TenantId = TenantId }, cancellationToken);
     }
 
@@ -64,6 +69,7 @@ public static class DemoSeed
         {
             options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
         }
+
         File.Delete(temporary);
         await using (var writer = new StreamWriter(temporary, new UTF8Encoding(encoderShouldEmitUTF8Identifier: false), options))
         {
@@ -91,6 +97,55 @@ public static class DemoSeed
               {"admin, all tenants",-30}{keys.Admin.Key}
 
             """;
+    }
+
+    /// <summary>The demo users: every one in GB; the UPN is the user id the charging API carries.</summary>
+    public static IEnumerable<PutUserRequest> Users()
+    {
+        PutUserRequest User(string name, bool creditsLicence, CallingPlan plan, bool conferencing) => new()
+        {
+            TenantId = TenantId, UserId = name.ToLowerInvariant() + "@demo.example", Upn = name.ToLowerInvariant() + "@demo.example",
+            DisplayName = name, LocationCountry = "GB", CommunicationsCreditsLicence = creditsLicence, CallingPlan = plan, AudioConferencing = conferencing,
+        };
+
+        yield return User("Alice", creditsLicence: true, CallingPlan.Domestic, conferencing: true);
+        yield return User("Bob", creditsLicence: false, CallingPlan.Domestic, conferencing: false);
+        yield return User("Carol", creditsLicence: true, CallingPlan.PayAsYouGo, conferencing: false);
+    }
+
+    /// <summary>UK domestic calling-plan minutes, and conferencing dial-out minutes to a zone of three countries.</summary>
+    public static IEnumerable<PutMinutePoolRequest> Pools()
+    {
+        var domestic = new PutMinutePoolRequest
+        {
+            TenantId = TenantId, PoolId = "gb-domestic", DisplayName = "UK domestic calling plan minutes", CallType = CallType.OutboundPstn,
+            Entitlement = PoolEntitlement.DomesticCallingPlan, MinutesPerLicence = 3_000,
+        };
+        domestic.CoveredPrefixes.Add("44");
+        domestic.UserCountries.Add("GB");
+        yield return domestic;
+
+        var conferencing = new PutMinutePoolRequest
+        {
+            TenantId = TenantId, PoolId = "conf-zone-a", DisplayName = "Conferencing dial-out, zone A", CallType = CallType.ConferenceDialOut,
+            Entitlement = PoolEntitlement.AudioConferencing, MinutesPerLicence = 60,
+        };
+        conferencing.CoveredPrefixes.Add(["44", "33", "49"]);
+        yield return conferencing;
+    }
+
+    private static async Task SeedDirectoryAsync(DirectoryAdministration directory, CancellationToken cancellationToken)
+    {
+        foreach (var user in Users())
+        {
+            await directory.PutUserAsync(user, cancellationToken);
+        }
+
+        await directory.AssignTollFreeNumberAsync(new AssignTollFreeNumberRequest { TenantId = TenantId, Number = TollFreeNumber }, cancellationToken);
+        foreach (var pool in Pools())
+        {
+            await directory.PutMinutePoolAsync(pool, cancellationToken);
+        }
     }
 
     /// <summary>Prices in EUR micro-units per minute; effective since 2024-01-01.</summary>

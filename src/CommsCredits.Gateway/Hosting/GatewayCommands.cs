@@ -4,6 +4,7 @@ using System.Globalization;
 using CommsCredits.Gateway.Accounts;
 using CommsCredits.Gateway.Credentials;
 using CommsCredits.Gateway.Ledger;
+using CommsCredits.Gateway.Provisioning;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -21,9 +22,10 @@ public static class GatewayCommands
           serve        apply migrations, then serve gRPC on Server:Endpoint (default http://127.0.0.1:5080)
           migrate      apply pending PostgreSQL migrations and exit
           seed-demo [--keys-file PATH]
-                       migrate, then create tenant 'demo' (EUR) with 100 EUR and a sample rate table, and two API keys
-                       (network-element for tenant demo, admin for all tenants), revoking those of earlier runs; prints
-                       the keys and writes them to PATH (mode 0600) as COMMSCREDITS_NETWORK_ELEMENT_KEY / _ADMIN_KEY
+                       migrate, then create tenant 'demo' (EUR) with 100 EUR, a sample rate table, three users, a
+                       toll-free number, two minute pools and two API keys (network-element for tenant demo, admin for
+                       all tenants), revoking those of earlier runs; prints the keys and writes them to PATH (mode
+                       0600) as COMMSCREDITS_NETWORK_ELEMENT_KEY / _ADMIN_KEY
           create-key --role network-element|admin [--tenant T] [--description D]
                        create an API key (for tenant T only, if given) and print it: it cannot be shown again
           revoke-key KEY_ID
@@ -31,7 +33,7 @@ public static class GatewayCommands
           list-keys [--limit N]
                        list keys, newest first (ids, roles, tenants, dates, descriptions; never secrets)
         settings: Storage:Redis, Storage:Postgres, Server:Endpoint, Charging:*, Settlement:*, Catalog:*, Accounts:*,
-                  Credentials:*, Grpc:*
+                  Directory:*, Credentials:*, Grpc:*
         """;
 
     public static async Task<int> RunAsync(string[] args)
@@ -108,10 +110,11 @@ public static class GatewayCommands
         await host.StartAsync(cancellationToken);
         try
         {
-            var balance = await DemoSeed.RunAsync(host.Services.GetRequiredService<AccountAdministration>(), cancellationToken);
+            var balance = await DemoSeed.RunAsync(
+                host.Services.GetRequiredService<AccountAdministration>(), host.Services.GetRequiredService<DirectoryAdministration>(), cancellationToken);
             await Console.Out.WriteLineAsync(string.Create(
                 CultureInfo.InvariantCulture,
-                $"seed-demo: tenant '{DemoSeed.TenantId}' balance {balance.Balance_.AmountMicros} micros {balance.Balance_.Currency}, available {balance.Available.AmountMicros}"));
+                $"seed-demo: tenant '{DemoSeed.TenantId}' balance {balance.Balance.Balance_.AmountMicros} micros {balance.Balance.Balance_.Currency}, available {balance.Balance.Available.AmountMicros}"));
             var keys = await DemoSeed.CreateKeysAsync(host.Services.GetRequiredService<ApiKeyStore>(), cancellationToken);
             var keysFile = arguments.Option("keys-file");
             if (keysFile is not null)

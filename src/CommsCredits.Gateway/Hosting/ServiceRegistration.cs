@@ -4,11 +4,14 @@ using CommsCredits.Gateway.Accounts;
 using CommsCredits.Gateway.Balances;
 using CommsCredits.Gateway.Charging;
 using CommsCredits.Gateway.Credentials;
+using CommsCredits.Gateway.Funding;
 using CommsCredits.Gateway.Ledger;
+using CommsCredits.Gateway.Provisioning;
 using CommsCredits.Gateway.Storage;
 using CommsCredits.Gateway.Tenants;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Npgsql;
 
@@ -23,8 +26,12 @@ public static class ServiceRegistration
         AddValidatedOptions<TenantCatalogOptions>(services, configuration, TenantCatalogOptions.SectionName);
         AddValidatedOptions<AccountsOptions>(services, configuration, AccountsOptions.SectionName);
         AddValidatedOptions<CredentialsOptions>(services, configuration, CredentialsOptions.SectionName);
+        AddValidatedOptions<FundingOptions>(services, configuration, FundingOptions.SectionName);
+        AddValidatedOptions<DirectoryOptions>(services, configuration, DirectoryOptions.SectionName);
         services.AddSingleton<IValidateOptions<ChargingOptions>, ChargingOptionsValidator>();
-        services.AddSingleton(TimeProvider.System);
+        services.AddSingleton<IValidateOptions<DirectoryOptions>, DirectoryOptionsValidator>();
+        // Tests register their own clock first.
+        services.TryAddSingleton(TimeProvider.System);
 
         services.AddSingleton(provider => BuildDataSource(provider.GetRequiredService<IOptions<StorageOptions>>().Value));
         services.AddSingleton<IHotStore, RedisHotStore>();
@@ -38,15 +45,21 @@ public static class ServiceRegistration
         services.AddSingleton<HotState>();
         services.AddSingleton<BalanceCredits>();
         services.AddSingleton<TenantRepository>();
+        services.AddSingleton<DirectoryRepository>();
         services.AddSingleton<TenantCatalog>();
         services.AddHostedService<TenantCatalogRefresher>();
         services.AddSingleton<CallRating>();
         services.AddSingleton<SessionCharging>();
         services.AddSingleton<EventCharging>();
+        services.AddSingleton<LedgerReader>();
+        services.AddSingleton<AutoRechargeSettings>();
         services.AddSingleton<AccountAdministration>();
         services.AddSingleton<ApiKeyStore>();
         services.AddSingleton<ApiKeyCache>();
         services.AddHostedService<ApiKeyRefresher>();
+        services.AddSingleton<FundingExpiryJob>();
+        services.AddHostedService(provider => provider.GetRequiredService<FundingExpiryJob>());
+        services.AddSingleton<DirectoryAdministration>();
         return services;
     }
 

@@ -27,24 +27,49 @@ public sealed class LedgerBatchStore(NpgsqlDataSource dataSource)
             JOIN live ON live.tenant_id = e.tenant_id AND live.hot_epoch = e.epoch
             ON CONFLICT DO NOTHING
             RETURNING 1
+        ), lots AS (
+            INSERT INTO funding_lots (tenant_id, epoch, operation_number, amount_micros, source, purchased_at, expires_at)
+            SELECT l.tenant_id, l.epoch, l.operation_number, l.amount_micros, l.source, l.purchased_at, l.expires_at
+            FROM unnest(@l_tenant, @l_epoch, @l_operation, @l_amount, @l_source, @l_purchased, @l_expires)
+                 AS l(tenant_id, epoch, operation_number, amount_micros, source, purchased_at, expires_at)
+            JOIN live ON live.tenant_id = l.tenant_id AND live.hot_epoch = l.epoch
+            ON CONFLICT DO NOTHING
+            RETURNING 1
+        ), draws AS (
+            INSERT INTO lot_draws (tenant_id, epoch, operation_number, lot_epoch, lot_operation_number, amount_micros)
+            SELECT d.tenant_id, d.epoch, d.operation_number, d.lot_epoch, d.lot_operation_number, d.amount_micros
+            FROM unnest(@d_tenant, @d_epoch, @d_operation, @d_lot_epoch, @d_lot_operation, @d_amount)
+                 AS d(tenant_id, epoch, operation_number, lot_epoch, lot_operation_number, amount_micros)
+            JOIN live ON live.tenant_id = d.tenant_id AND live.hot_epoch = d.epoch
+            ON CONFLICT DO NOTHING
+            RETURNING 1
+        ), pools AS (
+            INSERT INTO pool_usage (tenant_id, epoch, operation_number, pool_id, month, seconds)
+            SELECT p.tenant_id, p.epoch, p.operation_number, p.pool_id, p.month, p.seconds
+            FROM unnest(@p_tenant, @p_epoch, @p_operation, @p_pool, @p_month, @p_seconds)
+                 AS p(tenant_id, epoch, operation_number, pool_id, month, seconds)
+            JOIN live ON live.tenant_id = p.tenant_id AND live.hot_epoch = p.epoch
+            ON CONFLICT DO NOTHING
+            RETURNING 1
         ), calls AS (
             INSERT INTO call_records (tenant_id, epoch, session_number, session_id, user_id, call_type, calling_number,
                                       called_number, started_at, ended_at, used_seconds, billed_seconds, charge_micros,
                                       uncharged_micros, currency, destination_name, rated_prefix, rate_per_minute_micros,
                                       connection_fee_micros, first_increment_seconds, next_increment_seconds,
-                                      rate_effective_from, termination_cause)
+                                      rate_effective_from, termination_cause, included_seconds, pool_id)
             SELECT c.tenant_id, c.epoch, c.session_number, c.session_id, c.user_id, c.call_type, c.calling_number,
                    c.called_number, c.started_at, c.ended_at, c.used_seconds, c.billed_seconds, c.charge_micros,
                    c.uncharged_micros, live.currency, c.destination_name, c.rated_prefix, c.rate_per_minute_micros,
                    c.connection_fee_micros, c.first_increment_seconds, c.next_increment_seconds,
-                   c.rate_effective_from, c.termination_cause
+                   c.rate_effective_from, c.termination_cause, c.included_seconds, c.pool_id
             FROM unnest(@c_tenant, @c_epoch, @c_session_number, @c_session, @c_user, @c_call_type, @c_calling, @c_called,
                         @c_started, @c_ended, @c_used, @c_billed, @c_charge, @c_uncharged, @c_destination, @c_prefix,
-                        @c_rate, @c_fee, @c_first, @c_next, @c_effective, @c_cause)
+                        @c_rate, @c_fee, @c_first, @c_next, @c_effective, @c_cause, @c_included, @c_pool)
                  AS c(tenant_id, epoch, session_number, session_id, user_id, call_type, calling_number, called_number,
                       started_at, ended_at, used_seconds, billed_seconds, charge_micros, uncharged_micros,
                       destination_name, rated_prefix, rate_per_minute_micros, connection_fee_micros,
-                      first_increment_seconds, next_increment_seconds, rate_effective_from, termination_cause)
+                      first_increment_seconds, next_increment_seconds, rate_effective_from, termination_cause,
+                      included_seconds, pool_id)
             JOIN live ON live.tenant_id = c.tenant_id AND live.hot_epoch = c.epoch
             ON CONFLICT DO NOTHING
             RETURNING 1
@@ -61,6 +86,8 @@ public sealed class LedgerBatchStore(NpgsqlDataSource dataSource)
         batch.BatchCommands.Add(lockCommand);
         var write = new NpgsqlBatchCommand(WriteSql);
         AddEntryParameters(write.Parameters, settlements);
+        AddLotParameters(write.Parameters, settlements);
+        AddPoolParameters(write.Parameters, settlements);
         AddCallParameters(write.Parameters, settlements);
         batch.BatchCommands.Add(write);
 
@@ -113,6 +140,54 @@ public sealed class LedgerBatchStore(NpgsqlDataSource dataSource)
         Add(parameters, "e_occurred", NpgsqlDbType.TimestampTz, withEntry, s => s.OccurredAt);
     }
 
+    private static void AddLotParameters(NpgsqlParameterCollection parameters, Settlement[] settlements)
+    {
+        var withLot = new List<Settlement>();
+        var draws = new List<(Settlement Settlement, LotDraw Draw)>();
+        foreach (var settlement in settlements)
+        {
+            if (settlement.Entry is not { } entry)
+            {
+                continue;
+            }
+
+            if (entry.Lot is not null)
+            {
+                withLot.Add(settlement);
+            }
+
+            foreach (var draw in entry.Draws)
+            {
+                draws.Add((settlement, draw));
+            }
+        }
+
+        Add(parameters, "l_tenant", NpgsqlDbType.Text, withLot, s => s.TenantId);
+        Add(parameters, "l_epoch", NpgsqlDbType.Bigint, withLot, s => s.Epoch);
+        Add(parameters, "l_operation", NpgsqlDbType.Bigint, withLot, s => s.OperationNumber);
+        Add(parameters, "l_amount", NpgsqlDbType.Bigint, withLot, s => s.Entry!.AmountMicros);
+        Add(parameters, "l_source", NpgsqlDbType.Smallint, withLot, s => (short)s.Entry!.Lot!.Source);
+        Add(parameters, "l_purchased", NpgsqlDbType.TimestampTz, withLot, s => s.OccurredAt);
+        Add(parameters, "l_expires", NpgsqlDbType.TimestampTz, withLot, s => s.Entry!.Lot!.ExpiresAt);
+        Add(parameters, "d_tenant", NpgsqlDbType.Text, draws, d => d.Settlement.TenantId);
+        Add(parameters, "d_epoch", NpgsqlDbType.Bigint, draws, d => d.Settlement.Epoch);
+        Add(parameters, "d_operation", NpgsqlDbType.Bigint, draws, d => d.Settlement.OperationNumber);
+        Add(parameters, "d_lot_epoch", NpgsqlDbType.Bigint, draws, d => d.Draw.Lot.Epoch);
+        Add(parameters, "d_lot_operation", NpgsqlDbType.Bigint, draws, d => d.Draw.Lot.OperationNumber);
+        Add(parameters, "d_amount", NpgsqlDbType.Bigint, draws, d => d.Draw.AmountMicros);
+    }
+
+    private static void AddPoolParameters(NpgsqlParameterCollection parameters, Settlement[] settlements)
+    {
+        var withPool = settlements.Where(settlement => settlement.PoolUse is not null).ToList();
+        Add(parameters, "p_tenant", NpgsqlDbType.Text, withPool, s => s.TenantId);
+        Add(parameters, "p_epoch", NpgsqlDbType.Bigint, withPool, s => s.Epoch);
+        Add(parameters, "p_operation", NpgsqlDbType.Bigint, withPool, s => s.OperationNumber);
+        Add(parameters, "p_pool", NpgsqlDbType.Text, withPool, s => s.PoolUse!.PoolId);
+        Add(parameters, "p_month", NpgsqlDbType.Date, withPool, s => s.PoolUse!.Month);
+        Add(parameters, "p_seconds", NpgsqlDbType.Bigint, withPool, s => s.PoolUse!.Seconds);
+    }
+
     private static void AddCallParameters(NpgsqlParameterCollection parameters, Settlement[] settlements)
     {
         var withCall = new List<Settlement>(settlements.Length);
@@ -146,9 +221,11 @@ public sealed class LedgerBatchStore(NpgsqlDataSource dataSource)
         Add(parameters, "c_next", NpgsqlDbType.Integer, withCall, s => s.Call!.NextIncrementSeconds);
         Add(parameters, "c_effective", NpgsqlDbType.TimestampTz, withCall, s => s.Call!.RateEffectiveFrom);
         Add(parameters, "c_cause", NpgsqlDbType.Smallint, withCall, s => (short)s.Call!.TerminationCause);
+        Add(parameters, "c_included", NpgsqlDbType.Bigint, withCall, s => s.Call!.IncludedSeconds);
+        Add(parameters, "c_pool", NpgsqlDbType.Text, withCall, s => s.Call!.PoolId);
     }
 
-    private static void Add<T>(NpgsqlParameterCollection parameters, string name, NpgsqlDbType type, List<Settlement> rows, Func<Settlement, T> column)
+    private static void Add<TRow, T>(NpgsqlParameterCollection parameters, string name, NpgsqlDbType type, List<TRow> rows, Func<TRow, T> column)
     {
         var values = new T[rows.Count];
         for (var index = 0; index < rows.Count; index++)

@@ -6,11 +6,49 @@ public enum LedgerEntryKind
     Funding = 1,
     Debit = 2,
     Refund = 3,
+
+    /// <summary>What was left in expired funding lots, forfeited.</summary>
+    Expiry = 4,
+}
+
+/// <summary>Where a funding lot's money came from.</summary>
+public enum LotSource
+{
+    OneOffFunding = 1,
+    AutoRecharge = 2,
+    Refund = 3,
 }
 
 /// <summary>
-/// Everything one Redis operation must make durable: at most one ledger entry and at most one call detail record,
-/// written together or not at all. (TenantId, Epoch, OperationNumber) identifies it for ever.
+/// A funding lot, named by the ledger entry that created it (its tenant, epoch and operation number), so the id never
+/// repeats, even across hot-state rebuilds. Written "epoch.operation" in Redis.
+/// </summary>
+[System.Runtime.InteropServices.StructLayout(System.Runtime.InteropServices.LayoutKind.Auto)]
+public readonly record struct LotId(long Epoch, long OperationNumber)
+{
+    public static LotId Parse(string text)
+    {
+        var dot = text.IndexOf('.', StringComparison.Ordinal);
+        if (dot <= 0)
+        {
+            throw new FormatException($"'{text}' is not a lot id (epoch.operation)");
+        }
+
+        return new LotId(Balances.Netstrings.ParseInteger(text[..dot]), Balances.Netstrings.ParseInteger(text[(dot + 1)..]));
+    }
+
+    public override string ToString() => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{Epoch}.{OperationNumber}");
+}
+
+/// <summary>The lot a funding or refund entry creates: its whole amount, expiring at ExpiresAt.</summary>
+public sealed record NewLot(LotSource Source, DateTimeOffset ExpiresAt);
+
+/// <summary>What one debit or expiry took from one lot (a positive amount).</summary>
+public sealed record LotDraw(LotId Lot, long AmountMicros);
+
+/// <summary>
+/// Everything one Redis operation must make durable: at most one ledger entry, one use of included minutes and one
+/// call detail record, written together or not at all. (TenantId, Epoch, OperationNumber) identifies it for ever.
 /// </summary>
 public sealed record Settlement(
     string TenantId,
@@ -18,9 +56,13 @@ public sealed record Settlement(
     long OperationNumber,
     DateTimeOffset OccurredAt,
     LedgerEntry? Entry,
+    PoolUse? PoolUse,
     CallRecord? Call);
 
-/// <summary>One money movement. AmountMicros is signed: positive adds to the balance.</summary>
+/// <summary>
+/// One money movement. AmountMicros is signed: positive adds to the balance. A positive entry creates a lot (Lot);
+/// a negative one says which lots paid (Draws, adding up to -AmountMicros).
+/// </summary>
 public sealed record LedgerEntry(
     LedgerEntryKind Kind,
     long AmountMicros,
@@ -28,7 +70,12 @@ public sealed record LedgerEntry(
     long? RequestNumber,
     long? SessionNumber,
     string? Reference,
-    string? Note);
+    string? Note,
+    NewLot? Lot,
+    IReadOnlyList<LotDraw> Draws);
+
+/// <summary>Seconds of an included-minute pool used by one operation, counted in a calendar month (UTC).</summary>
+public sealed record PoolUse(string PoolId, long Seconds, DateOnly Month);
 
 /// <summary>The call detail record of a finished call.</summary>
 public sealed record CallRecord(
@@ -51,7 +98,9 @@ public sealed record CallRecord(
     int FirstIncrementSeconds,
     int NextIncrementSeconds,
     DateTimeOffset RateEffectiveFrom,
-    int TerminationCause);
+    int TerminationCause,
+    long IncludedSeconds,
+    string? PoolId);
 
 /// <summary>How the ledger took a settlement.</summary>
 public enum SettlementOutcome

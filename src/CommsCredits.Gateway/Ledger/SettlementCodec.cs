@@ -9,8 +9,8 @@ using CommsCredits.Gateway.Balances;
 /// </summary>
 public static class SettlementCodec
 {
-    private const int CommonFieldCount = 11;
-    private const int CallFieldCount = 18;
+    private const int CommonFieldCount = 17;
+    private const int CallFieldCount = 20;
 
     public static Settlement Decode(string tenantId, string encoded)
     {
@@ -28,12 +28,77 @@ public static class SettlementCodec
         var sessionId = NullIfEmpty(fields[5]);
         var requestNumber = NullableLong(fields[6]);
         var sessionNumber = NullableLong(fields[7]);
+        var lot = fields[10].Length == 0 ? null : new NewLot((LotSource)Netstrings.ParseInteger(fields[11]), FromMilliseconds(fields[10]));
         LedgerEntry? entry = kind == 0
             ? null
-            : new LedgerEntry((LedgerEntryKind)kind, amount, sessionId, requestNumber, sessionNumber, NullIfEmpty(fields[8]), NullIfEmpty(fields[9]));
-        var call = string.Equals(fields[10], "1", StringComparison.Ordinal) ? DecodeCall(fields.AsSpan(CommonFieldCount), sessionNumber, sessionId) : null;
-        return new Settlement(tenantId, epoch, operation, occurredAt, entry, call);
+            : new LedgerEntry((LedgerEntryKind)kind, amount, sessionId, requestNumber, sessionNumber, NullIfEmpty(fields[8]), NullIfEmpty(fields[9]), lot, DecodeDraws(fields[12]));
+        var poolUse = fields[13].Length == 0 ? null : new PoolUse(fields[13], Netstrings.ParseInteger(fields[14]), ParseMonth(fields[15]));
+        var call = string.Equals(fields[16], "1", StringComparison.Ordinal)
+            ? DecodeCall(fields.AsSpan(CommonFieldCount), sessionNumber, sessionId)
+            : null;
+        return Checked(new Settlement(tenantId, epoch, operation, occurredAt, entry, poolUse, call));
     }
+
+    /// <summary>
+    /// Checks that an entry's lots agree with its amount before it goes anywhere near the ledger: a positive entry
+    /// creates one lot, a negative one draws exactly its amount.
+    /// </summary>
+    private static Settlement Checked(Settlement settlement)
+    {
+        if (settlement.Entry is not { } entry)
+        {
+            return settlement;
+        }
+
+        long drawn = 0;
+        var positiveDraws = true;
+        foreach (var draw in entry.Draws)
+        {
+            positiveDraws &= draw.AmountMicros > 0;
+            drawn = checked(drawn + draw.AmountMicros);
+        }
+
+        var consistent = positiveDraws && (entry.AmountMicros > 0
+            ? entry.Lot is not null && entry.Draws.Count == 0
+            : entry.Lot is null && drawn == -entry.AmountMicros);
+        return consistent
+            ? settlement
+            : throw new FormatException(
+                $"settlement {settlement.Epoch}.{settlement.OperationNumber} of tenant {settlement.TenantId}: its lots do not match its amount {entry.AmountMicros}");
+    }
+
+    private static LotDraw[] DecodeDraws(string text)
+    {
+        if (text.Length == 0)
+        {
+            return [];
+        }
+
+        var parts = text.Split(';');
+        var draws = new LotDraw[parts.Length];
+        for (var index = 0; index < parts.Length; index++)
+        {
+            var colon = parts[index].IndexOf(':', StringComparison.Ordinal);
+            if (colon <= 0)
+            {
+                throw new FormatException($"'{parts[index]}' is not a lot draw (lot:micros)");
+            }
+
+            draws[index] = new LotDraw(LotId.Parse(parts[index][..colon]), Netstrings.ParseInteger(parts[index][(colon + 1)..]));
+        }
+
+        return draws;
+    }
+
+    /// <summary>A month as the scripts write it, "YYYYMM".</summary>
+    public static DateOnly ParseMonth(string text) =>
+        text.Length == 6 && int.TryParse(text.AsSpan(0, 4), NumberStyles.None, CultureInfo.InvariantCulture, out var year)
+            && int.TryParse(text.AsSpan(4), NumberStyles.None, CultureInfo.InvariantCulture, out var month) && month is >= 1 and <= 12
+            ? new DateOnly(year, month, 1)
+            : throw new FormatException($"'{text}' is not a month (YYYYMM)");
+
+    /// <summary>The month of a moment, UTC, as the scripts count pools: "YYYYMM".</summary>
+    public static string FormatMonth(DateTimeOffset moment) => moment.UtcDateTime.ToString("yyyyMM", CultureInfo.InvariantCulture);
 
     private static CallRecord DecodeCall(ReadOnlySpan<string> c, long? sessionNumber, string? sessionId) =>
         new(
@@ -56,7 +121,9 @@ public static class SettlementCodec
             FirstIncrementSeconds: int.Parse(c[14], NumberStyles.None, CultureInfo.InvariantCulture),
             NextIncrementSeconds: int.Parse(c[15], NumberStyles.None, CultureInfo.InvariantCulture),
             RateEffectiveFrom: FromMilliseconds(c[16]),
-            TerminationCause: int.Parse(c[17], NumberStyles.None, CultureInfo.InvariantCulture));
+            TerminationCause: int.Parse(c[17], NumberStyles.None, CultureInfo.InvariantCulture),
+            IncludedSeconds: Netstrings.ParseInteger(c[18]),
+            PoolId: NullIfEmpty(c[19]));
 
     private static DateTimeOffset FromMilliseconds(string text) => DateTimeOffset.FromUnixTimeMilliseconds(Netstrings.ParseInteger(text));
 

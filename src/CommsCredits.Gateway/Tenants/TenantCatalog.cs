@@ -1,20 +1,26 @@
 namespace CommsCredits.Gateway.Tenants;
 
 using System.Collections.Concurrent;
+using CommsCredits.Gateway.Provisioning;
 using CommsCredits.Gateway.Rating;
 using CommsCredits.Gateway.Storage;
 using Microsoft.Extensions.Options;
 
 /// <summary>
-/// Tenants and their rate tables, held in memory so that a charging request never waits for PostgreSQL to rate a call.
-/// A tenant is loaded on first use; its rates are reloaded when an import raises its revision (a notification, or the
-/// periodic check of <see cref="TenantCatalogRefresher"/>).
+/// Tenants with their rate tables and directories, held in memory so that a charging request never waits for
+/// PostgreSQL. A tenant is loaded on first use, and reloaded when a rate import or a directory change raises one of its
+/// revisions (a notification, or the periodic check of <see cref="TenantCatalogRefresher"/>).
 /// </summary>
-public sealed class TenantCatalog(TenantRepository repository, IOptions<TenantCatalogOptions> options, TimeProvider timeProvider)
+public sealed class TenantCatalog(
+    TenantRepository repository,
+    DirectoryRepository directories,
+    IOptions<TenantCatalogOptions> options,
+    TimeProvider timeProvider)
 {
     private readonly ConcurrentDictionary<string, TenantProfile> profiles = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, long> unknownUntilTicks = new(StringComparer.Ordinal);
     private readonly SingleFlight<TenantProfile?> loading = new();
+    private readonly FreshFlight<TenantProfile?> refreshing = new();
     private static readonly TimeSpan LoadTimeout = TimeSpan.FromSeconds(30);
     private readonly TenantCatalogOptions settings = options.Value;
 
@@ -34,24 +40,48 @@ public sealed class TenantCatalog(TenantRepository repository, IOptions<TenantCa
         return new ValueTask<TenantProfile?>(LoadOnceAsync(tenantId).WaitAsync(cancellationToken));
     }
 
-    /// <summary>Reloads a tenant now (after an import here, or a notification from another gateway).</summary>
-    public async Task RefreshAsync(string tenantId, CancellationToken cancellationToken)
+    /// <summary>
+    /// The tenant's profile with a directory at least as new as <paramref name="directoryRevision"/> (reloaded when the
+    /// cached one is older), or null when no such tenant exists. Lets the admin API read its own writes.
+    /// </summary>
+    public async ValueTask<TenantProfile?> GetWithDirectoryAsync(string tenantId, long directoryRevision, CancellationToken cancellationToken)
     {
-        var profile = await LoadAsync(tenantId, cancellationToken);
-        if (profile is null)
+        var profile = await GetAsync(tenantId, cancellationToken);
+        if (profile is not null && profile.Directory.Revision >= directoryRevision)
         {
-            profiles.TryRemove(tenantId, out _);
+            return profile;
         }
+
+        // Older, or remembered as unknown from before the tenant was created: the caller has just seen it stored.
+        return await refreshing.RunAsync(tenantId, ReloadAsync).WaitAsync(cancellationToken);
     }
+
+    /// <summary>
+    /// Reloads a tenant (after an import here, or a notification from another gateway) with a load that starts after
+    /// this call; concurrent refreshes of a tenant share loads (see <see cref="FreshFlight{TResult}"/>).
+    /// </summary>
+    public Task RefreshAsync(string tenantId, CancellationToken cancellationToken) =>
+        refreshing.RunAsync(tenantId, ReloadAsync).WaitAsync(cancellationToken);
 
     /// <summary>The ids of the tenants held in memory.</summary>
     public string[] CachedTenantIds() => [.. profiles.Keys];
 
-    /// <summary>The rates revision held in memory for a tenant, or null.</summary>
-    public long? CachedRatesRevision(string tenantId) =>
-        profiles.TryGetValue(tenantId, out var profile) ? profile.Tenant.RatesRevision : null;
+    /// <summary>The revisions held in memory for a tenant, or null.</summary>
+    public TenantRevisions? CachedRevisions(string tenantId) =>
+        profiles.TryGetValue(tenantId, out var profile) ? profile.Revisions : null;
 
     private Task<TenantProfile?> LoadOnceAsync(string tenantId) => loading.RunAsync(tenantId, LoadWithTimeoutAsync);
+
+    private async Task<TenantProfile?> ReloadAsync(string tenantId)
+    {
+        var profile = await LoadWithTimeoutAsync(tenantId);
+        if (profile is null)
+        {
+            profiles.TryRemove(tenantId, out _);
+        }
+
+        return profile;
+    }
 
     private async Task<TenantProfile?> LoadWithTimeoutAsync(string tenantId)
     {
@@ -69,7 +99,14 @@ public sealed class TenantCatalog(TenantRepository repository, IOptions<TenantCa
         }
 
         var rates = new RateBook(await repository.LoadRatesAsync(tenantId, cancellationToken));
-        var profile = new TenantProfile(tenant, rates);
+        var directory = await directories.LoadAsync(tenantId, cancellationToken);
+        if (directory is null)
+        {
+            RememberUnknown(tenantId);
+            return null;
+        }
+
+        var profile = new TenantProfile(tenant, rates, directory);
         if (profiles.Count >= settings.MaxTenants && !profiles.ContainsKey(tenantId))
         {
             // A crude bound: drop an arbitrary tenant; it is loaded again on its next request.
@@ -80,11 +117,8 @@ public sealed class TenantCatalog(TenantRepository repository, IOptions<TenantCa
             }
         }
 
-        // Two loads can race (a refresh and a first request); the higher rates revision wins.
-        profile = profiles.AddOrUpdate(
-            tenantId,
-            profile,
-            (_, existing) => existing.Tenant.RatesRevision > profile.Tenant.RatesRevision ? existing : profile);
+        // Two loads can race (a refresh and a first request); the later one wins.
+        profile = profiles.AddOrUpdate(tenantId, profile, (_, existing) => existing.IsNewerThan(profile) ? existing : profile);
         unknownUntilTicks.TryRemove(tenantId, out _);
         return profile;
     }

@@ -1,14 +1,16 @@
 namespace CommsCredits.Gateway.Tenants;
 
 using CommsCredits.Gateway.Hosting;
+using CommsCredits.Gateway.Provisioning;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Npgsql;
 
 /// <summary>
-/// Keeps the catalog's rate tables current: listens for the notification a rate import sends, and every
-/// Catalog:RefreshIntervalSeconds compares cached revisions with PostgreSQL in case a notification was missed.
+/// Keeps the catalog's rate tables and directories current: listens for the notifications a rate import and a
+/// directory change send, and every Catalog:RefreshIntervalSeconds compares cached revisions with PostgreSQL in case
+/// a notification was missed.
 /// </summary>
 public sealed partial class TenantCatalogRefresher(
     NpgsqlDataSource dataSource,
@@ -30,7 +32,8 @@ public sealed partial class TenantCatalogRefresher(
             {
                 await using var connection = await dataSource.OpenConnectionAsync(stoppingToken);
                 connection.Notification += (_, notification) => _ = RefreshQuietlyAsync(notification.Payload, stoppingToken);
-                await using (var listen = new NpgsqlCommand($"LISTEN {TenantRepository.RatesChangedChannel}", connection))
+                await using (var listen = new NpgsqlCommand(
+                    $"LISTEN {TenantRepository.RatesChangedChannel}; LISTEN {DirectoryRepository.DirectoryChangedChannel}", connection))
                 {
                     await listen.ExecuteNonQueryAsync(stoppingToken);
                 }
@@ -65,11 +68,11 @@ public sealed partial class TenantCatalogRefresher(
                     continue;
                 }
 
-                var stored = await repository.GetRatesRevisionsAsync(cached, stoppingToken);
+                var stored = await repository.GetRevisionsAsync(cached, stoppingToken);
                 foreach (var tenantId in cached)
                 {
-                    var storedRevision = stored.TryGetValue(tenantId, out var revision) ? revision : (long?)null;
-                    if (storedRevision != catalog.CachedRatesRevision(tenantId))
+                    var storedRevisions = stored.TryGetValue(tenantId, out var revisions) ? revisions : (TenantRevisions?)null;
+                    if (storedRevisions != catalog.CachedRevisions(tenantId))
                     {
                         await RefreshQuietlyAsync(tenantId, stoppingToken);
                     }
@@ -95,15 +98,15 @@ public sealed partial class TenantCatalogRefresher(
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Reloaded the rate tables of tenant {TenantId}")]
+    [LoggerMessage(Level = LogLevel.Information, Message = "Reloaded the rate tables and directory of tenant {TenantId}")]
     private static partial void LogRefreshed(ILogger logger, string tenantId);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not reload the rate tables of tenant {TenantId}; the periodic check will retry")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not reload the rate tables and directory of tenant {TenantId}; the periodic check will retry")]
     private static partial void LogRefreshFailed(ILogger logger, Exception exception, string tenantId);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Lost the rate-change notification connection; reconnecting")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Lost the change notification connection; reconnecting")]
     private static partial void LogListenFailed(ILogger logger, Exception exception);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "The periodic rates revision check failed")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The periodic revision check failed")]
     private static partial void LogPollFailed(ILogger logger, Exception exception);
 }

@@ -17,14 +17,16 @@ public sealed class TenantRepository(NpgsqlDataSource dataSource)
         var row = await connection.QuerySingleOrDefaultAsync<TenantRow>(new CommandDefinition(
             """
             SELECT tenant_id AS TenantId, currency AS Currency, display_name AS DisplayName, created_at AS CreatedAt,
-                   rates_revision AS RatesRevision
+                   rates_revision AS RatesRevision, funding_expiry_months AS FundingExpiryMonths, time_zone AS TimeZone
             FROM tenants WHERE tenant_id = @tenantId
             """,
             new { tenantId },
             cancellationToken: cancellationToken));
         return row is null
             ? null
-            : new TenantRecord(row.TenantId, row.Currency, row.DisplayName, new DateTimeOffset(row.CreatedAt.ToUniversalTime(), TimeSpan.Zero), row.RatesRevision);
+            : new TenantRecord(
+                row.TenantId, row.Currency, row.DisplayName, new DateTimeOffset(row.CreatedAt.ToUniversalTime(), TimeSpan.Zero), row.RatesRevision,
+                row.FundingExpiryMonths, row.TimeZone);
     }
 
     /// <summary>Creates the tenant, or returns the stored one (Created false) when the id is taken.</summary>
@@ -38,6 +40,43 @@ public sealed class TenantRepository(NpgsqlDataSource dataSource)
         var tenant = await GetAsync(tenantId, cancellationToken)
             ?? throw new InvalidOperationException($"tenant {tenantId} vanished right after it was created");
         return (tenant, inserted == 1);
+    }
+
+    /// <summary>
+    /// Changes the settings given (null leaves one as it is) and tells every gateway to reload the tenant. Null when
+    /// the tenant does not exist. The settings travel with the directory: raising directory_revision makes the
+    /// periodic check catch a missed notification.
+    /// </summary>
+    public async Task<TenantRecord?> UpdateAsync(string tenantId, string? displayName, string? timeZone, int? fundingExpiryMonths, CancellationToken cancellationToken)
+    {
+        await using (var connection = await dataSource.OpenConnectionAsync(cancellationToken))
+        await using (var transaction = await connection.BeginTransactionAsync(cancellationToken))
+        {
+            var updated = await connection.ExecuteAsync(new CommandDefinition(
+                """
+                UPDATE tenants
+                SET display_name = coalesce(@displayName, display_name), time_zone = coalesce(@timeZone, time_zone),
+                    funding_expiry_months = coalesce(@fundingExpiryMonths, funding_expiry_months),
+                    directory_revision = directory_revision + 1
+                WHERE tenant_id = @tenantId
+                """,
+                new { tenantId, displayName, timeZone, fundingExpiryMonths },
+                transaction,
+                cancellationToken: cancellationToken));
+            if (updated == 0)
+            {
+                return null;
+            }
+
+            await connection.ExecuteAsync(new CommandDefinition(
+                "SELECT pg_notify(@channel, @tenantId)",
+                new { channel = Provisioning.DirectoryRepository.DirectoryChangedChannel, tenantId },
+                transaction,
+                cancellationToken: cancellationToken));
+            await transaction.CommitAsync(cancellationToken);
+        }
+
+        return await GetAsync(tenantId, cancellationToken);
     }
 
     public async Task<IReadOnlyList<RateVersion>> LoadRatesAsync(string tenantId, CancellationToken cancellationToken)
@@ -122,18 +161,18 @@ public sealed class TenantRepository(NpgsqlDataSource dataSource)
         return revision;
     }
 
-    /// <summary>The current rates revision of each of these tenants that exists.</summary>
-    public async Task<IReadOnlyDictionary<string, long>> GetRatesRevisionsAsync(string[] tenantIds, CancellationToken cancellationToken)
+    /// <summary>The current rates and directory revisions of each of these tenants that exists.</summary>
+    public async Task<IReadOnlyDictionary<string, TenantRevisions>> GetRevisionsAsync(string[] tenantIds, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        var rows = await connection.QueryAsync<(string TenantId, long Revision)>(new CommandDefinition(
-            "SELECT tenant_id, rates_revision FROM tenants WHERE tenant_id = ANY(@tenantIds)",
+        var rows = await connection.QueryAsync<(string TenantId, long Rates, long Directory)>(new CommandDefinition(
+            "SELECT tenant_id, rates_revision, directory_revision FROM tenants WHERE tenant_id = ANY(@tenantIds)",
             new { tenantIds },
             cancellationToken: cancellationToken));
-        return rows.ToDictionary(row => row.TenantId, row => row.Revision, StringComparer.Ordinal);
+        return rows.ToDictionary(row => row.TenantId, row => new TenantRevisions(row.Rates, row.Directory), StringComparer.Ordinal);
     }
 
-    private sealed record TenantRow(string TenantId, string Currency, string DisplayName, DateTime CreatedAt, long RatesRevision);
+    private sealed record TenantRow(string TenantId, string Currency, string DisplayName, DateTime CreatedAt, long RatesRevision, int FundingExpiryMonths, string TimeZone);
 
     private sealed record StoredRate(
         short CallType,

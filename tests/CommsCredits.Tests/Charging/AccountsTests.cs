@@ -54,7 +54,7 @@ public sealed class AccountsTests
         reused.Amount.AmountMicros = 60_000_000;
         (await Should.ThrowAsync<RpcException>(() => gateway.Accounts.AddFundsAsync(reused))).StatusCode.ShouldBe(StatusCode.FailedPrecondition);
         (await gateway.LedgerAsync(tenant)).Funded.ShouldBe(50_000_000);
-        (await gateway.Accounts.GetBalanceAsync(new GetBalanceRequest { TenantId = tenant })).Balance_.AmountMicros.ShouldBe(50_000_000);
+        (await gateway.Accounts.GetBalanceAsync(new GetBalanceRequest { TenantId = tenant })).Balance.Balance_.AmountMicros.ShouldBe(50_000_000);
     }
 
     [Fact]

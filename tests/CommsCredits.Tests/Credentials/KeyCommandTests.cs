@@ -29,7 +29,7 @@ public sealed class KeyCommandTests(KeyCommandTests.Gateway fixture) : IClassFix
         var key = created.Output.Trim();
         var keyId = key[4..16];
         var accounts = new AccountsClient(gateway.Channel, key);
-        (await accounts.GetBalanceAsync(new GetBalanceRequest { TenantId = tenant })).Balance_.AmountMicros.ShouldBe(2_000_000);
+        (await accounts.GetBalanceAsync(new GetBalanceRequest { TenantId = tenant })).Balance.Balance_.AmountMicros.ShouldBe(2_000_000);
 
         var listed = await RunAsync("list-keys");
         listed.ExitCode.ShouldBe(0, listed.Errors);
@@ -78,7 +78,7 @@ public sealed class KeyCommandTests(KeyCommandTests.Gateway fixture) : IClassFix
             var elsewhere = await Should.ThrowAsync<RpcException>(() => charging.CheckBalanceAsync(new CheckBalanceRequest { TenantId = "nobody" }));
             elsewhere.StatusCode.ShouldBe(StatusCode.PermissionDenied);
             var admin = new AccountsClient(gateway.Channel, first.Admin);
-            (await admin.GetBalanceAsync(new GetBalanceRequest { TenantId = DemoSeed.TenantId })).Balance_.AmountMicros.ShouldBe(DemoSeed.FundingMicros);
+            (await admin.GetBalanceAsync(new GetBalanceRequest { TenantId = DemoSeed.TenantId })).Balance.Balance_.AmountMicros.ShouldBe(DemoSeed.FundingMicros);
 
             var second = await SeedDemoAsync(keysFile);
             string.Equals(second.NetworkElement, first.NetworkElement, StringComparison.Ordinal).ShouldBeFalse();

@@ -5,6 +5,7 @@ using CommsCredits.Contracts.V1;
 using CommsCredits.Gateway.Credentials;
 using CommsCredits.Grpc.Protocol;
 using CommsCredits.Tests.Charging;
+using CommsCredits.Tests.Provisioning;
 using Shouldly;
 using Xunit;
 using static CommsCredits.Tests.Charging.Calls;
@@ -50,7 +51,7 @@ public sealed class ScopeTests
         var accounts = new AccountsClient(gateway.Channel, await gateway.CreateKeyAsync(ApiKeyRole.Admin, own));
 
         (await accounts.AddFundsAsync(Funding(own, 7_000_000))).Balance.Balance_.AmountMicros.ShouldBe(7_000_000);
-        (await accounts.GetBalanceAsync(new GetBalanceRequest { TenantId = own })).Balance_.AmountMicros.ShouldBe(7_000_000);
+        (await accounts.GetBalanceAsync(new GetBalanceRequest { TenantId = own })).Balance.Balance_.AmountMicros.ShouldBe(7_000_000);
         var funding = await Should.ThrowAsync<RpcException>(() => accounts.AddFundsAsync(Funding(other, 7_000_000)));
         var newTenant = "scoped-" + Guid.NewGuid().ToString("N")[..8];
         var creation = await Should.ThrowAsync<RpcException>(() => accounts.CreateTenantAsync(
@@ -61,6 +62,26 @@ public sealed class ScopeTests
         (await gateway.LedgerAsync(other)).Funded.ShouldBe(0);
         var lookup = await Should.ThrowAsync<RpcException>(() => gateway.Accounts.GetBalanceAsync(new GetBalanceRequest { TenantId = newTenant }));
         lookup.StatusCode.ShouldBe(StatusCode.NotFound);
+    }
+
+    [Fact]
+    public async Task The_Directory_service_needs_an_admin_key_and_honours_its_scope()
+    {
+        // Proves a service registered with no access rule is admin-only, with scope: a network-element key is refused,
+        // an admin key scoped to one tenant puts a user there but not in another tenant, which stays without users.
+        var gateway = await SharedGateway.GetAsync();
+        var own = await gateway.CreateTenantAsync(0);
+        var other = await gateway.CreateTenantAsync(0);
+        var scoped = new DirectoryClient(gateway.Channel, await gateway.CreateKeyAsync(ApiKeyRole.Admin, own));
+        var networkElement = new DirectoryClient(gateway.Channel, gateway.NetworkElementKey);
+
+        (await scoped.PutUserAsync(Directories.User(own, "alice@own.example"))).UserId.ShouldBe("alice@own.example");
+        var wrongRole = await Should.ThrowAsync<RpcException>(() => networkElement.ListUsersAsync(new ListUsersRequest { TenantId = own }));
+        var wrongTenant = await Should.ThrowAsync<RpcException>(() => scoped.PutUserAsync(Directories.User(other, "mallory@other.example")));
+
+        wrongRole.StatusCode.ShouldBe(StatusCode.PermissionDenied);
+        wrongTenant.StatusCode.ShouldBe(StatusCode.PermissionDenied);
+        (await Directories.Client(gateway).ListUsersAsync(new ListUsersRequest { TenantId = other })).Users.ShouldBeEmpty();
     }
 
     [Fact]

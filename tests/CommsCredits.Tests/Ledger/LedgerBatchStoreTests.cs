@@ -22,7 +22,7 @@ public sealed class LedgerBatchStoreTests
         await using (dataSource)
         {
             var broken = Call(sessionNumber: 1) with { UsedSeconds = 100, BilledSeconds = 50 };
-            var settlement = new Settlement("tenant-a", 7, 1, Now, Debit(-60_000), broken);
+            var settlement = new Settlement("tenant-a", 7, 1, Now, Debit(-60_000), null, broken);
 
             await Should.ThrowAsync<PostgresException>(() => store.WriteBatchAsync([settlement], CancellationToken.None));
 
@@ -39,13 +39,15 @@ public sealed class LedgerBatchStoreTests
         var (dataSource, store) = await NewLedgerAsync("tenant-b", epoch: 3);
         await using (dataSource)
         {
-            var settlement = new Settlement("tenant-b", 3, 42, Now, Debit(-10_000), Call(sessionNumber: 5));
+            var settlement = new Settlement("tenant-b", 3, 42, Now, Debit(-10_000), new PoolUse("gb-domestic", 30, new DateOnly(2026, 11, 1)), Call(sessionNumber: 5));
 
             (await store.WriteBatchAsync([settlement, settlement], CancellationToken.None)).ShouldBe([SettlementOutcome.Committed, SettlementOutcome.Committed]);
             (await store.WriteBatchAsync([settlement], CancellationToken.None)).ShouldBe([SettlementOutcome.Committed]);
 
             (await CountAsync(dataSource, "ledger_entries")).ShouldBe(1);
             (await CountAsync(dataSource, "call_records")).ShouldBe(1);
+            (await CountAsync(dataSource, "pool_usage")).ShouldBe(1);
+            (await CountAsync(dataSource, "lot_draws")).ShouldBe(1);
         }
     }
 
@@ -56,9 +58,9 @@ public sealed class LedgerBatchStoreTests
         var (dataSource, store) = await NewLedgerAsync("tenant-c", epoch: 9);
         await using (dataSource)
         {
-            var stale = new Settlement("tenant-c", 8, 1, Now, Debit(-10_000), null);
-            var current = new Settlement("tenant-c", 9, 2, Now, Debit(-20_000), null);
-            var unknownTenant = new Settlement("tenant-zz", 9, 3, Now, Debit(-5_000), null);
+            var stale = new Settlement("tenant-c", 8, 1, Now, Debit(-10_000), null, null);
+            var current = new Settlement("tenant-c", 9, 2, Now, Debit(-20_000), null, null);
+            var unknownTenant = new Settlement("tenant-zz", 9, 3, Now, Debit(-5_000), null, null);
 
             var outcomes = await store.WriteBatchAsync([stale, current, unknownTenant], CancellationToken.None);
 
@@ -80,11 +82,12 @@ public sealed class LedgerBatchStoreTests
         return (dataSource, new LedgerBatchStore(dataSource));
     }
 
-    private static LedgerEntry Debit(long amountMicros) => new(LedgerEntryKind.Debit, amountMicros, "session-1", 1, 1, null, null);
+    private static LedgerEntry Debit(long amountMicros) =>
+        new(LedgerEntryKind.Debit, amountMicros, "session-1", 1, 1, null, null, null, [new LotDraw(new LotId(1, 1), -amountMicros)]);
 
     private static CallRecord Call(long sessionNumber) => new(
         sessionNumber, "session-1", "user-1", 1, "+14155550100", "+442079460000", Now.AddMinutes(-2), Now, 90, 120, 120_000, 0,
-        "United Kingdom", "44", 60_000, 0, 60, 60, Now.AddYears(-1), 1);
+        "United Kingdom", "44", 60_000, 0, 60, 60, Now.AddYears(-1), 1, 30, "gb-domestic");
 
     private static async Task<long> CountAsync(NpgsqlDataSource dataSource, string table)
     {

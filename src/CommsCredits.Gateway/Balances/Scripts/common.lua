@@ -20,11 +20,19 @@ local function encode(fields)
 end
 
 -- A settlement: what must reach the ledger, and the call detail record when a call ends.
--- Field order is the contract with SettlementCodec.Decode.
+-- lot is nil or { expires ms, source } for an entry that creates a funding lot; draws is '' or what the entry took
+-- from lots, "lot:micros;lot:micros" (see apply_draws); pool is nil or { pool id, seconds, month } for included
+-- minutes used. Field order is the contract with SettlementCodec.Decode.
 local function settlement(epoch, operation, occurred_ms, kind, amount, session_id, request_number, session_number,
-                          reference, note, call)
+                          reference, note, lot, draws, pool, call)
   local fields = { epoch, int(operation), occurred_ms, int(kind), int(amount), session_id, request_number,
-                   session_number, reference, note }
+                   session_number, reference, note, '', '', draws, '', '', '' }
+  if lot then
+    fields[11], fields[12] = lot[1], lot[2]
+  end
+  if pool then
+    fields[14], fields[15], fields[16] = pool[1], int(pool[2]), pool[3]
+  end
   if call then
     fields[#fields + 1] = '1'
     for i = 1, #call do
@@ -56,4 +64,92 @@ local function stored_answer(key, request, epoch, pending)
     record = redis.call('HGET', pending, stored[3]) or ''
   end
   return stored[2], record
+end
+
+-- Funding lots. KEYS of the lots hash (lot id -> remaining micros) and the expiry order (sorted set: lot id by expiry
+-- ms). A lot id is "epoch.operation" of the ledger entry that created it. The remaining amounts always add up to the
+-- balance; credit.lua bounds how many lots there are, which bounds every loop below.
+
+-- The money left in lots that have expired by now_ms and not yet been forfeited.
+local function expired_micros(lots, order, now_ms)
+  local ids = redis.call('ZRANGEBYSCORE', order, '-inf', now_ms)
+  if #ids == 0 then
+    return 0
+  end
+  local values = redis.call('HMGET', lots, unpack(ids))
+  local total = 0
+  for i = 1, #values do
+    total = total + tonumber(values[i])
+  end
+  return total
+end
+
+-- What new grants may draw on: the available balance, less expired money that no hold covers. Expired money still
+-- pays for holds granted before it expired (they are honoured), and for nothing else.
+local function spendable(balance, held, expired)
+  return math.max(0, math.min(balance - held, balance - expired))
+end
+
+-- Plans taking amount micros from the lots, earliest expiry first, without writing: a list of { id, taken, left }.
+local function plan_draws(lots, order, amount)
+  local plan = {}
+  local owed = amount
+  local start = 0
+  while owed > 0 do
+    local ids = redis.call('ZRANGE', order, start, start + 15)
+    if #ids == 0 then
+      break
+    end
+    local values = redis.call('HMGET', lots, unpack(ids))
+    for i = 1, #ids do
+      local remaining = tonumber(values[i])
+      ensure(remaining and remaining > 0, 'lot ' .. ids[i] .. ' is ordered but holds nothing')
+      local taken = math.min(owed, remaining)
+      plan[#plan + 1] = { ids[i], taken, remaining - taken }
+      owed = owed - taken
+      if owed == 0 then
+        break
+      end
+    end
+    start = start + 16
+  end
+  ensure(owed == 0, 'the lots do not cover a debit that the balance covers')
+  return plan
+end
+
+-- Applies a plan from plan_draws; a lot left empty is removed. Returns the draws for the settlement.
+local function apply_draws(lots, order, plan)
+  local parts = {}
+  for i = 1, #plan do
+    local id, taken, left = plan[i][1], plan[i][2], plan[i][3]
+    if left == 0 then
+      redis.call('HDEL', lots, id)
+      redis.call('ZREM', order, id)
+    else
+      redis.call('HSET', lots, id, int(left))
+    end
+    parts[i] = id .. ':' .. int(taken)
+  end
+  return table.concat(parts, ';')
+end
+
+-- Included-minute pools. A pool's counters live in the account hash: 'pm:<pool>' the month they count (YYYYMM, UTC),
+-- 'pu:<pool>' seconds used in that month, 'ph:<pool>' seconds held by calls in progress. In a new month the used
+-- seconds start again from zero; held seconds belong to calls, whatever the month.
+local function pool_counters(account, pool, month)
+  local v = redis.call('HMGET', account, 'pm:' .. pool, 'pu:' .. pool, 'ph:' .. pool)
+  local used = 0
+  if v[1] == month then
+    used = tonumber(v[2]) or 0
+  end
+  return used, tonumber(v[3]) or 0
+end
+
+-- Seconds of a pool of size_seconds that no call has used or holds (a pool can shrink below its use).
+local function pool_free(size_seconds, used, held)
+  return math.max(0, size_seconds - used - held)
+end
+
+local function write_pool_counters(account, pool, month, used, held)
+  redis.call('HSET', account, 'pm:' .. pool, month, 'pu:' .. pool, int(used), 'ph:' .. pool, int(held))
 end

@@ -1,13 +1,16 @@
--- CCR-INITIAL: opens a session and holds credit for its first slice.
--- KEYS[1] account hash, KEYS[2] session hash
+-- CCR-INITIAL: opens a session and holds what its first slice needs: seconds of the included-minute pool that covers
+-- the call first, then credit for the rest.
+-- KEYS[1] account hash, KEYS[2] session hash, KEYS[3] lots hash, KEYS[4] lot expiry order
 -- ARGV[1] fingerprint, [2] now ms, [3] requested seconds (> 0), [4] validity seconds, [5] max session seconds,
 --     [6] rate micros per minute, [7] connection fee micros, [8] first increment s, [9] next increment s,
 --     [10] call type, [11] user id, [12] calling number, [13] called number, [14] destination name,
---     [15] rated prefix, [16] rate effective from ms, [17] session id, [18] retention seconds for a denial
+--     [15] rated prefix, [16] rate effective from ms, [17] session id, [18] retention seconds for a denial,
+--     [19] pool id or '' when no pool covers the call, [20] pool size seconds, [21] month (YYYYMM, UTC),
+--     [22] '1' when the call may draw on credits (the user holds the licence), '0' when only the pool may pay
 -- Reply: {'not_loaded'} | {'replay', answer, session tariff...} | {'ok', answer, session tariff...}
 -- An answer is encode{code, granted, validity, final, charged, session charged, reserved, used, billed,
--- operation, fingerprint}.
-local account, session = KEYS[1], KEYS[2]
+-- operation, fingerprint, granted included seconds, included seconds used}.
+local account, session, lots, order = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local epoch = redis.call('HGET', account, 'epoch')
 if not epoch then
   return { 'not_loaded' }
@@ -25,19 +28,35 @@ end
 
 local balance = tonumber(redis.call('HGET', account, 'balance'))
 local held = tonumber(redis.call('HGET', account, 'held'))
-local available = balance - held
+local available = spendable(balance, held, expired_micros(lots, order, ARGV[2]))
 local requested = tonumber(ARGV[3])
 local rate, fee, first, next_increment = tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[9])
-local total = affordable_total_seconds(0, available, rate, fee, first, next_increment, tonumber(ARGV[5]))
-local granted = math.min(requested, total)
-local code, hold, final = 2001, 0, 0
-if granted <= 0 then
-  code, granted = 4012, 0
-else
-  hold = cost_micros(billed_seconds(granted, first, next_increment), rate, fee)
-  if total < requested then
+local max_session = tonumber(ARGV[5])
+local pool, pool_size, month, credits_allowed = ARGV[19], tonumber(ARGV[20]), ARGV[21], ARGV[22] == '1'
+
+local pool_used, pool_held, pool_granted = 0, 0, 0
+if pool ~= '' then
+  pool_used, pool_held = pool_counters(account, pool, month)
+  pool_granted = math.min(requested, pool_free(pool_size, pool_used, pool_held))
+end
+local credit_requested = requested - pool_granted
+local credit_granted, hold, final = 0, 0, 0
+if credit_requested > 0 then
+  if credits_allowed then
+    local total = affordable_total_seconds(0, available, rate, fee, first, next_increment, max_session - pool_granted)
+    credit_granted = math.min(credit_requested, total)
+    if credit_granted > 0 then
+      hold = cost_micros(billed_seconds(credit_granted, first, next_increment), rate, fee)
+    end
+  end
+  if credit_granted < credit_requested then
     final = 1
   end
+end
+local granted = pool_granted + credit_granted
+local code = 2001
+if granted == 0 then
+  code, final = credits_allowed and 4012 or 4010, 0
 end
 ensure(hold >= 0 and hold <= available, 'reserve hold exceeds the available balance')
 
@@ -47,14 +66,19 @@ if existing[1] then
   redis.call('DEL', session)
 end
 local number = redis.call('HINCRBY', account, 'opseq', 1)
-local answer = encode({ int(code), int(granted), ARGV[4], int(final), '0', '0', int(hold), '0', '0', '0', ARGV[1] })
+local answer = encode({ int(code), int(granted), ARGV[4], int(final), '0', '0', int(hold), '0', '0', '0', ARGV[1],
+                        int(pool_granted), '0' })
 redis.call('HSET', session,
   'ep', epoch, 'num', int(number), 'state', code == 2001 and 'open' or 'denied', 'sid', ARGV[17],
   'ct', ARGV[10], 'user', ARGV[11], 'from', ARGV[12], 'to', ARGV[13],
   'r', ARGV[6], 'f', ARGV[7], 'fi', ARGV[8], 'ni', ARGV[9], 'dst', ARGV[14], 'pfx', ARGV[15], 'eff', ARGV[16],
-  't0', ARGV[2], 'u', '0', 'd', '0', 'h', int(hold), 'sh', '0', 'requests', '1', 'a:0', answer)
+  't0', ARGV[2], 'u', '0', 'd', '0', 'h', int(hold), 'sh', '0', 'requests', '1', 'a:0', answer,
+  'pl', pool, 'ps', int(pool_size), 'pa', int(pool_granted), 'pc', '0', 'ca', credits_allowed and '1' or '0')
 if code == 2001 then
   redis.call('HSET', account, 'held', int(held + hold))
+  if pool_granted > 0 then
+    write_pool_counters(account, pool, month, pool_used, pool_held + pool_granted)
+  end
 else
   redis.call('EXPIRE', session, ARGV[18])
 end

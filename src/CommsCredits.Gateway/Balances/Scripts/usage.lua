@@ -1,17 +1,22 @@
 -- CCR-UPDATE and CCR-TERMINATION: debits the seconds used since the previous request, then either reserves the
 -- next slice (update) or releases the hold and closes the session (termination).
 --
--- Charging is cumulative: the session owes cost(billed(total used)) in all, and each request debits what that
--- total adds to what was already debited. So out-of-sequence updates (RFC 8506 section 5.1) charge the same total
+-- Charging is cumulative: the session owes cost(billed(total used on credit)) in all, and each request debits what
+-- that total adds to what was already debited. So out-of-sequence updates (RFC 8506 section 5.1) charge the same total
 -- in any order, and the rounding to billing increments happens once per call, never per slice.
 --
--- KEYS[1] account hash, KEYS[2] session hash, KEYS[3] pending settlements hash
+-- Included minutes come first: the session holds an allotment of its pool's seconds ('pa'); the first 'pa' seconds
+-- of the call are the pool's, the rest are on credit. While the call has not gone past its allotment, a new slice
+-- takes more pool seconds if the pool has any; once it is on credit it stays there.
+--
+-- KEYS[1] account hash, KEYS[2] session hash, KEYS[3] pending settlements hash, KEYS[4] lots hash, KEYS[5] lot expiry
+--     order
 -- ARGV[1] request number, [2] fingerprint, [3] now ms, [4] used seconds, [5] requested seconds (> 0 for an
 --     update), [6] validity seconds, [7] max session seconds, [8] '1' to terminate, [9] termination cause,
---     [10] retention seconds after termination, [11] max requests per session
+--     [10] retention seconds after termination, [11] max requests per session, [12] month (YYYYMM, UTC)
 -- Reply: {'not_loaded'} | {'unknown_session'} | {'closed'} | {'too_many_requests'} | {'too_long'}
 --      | {'replay', answer, pending settlement or ''} | {'ok', answer, settlement or ''}
-local account, session, pending = KEYS[1], KEYS[2], KEYS[3]
+local account, session, pending, lots, order = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local epoch = redis.call('HGET', account, 'epoch')
 if not epoch then
   return { 'not_loaded' }
@@ -31,10 +36,15 @@ if s[2] ~= 'open' then
   return { 'closed' }
 end
 
-local v = redis.call('HMGET', session, 'u', 'd', 'h', 'r', 'f', 'fi', 'ni', 'sh', 'requests')
+local v = redis.call('HMGET', session, 'u', 'd', 'h', 'r', 'f', 'fi', 'ni', 'requests', 'pl', 'pa', 'pc', 'ca', 'ps')
 local used_before, debited_before, hold_before = tonumber(v[1]), tonumber(v[2]), tonumber(v[3])
 local rate, fee, first, next_increment = tonumber(v[4]), tonumber(v[5]), tonumber(v[6]), tonumber(v[7])
-local uncharged_before, requests = tonumber(v[8]), tonumber(v[9])
+local requests = tonumber(v[8])
+-- Sessions opened before pools existed have none of the pool fields: no pool, credit allowed.
+local pool, allotted, pool_used_before = v[9] or '', tonumber(v[10] or '0'), tonumber(v[11] or '0')
+local credits_allowed = v[12] ~= '0'
+-- The pool's size as the session found it at Reserve.
+local pool_size = tonumber(v[13] or '0')
 if requests >= tonumber(ARGV[11]) then
   return { 'too_many_requests' }
 end
@@ -44,32 +54,75 @@ if used > max_session then
   return { 'too_long' }
 end
 local terminate = ARGV[8] == '1'
+local month = ARGV[12]
+
+-- What the call owes: nothing for its pool seconds, the tariff for the rest.
+local pool_used = math.min(used, allotted)
+local pool_used_now = pool_used - pool_used_before
+local credit_seconds = used - pool_used
+local credit_billed = 0
+local owed = 0
+if credit_seconds > 0 then
+  credit_billed = billed_seconds(credit_seconds, first, next_increment)
+  owed = cost_micros(credit_billed, rate, fee)
+end
+local charge = owed - debited_before
+ensure(charge >= 0 and pool_used_now >= 0, 'session was debited more than its usage costs')
 
 local balance = tonumber(redis.call('HGET', account, 'balance'))
 local held = tonumber(redis.call('HGET', account, 'held'))
-local billed = billed_seconds(used, first, next_increment)
-local charge = cost_micros(billed, rate, fee) - debited_before
-ensure(charge >= 0, 'session was debited more than its usage costs')
 -- The session's own hold is there to pay for this; what the hold does not cover comes from the available balance,
--- and what neither covers (usage past the grant) is recorded as uncharged, never as a negative balance.
-local payable = math.min(charge, hold_before + (balance - held))
+-- and what neither covers (usage past the grant, or credit a user without the licence may not use) is recorded as
+-- uncharged, never as a negative balance. Money of expired lots pays for the hold granted before it expired.
+local expired = expired_micros(lots, order, ARGV[3])
+local payable = 0
+if credits_allowed then
+  payable = math.min(charge, hold_before + spendable(balance, held, expired))
+end
+local plan = plan_draws(lots, order, payable)
 local uncharged = charge - payable
 local new_balance = balance - payable
 local new_held = held - hold_before
 local debited = debited_before + payable
 
-local code, granted, hold, final = 2001, 0, 0, 0
-if not terminate then
-  local total = affordable_total_seconds(debited, new_balance - new_held, rate, fee, first, next_increment, max_session)
-  local room = total - used
-  granted = math.max(0, math.min(tonumber(ARGV[5]), room))
-  if granted > 0 then
-    hold = cost_micros(billed_seconds(used + granted, first, next_increment), rate, fee) - debited
-    if room < tonumber(ARGV[5]) then
-      final = 1
+local pool_month_used, pool_held = 0, 0
+if pool ~= '' then
+  pool_month_used, pool_held = pool_counters(account, pool, month)
+  pool_month_used = pool_month_used + pool_used_now
+  -- A rebuild forgets holds, so a call of the old state can release more than is held.
+  pool_held = math.max(0, pool_held - pool_used_now)
+end
+
+local code, granted, hold, final, pool_granted = 2001, 0, 0, 0, 0
+local new_allotted = allotted
+if terminate then
+  pool_held = math.max(0, pool_held - (allotted - pool_used))
+else
+  local requested = tonumber(ARGV[5])
+  if pool ~= '' and credit_seconds == 0 then
+    local extra = math.min(math.max(0, requested - (allotted - used)), pool_free(pool_size, pool_month_used, pool_held))
+    new_allotted = allotted + extra
+    pool_held = pool_held + extra
+    pool_granted = math.min(requested, new_allotted - used)
+  end
+  local credit_requested = requested - pool_granted
+  local credit_granted = 0
+  if credit_requested > 0 and credits_allowed then
+    -- The debit drew on the earliest lots, so on expired money first.
+    local spendable_after = spendable(new_balance, new_held, math.max(0, expired - payable))
+    local cap = math.max(0, max_session - new_allotted)
+    local total = affordable_total_seconds(debited, spendable_after, rate, fee, first, next_increment, cap)
+    credit_granted = math.max(0, math.min(credit_requested, total - credit_seconds))
+    if credit_granted > 0 then
+      hold = cost_micros(billed_seconds(credit_seconds + credit_granted, first, next_increment), rate, fee) - debited
     end
-  else
-    code = 4012
+  end
+  if credit_granted < credit_requested then
+    final = 1
+  end
+  granted = pool_granted + credit_granted
+  if granted == 0 then
+    code, final = credits_allowed and 4012 or 4010, 0
   end
 end
 ensure(new_balance >= 0, 'balance would go negative')
@@ -78,28 +131,39 @@ ensure(hold >= 0 and hold <= new_balance - new_held, 'new hold exceeds the avail
 -- Writes start here.
 local operation = 0
 local record = ''
-if payable > 0 or terminate then
+local billed = pool_used + credit_billed
+if payable > 0 or terminate or pool_used_now > 0 then
   operation = redis.call('HINCRBY', account, 'opseq', 1)
   local call = nil
   if terminate then
     local c = redis.call('HMGET', session, 'user', 'ct', 'from', 'to', 't0', 'dst', 'pfx', 'r', 'f', 'fi', 'ni', 'eff')
-    call = { c[1], c[2], c[3], c[4], c[5], ARGV[3], int(used), int(billed), int(debited),
-             int(uncharged_before + uncharged), c[6], c[7], c[8], c[9], c[10], c[11], c[12], ARGV[9] }
+    call = { c[1], c[2], c[3], c[4], c[5], ARGV[3], int(used), int(billed), int(debited), int(uncharged),
+             c[6], c[7], c[8], c[9], c[10], c[11], c[12], ARGV[9], int(pool_used), pool_used > 0 and pool or '' }
   end
   local kind = 0
   if payable > 0 then
     kind = 2
   end
+  local pool_record = nil
+  if pool_used_now > 0 then
+    pool_record = { pool, pool_used_now, month }
+  end
   local sid = redis.call('HGET', session, 'sid')
   local number = redis.call('HGET', session, 'num')
-  record = settlement(epoch, operation, ARGV[3], kind, -payable, sid, request, number, '', '', call)
+  local draws = apply_draws(lots, order, plan)
+  record = settlement(epoch, operation, ARGV[3], kind, -payable, sid, request, number, '', '', nil, draws, pool_record,
+                      call)
   redis.call('HSET', pending, int(operation), record)
 end
 local answer = encode({ int(code), int(granted), ARGV[6], int(final), int(payable), int(debited), int(hold),
-                        int(used), int(billed), int(operation), ARGV[2] })
+                        int(used), int(billed), int(operation), ARGV[2], int(pool_granted), int(pool_used) })
 redis.call('HSET', account, 'balance', int(new_balance), 'held', int(new_held + hold))
-redis.call('HSET', session, 'u', int(used), 'd', int(debited), 'h', int(hold),
-  'sh', int(uncharged_before + uncharged), 'requests', int(requests + 1),
+if pool ~= '' then
+  write_pool_counters(account, pool, month, pool_month_used, pool_held)
+end
+-- 'sh' is what the call owes beyond what was debited: each request recomputes it from the whole call.
+redis.call('HSET', session, 'u', int(used), 'd', int(debited), 'h', int(hold), 'sh', int(uncharged),
+  'requests', int(requests + 1), 'pa', int(new_allotted), 'pc', int(pool_used),
   'a:' .. request, answer, 'o:' .. request, int(operation))
 if terminate then
   redis.call('HSET', session, 'state', 'closed')

@@ -1,0 +1,169 @@
+namespace CommsCredits.Tests.Funding;
+
+using CommsCredits.Contracts.V1;
+using CommsCredits.Gateway.Funding;
+using CommsCredits.Tests.Charging;
+using FsCheck;
+using FsCheck.Fluent;
+using Microsoft.Extensions.DependencyInjection;
+using Shouldly;
+using Xunit;
+using static CommsCredits.Tests.Charging.Calls;
+using static CommsCredits.Tests.Charging.GatewayInstance;
+
+/// <summary>
+/// Invariant 1 under random use: sequences of fundings, calls (some left open across an expiry), direct debits,
+/// refunds and expiries, each against a real gateway, Redis and PostgreSQL.
+/// </summary>
+[Collection(FundingCollection.Name)]
+public sealed class MoneyConservationPropertyTests(FundingGateway fixture)
+{
+    private const long Euro = 1_000_000;
+    private readonly GatewayInstance gateway = fixture.Gateway;
+
+    [Fact]
+    public async Task Money_is_conserved_after_every_step_of_any_sequence_of_fund_call_expire_and_refund()
+    {
+        // Proves, after every step of every generated sequence: the balance Redis holds equals what the answers said
+        // (fundings and refunds added, charges and forfeitures taken), equals the ledger's sum, equals the sum of the
+        // lots in Redis and in the ledger lot by lot, and covers what is held. At the end, with every call closed, the
+        // call records' charges equal the ledger's debits.
+        var steps = from length in Gen.Choose(1, 12)
+                    from sequence in Gen.ArrayOf(Steps(), length)
+                    select sequence;
+        var property = Prop.ForAll(steps.ToArbitrary(), sequence => RunSequenceAsync(sequence).GetAwaiter().GetResult());
+        // FsCheck runs the property synchronously; off the test's synchronization context the blocking wait is safe.
+        await Task.Run(() => Check.One(Config.QuickThrowOnFailure.WithMaxTest(30), property));
+    }
+
+    private async Task<bool> RunSequenceAsync(Step[] sequence)
+    {
+        var tenant = await gateway.CreateTenantAsync(0, Rate("44", 2 * Euro, connectionFeeMicros: 100_000, first: 60, next: 1));
+        var model = new Model();
+        // A tenant nothing has touched yet has no hot state; a balance check builds it from the (empty) ledger.
+        await gateway.Charging.CheckBalanceAsync(new CheckBalanceRequest { TenantId = tenant });
+        foreach (var step in sequence)
+        {
+            await ApplyAsync(tenant, step, model);
+            await CheckAsync(tenant, model.BalanceMicros);
+        }
+
+        foreach (var open in model.OpenSessions)
+        {
+            model.BalanceMicros -= (await gateway.Charging.TerminateAsync(Terminate(tenant, open, 1, 30))).Charged.AmountMicros;
+        }
+
+        await CheckAsync(tenant, model.BalanceMicros);
+        var calls = await gateway.CallRecordsAsync(tenant);
+        calls.Charged.ShouldBe((await gateway.LedgerAsync(tenant)).Debited);
+        return true;
+    }
+
+    private async Task ApplyAsync(string tenant, Step step, Model model)
+    {
+        switch (step)
+        {
+            case Step.Fund fund:
+                var funded = await gateway.Accounts.AddFundsAsync(new AddFundsRequest
+                {
+                    TenantId = tenant, Amount = new Money { AmountMicros = fund.Micros, Currency = "EUR" }, IdempotencyKey = Guid.NewGuid().ToString("N"),
+                });
+                model.BalanceMicros += funded.Funded.AmountMicros;
+                break;
+            case Step.Call call:
+                model.BalanceMicros -= await CallAsync(tenant, call);
+                break;
+            case Step.OpenCall open:
+                var session = NewSessionId();
+                var reserve = await gateway.Charging.ReserveAsync(Reserve(tenant, session, open.Seconds));
+                if (reserve.ResultCode == ResultCode.Success)
+                {
+                    model.OpenSessions.Add(session);
+                }
+
+                break;
+            case Step.DirectDebit debit:
+                model.BalanceMicros -= (await gateway.Charging.DebitAsync(new DebitRequest
+                {
+                    SessionId = NewSessionId(), TenantId = tenant, UserId = "alice@example.com", CallType = CallType.OutboundPstn,
+                    CallingNumber = "+14155550100", CalledNumber = UkFixed, UsedSeconds = debit.Seconds,
+                })).Charged.AmountMicros;
+                break;
+            case Step.Refund refund:
+                model.BalanceMicros += (await gateway.Charging.RefundAsync(new RefundRequest
+                {
+                    SessionId = NewSessionId(), TenantId = tenant, Amount = new Money { AmountMicros = refund.Micros, Currency = "EUR" }, Reason = "property",
+                })).Refunded.AmountMicros;
+                break;
+            case Step.Expire expire:
+                gateway.Clock.Advance(TimeSpan.FromDays(expire.Days));
+                model.BalanceMicros -= await gateway.Services.GetRequiredService<FundingExpiryJob>().ExpireTenantAsync(tenant, gateway.Clock.GetUtcNow(), CancellationToken.None);
+                break;
+        }
+    }
+
+    /// <summary>A whole call: Reserve, an Update per slice but the last, Terminate with the last; returns what it was charged.</summary>
+    private async Task<long> CallAsync(string tenant, Step.Call call)
+    {
+        var session = NewSessionId();
+        var reserve = await gateway.Charging.ReserveAsync(Reserve(tenant, session, call.ReserveSeconds));
+        if (reserve.ResultCode != ResultCode.Success)
+        {
+            return 0;
+        }
+
+        long charged = 0;
+        uint number = 1;
+        foreach (var used in call.UsedSeconds[..^1])
+        {
+            charged += (await gateway.Charging.UpdateAsync(Update(tenant, session, number++, used, 60))).Charged.AmountMicros;
+        }
+
+        return charged + (await gateway.Charging.TerminateAsync(Terminate(tenant, session, number, call.UsedSeconds[^1]))).Charged.AmountMicros;
+    }
+
+    private async Task CheckAsync(string tenant, long expectedBalanceMicros)
+    {
+        await gateway.ShouldConserveMoneyAsync(tenant);
+        var (balance, held) = (await gateway.RedisAccountAsync(tenant))!.Value;
+        balance.ShouldBe(expectedBalanceMicros);
+        held.ShouldBeInRange(0, balance);
+    }
+
+    private static Gen<Step> Steps() => Gen.Frequency(
+        (3, Gen.Choose(50, 200).Select(euros => (Step)new Step.Fund(euros * Euro))),
+        (4, from reserve in Gen.Choose(1, 900)
+            from slices in Gen.Choose(1, 4)
+            from used in Gen.ArrayOf(Gen.Choose(0, 400), slices)
+            select (Step)new Step.Call((uint)reserve, used.Select(seconds => (uint)seconds).ToArray())),
+        (1, Gen.Choose(1, 600).Select(seconds => (Step)new Step.OpenCall((uint)seconds))),
+        (2, Gen.Choose(1, 1_200).Select(seconds => (Step)new Step.DirectDebit((uint)seconds))),
+        (1, Gen.Choose(1, 30_000_000).Select(micros => (Step)new Step.Refund(micros))),
+        (2, Gen.Elements(1, 40, 200, 366, 400).Select(days => (Step)new Step.Expire(days))));
+
+    private sealed class Model
+    {
+        public long BalanceMicros { get; set; }
+
+        public List<string> OpenSessions { get; } = [];
+    }
+
+    /// <summary>One operation of a generated sequence.</summary>
+    public abstract record Step
+    {
+        public sealed record Fund(long Micros) : Step;
+
+        public sealed record Call(uint ReserveSeconds, uint[] UsedSeconds) : Step
+        {
+            public override string ToString() => $"Call {{ ReserveSeconds = {ReserveSeconds}, UsedSeconds = [{string.Join(", ", UsedSeconds)}] }}";
+        }
+
+        public sealed record OpenCall(uint Seconds) : Step;
+
+        public sealed record DirectDebit(uint Seconds) : Step;
+
+        public sealed record Refund(long Micros) : Step;
+
+        public sealed record Expire(int Days) : Step;
+    }
+}
