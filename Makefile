@@ -25,6 +25,8 @@ GATEWAY_POSTGRES ?= Host=127.0.0.1;Port=$(POSTGRES_PORT);Username=postgres;Datab
 FILTER ?=
 
 GATEWAY_DLL := src/CommsCredits.Gateway/bin/$(CONFIGURATION)/net10.0/CommsCredits.Gateway.dll
+# The demo API keys seed-demo writes (mode 0600) for `make call`; renewed by every `make run`.
+DEMO_KEYS := $(LOCAL_DIR)/demo-keys.env
 GATEWAY_ENVIRONMENT := Storage__Redis='$(GATEWAY_REDIS)' Storage__Postgres='$(GATEWAY_POSTGRES)' Server__Endpoint='$(GATEWAY_ENDPOINT)'
 
 # A hung test run is killed (and its test servers reaped) instead of blocking CI forever.
@@ -39,9 +41,9 @@ export DOTNET_NOLOGO := 1
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{ printf "  %-14s %s\n", $$1, $$2 }'
 
-run: stack-start build ## Start Redis and PostgreSQL, build, migrate, seed demo data, serve in the foreground (Ctrl-C stops)
+run: stack-start build ## Start Redis and PostgreSQL, build, migrate, seed demo data and API keys (printed), serve in the foreground (Ctrl-C stops)
 	$(GATEWAY_ENVIRONMENT) dotnet $(GATEWAY_DLL) migrate
-	$(GATEWAY_ENVIRONMENT) dotnet $(GATEWAY_DLL) seed-demo
+	$(GATEWAY_ENVIRONMENT) dotnet $(GATEWAY_DLL) seed-demo --keys-file '$(DEMO_KEYS)'
 	@echo "Serving on $(GATEWAY_ENDPOINT); Ctrl-C or 'make stop' stops it."
 	$(GATEWAY_ENVIRONMENT) scripts/gateway.sh serve $(GATEWAY_DLL)
 
@@ -49,8 +51,10 @@ stop: ## Stop the gateway started by `make run`, then the local Redis and Postgr
 	scripts/gateway.sh stop
 	scripts/local-stack.sh stop
 
-call: deps-test ## One call (Reserve, 2 Updates, Terminate) to the running gateway with the C-core Python client
-	/usr/bin/python3 examples/python/call.py --address '$(patsubst http://%,%,$(GATEWAY_ENDPOINT))' --tenant demo
+call: deps-test ## One call (Reserve, 2 Updates, Terminate) to the running gateway with the C-core Python client and the demo key
+	@test -f '$(DEMO_KEYS)' || { echo "no demo API keys in $(DEMO_KEYS): start the gateway with 'make run' first" >&2; exit 1; }
+	. '$(DEMO_KEYS)' && COMMSCREDITS_KEY="$$COMMSCREDITS_NETWORK_ELEMENT_KEY" \
+		/usr/bin/python3 examples/python/call.py --address '$(patsubst http://%,%,$(GATEWAY_ENDPOINT))' --tenant demo
 
 build: ## Build the solution
 	dotnet build $(SOLUTION) -c $(CONFIGURATION)

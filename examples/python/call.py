@@ -3,8 +3,11 @@
 
 Reserve, two Updates and a Terminate, then the balance, printed as one JSON object. The messages are generated
 from protos/ at run time with Debian's protoc (apt-get install python3-grpcio python3-protobuf protobuf-compiler).
+Every call carries a network-element API key ("authorization: Bearer <key>"): --key, or the environment variable
+COMMSCREDITS_KEY (`make call` takes it from the keys `make run` wrote to .local/demo-keys.env). A call the gateway
+refuses prints {"error": {"code": ..., "details": ...}} and exits with 1.
 
-    /usr/bin/python3 examples/python/call.py --address 127.0.0.1:5080 --tenant demo --called +442079460000
+    COMMSCREDITS_KEY=cck_... /usr/bin/python3 examples/python/call.py --address 127.0.0.1:5080 --tenant demo
 """
 import argparse
 import importlib
@@ -28,13 +31,13 @@ def generated_modules(output_directory):
     return charging
 
 
-def unary(channel, method, request, response_type, timeout_seconds):
+def unary(channel, method, request, response_type, timeout_seconds, key):
     call = channel.unary_unary(
         "/commscredits.v1.Charging/" + method,
         request_serializer=lambda message: message.SerializeToString(),
         response_deserializer=response_type.FromString,
     )
-    return call(request, timeout=timeout_seconds)
+    return call(request, timeout=timeout_seconds, metadata=(("authorization", "Bearer " + key),))
 
 
 def main():
@@ -46,19 +49,35 @@ def main():
     parser.add_argument("--used", type=int, nargs=3, default=[60, 60, 25], metavar=("FIRST", "SECOND", "LAST"),
                         help="seconds reported by the two Updates and the Terminate")
     parser.add_argument("--timeout", type=float, default=5.0)
+    parser.add_argument("--key", default=os.environ.get("COMMSCREDITS_KEY"),
+                        help="network-element API key (default: $COMMSCREDITS_KEY)")
     arguments = parser.parse_args()
+    if not arguments.key:
+        parser.error("no API key: pass --key or set COMMSCREDITS_KEY (make run prints the demo keys)")
 
     import grpc  # Debian's python3-grpcio: the C-core client
 
+    try:
+        print(json.dumps(one_call(arguments, grpc)))
+    except grpc.RpcError as error:
+        print(json.dumps({"error": {"code": error.code().name, "details": error.details()}}))
+        sys.exit(1)
+
+
+def one_call(arguments, grpc):
+    """Reserve, two Updates, Terminate and CheckBalance; returns what they answered."""
     with tempfile.TemporaryDirectory() as directory:
         charging = generated_modules(directory)
         session = "python-example;" + uuid.uuid4().hex
         results = {"session_id": session}
         with grpc.insecure_channel(arguments.address) as channel:
-            reserve = unary(channel, "Reserve", charging.ReserveRequest(
+            def call(method, request, response_type):
+                return unary(channel, method, request, response_type, arguments.timeout, arguments.key)
+
+            reserve = call("Reserve", charging.ReserveRequest(
                 session_id=session, request_number=0, tenant_id=arguments.tenant, user_id="python@example.com",
                 call_type=1, calling_number=arguments.calling, called_number=arguments.called, requested_seconds=60),
-                charging.ReserveResponse, arguments.timeout)
+                charging.ReserveResponse)
             results["reserve"] = {"result_code": reserve.result_code, "granted_seconds": reserve.granted_seconds,
                                   "reserved_micros": reserve.reserved.amount_micros,
                                   "rate_per_minute_micros": reserve.rate.rate_per_minute.amount_micros,
@@ -67,24 +86,23 @@ def main():
                                   "next_increment_seconds": reserve.rate.next_increment_seconds}
             if reserve.result_code == 2001:
                 for number, used in ((1, arguments.used[0]), (2, arguments.used[1])):
-                    update = unary(channel, "Update", charging.UpdateRequest(
+                    update = call("Update", charging.UpdateRequest(
                         session_id=session, request_number=number, tenant_id=arguments.tenant, used_seconds=used,
-                        requested_seconds=60), charging.UpdateResponse, arguments.timeout)
+                        requested_seconds=60), charging.UpdateResponse)
                     results["update_%d" % number] = {"result_code": update.result_code,
                                                      "charged_micros": update.charged.amount_micros,
                                                      "granted_seconds": update.granted_seconds}
-                end = unary(channel, "Terminate", charging.TerminateRequest(
+                end = call("Terminate", charging.TerminateRequest(
                     session_id=session, request_number=3, tenant_id=arguments.tenant, used_seconds=arguments.used[2],
-                    termination_cause=1), charging.TerminateResponse, arguments.timeout)
+                    termination_cause=1), charging.TerminateResponse)
                 results["terminate"] = {"result_code": end.result_code, "charged_micros": end.charged.amount_micros,
                                         "session_charged_micros": end.session_charged.amount_micros,
                                         "used_seconds": end.used_seconds, "billed_seconds": end.billed_seconds,
                                         "currency": end.session_charged.currency}
-            balance = unary(channel, "CheckBalance", charging.CheckBalanceRequest(tenant_id=arguments.tenant),
-                            charging.CheckBalanceResponse, arguments.timeout)
+            balance = call("CheckBalance", charging.CheckBalanceRequest(tenant_id=arguments.tenant), charging.CheckBalanceResponse)
             results["balance_micros"] = balance.balance.balance.amount_micros
             results["held_micros"] = balance.balance.held.amount_micros
-        print(json.dumps(results))
+        return results
 
 
 if __name__ == "__main__":

@@ -3,9 +3,11 @@
 
 The file goes in chunks over the client-streaming RPC Accounts/ImportRateCsv; the format is in docs/rating.md
 ("Rate files"). Prints one JSON object: {"imported_rows": N, "revision": R}, or, when the gateway refuses the file,
-{"code": "INVALID_ARGUMENT", "details": "line 4: prefix: ..."} and exits with 1.
+{"code": "INVALID_ARGUMENT", "details": "line 4: prefix: ..."} and exits with 1. It needs an admin API key: --key, or
+the environment variable COMMSCREDITS_KEY (`make run` prints the demo admin key).
 
-    /usr/bin/python3 examples/python/import_rates.py --address 127.0.0.1:5080 --tenant demo --file rates.csv
+    COMMSCREDITS_ADMIN_KEY=cck_... /usr/bin/python3 examples/python/import_rates.py --address 127.0.0.1:5080 \
+        --key "$COMMSCREDITS_ADMIN_KEY" --tenant demo --file rates.csv
 """
 import argparse
 import importlib
@@ -49,7 +51,10 @@ def main():
     parser.add_argument("--file", required=True, help="the rate file to upload")
     parser.add_argument("--chunk-bytes", type=int, default=256 * 1024, help="bytes per chunk, 1 to 1 MiB")
     parser.add_argument("--timeout", type=float, default=120.0)
+    parser.add_argument("--key", default=os.environ.get("COMMSCREDITS_KEY"), help="admin API key (default: $COMMSCREDITS_KEY)")
     arguments = parser.parse_args()
+    if not arguments.key:
+        parser.error("no API key: pass --key or set COMMSCREDITS_KEY (make run prints the demo keys)")
     if not 1 <= arguments.chunk_bytes <= MAX_CHUNK_BYTES:
         parser.error("--chunk-bytes must be 1 to %d" % MAX_CHUNK_BYTES)
 
@@ -65,7 +70,7 @@ def main():
             )
             try:
                 response = upload(chunks(accounts, arguments.tenant, arguments.file, arguments.chunk_bytes),
-                                  timeout=arguments.timeout)
+                                  timeout=arguments.timeout, metadata=(("authorization", "Bearer " + arguments.key),))
             except grpc.RpcError as error:
                 print(json.dumps({"code": error.code().name, "details": error.details()}))
                 sys.exit(1)

@@ -5,8 +5,11 @@ using CommsCredits.Grpc.Client;
 using CommsCredits.Grpc.Protocol;
 using Google.Protobuf;
 
-/// <summary>A client of the commscredits.v1.Accounts service. Thread-safe; share one per channel.</summary>
-public sealed class AccountsClient(GrpcChannel channel)
+/// <summary>
+/// A client of the commscredits.v1.Accounts service. Thread-safe; share one per channel. Every call carries the API key
+/// (an admin key) as "authorization: Bearer &lt;key&gt;".
+/// </summary>
+public sealed class AccountsClient(GrpcChannel channel, string apiKey)
 {
     /// <summary>The chunk size of <see cref="ImportRateCsvAsync"/> unless told otherwise.</summary>
     public const int DefaultRateCsvChunkBytes = 256 * 1_024;
@@ -16,29 +19,31 @@ public sealed class AccountsClient(GrpcChannel channel)
 
     private const string Service = "/commscredits.v1.Accounts/";
 
+    private readonly ApiKeyHeaders key = new(apiKey);
+
     public Task<Tenant> CreateTenantAsync(CreateTenantRequest request, CallOptions options = default) =>
-        channel.UnaryAsync<CreateTenantRequest, Tenant>(Service + "CreateTenant", request, options);
+        channel.UnaryAsync<CreateTenantRequest, Tenant>(Service + "CreateTenant", request, key.Apply(options));
 
     public Task<AddFundsResponse> AddFundsAsync(AddFundsRequest request, CallOptions options = default) =>
-        channel.UnaryAsync<AddFundsRequest, AddFundsResponse>(Service + "AddFunds", request, options);
+        channel.UnaryAsync<AddFundsRequest, AddFundsResponse>(Service + "AddFunds", request, key.Apply(options));
 
     public Task<Tenant> UpdateTenantAsync(UpdateTenantRequest request, CallOptions options = default) =>
-        channel.UnaryAsync<UpdateTenantRequest, Tenant>(Service + "UpdateTenant", request, options);
+        channel.UnaryAsync<UpdateTenantRequest, Tenant>(Service + "UpdateTenant", request, key.Apply(options));
 
     public Task<AccountBalance> GetBalanceAsync(GetBalanceRequest request, CallOptions options = default) =>
-        channel.UnaryAsync<GetBalanceRequest, AccountBalance>(Service + "GetBalance", request, options);
+        channel.UnaryAsync<GetBalanceRequest, AccountBalance>(Service + "GetBalance", request, key.Apply(options));
 
     public Task<ListLedgerEntriesResponse> ListLedgerEntriesAsync(ListLedgerEntriesRequest request, CallOptions options = default) =>
-        channel.UnaryAsync<ListLedgerEntriesRequest, ListLedgerEntriesResponse>(Service + "ListLedgerEntries", request, options);
+        channel.UnaryAsync<ListLedgerEntriesRequest, ListLedgerEntriesResponse>(Service + "ListLedgerEntries", request, key.Apply(options));
 
     public Task<AutoRecharge> SetAutoRechargeAsync(SetAutoRechargeRequest request, CallOptions options = default) =>
-        channel.UnaryAsync<SetAutoRechargeRequest, AutoRecharge>(Service + "SetAutoRecharge", request, options);
+        channel.UnaryAsync<SetAutoRechargeRequest, AutoRecharge>(Service + "SetAutoRecharge", request, key.Apply(options));
 
     public Task<AutoRecharge> GetAutoRechargeAsync(GetAutoRechargeRequest request, CallOptions options = default) =>
-        channel.UnaryAsync<GetAutoRechargeRequest, AutoRecharge>(Service + "GetAutoRecharge", request, options);
+        channel.UnaryAsync<GetAutoRechargeRequest, AutoRecharge>(Service + "GetAutoRecharge", request, key.Apply(options));
 
     public Task<ImportRatesResponse> ImportRatesAsync(ImportRatesRequest request, CallOptions options = default) =>
-        channel.UnaryAsync<ImportRatesRequest, ImportRatesResponse>(Service + "ImportRates", request, options);
+        channel.UnaryAsync<ImportRatesRequest, ImportRatesResponse>(Service + "ImportRates", request, key.Apply(options));
 
     /// <summary>
     /// Uploads a rate file (accounts.proto, RateCsvChunk) from <paramref name="csv"/>, read to its end, in chunks of
@@ -57,7 +62,7 @@ public sealed class AccountsClient(GrpcChannel channel)
         ArgumentNullException.ThrowIfNull(csv);
         ArgumentOutOfRangeException.ThrowIfLessThan(chunkBytes, 1);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(chunkBytes, MaxRateCsvChunkBytes);
-        using var call = channel.ClientStreaming<RateCsvChunk, ImportRatesResponse>(Service + "ImportRateCsv", options);
+        using var call = channel.ClientStreaming<RateCsvChunk, ImportRatesResponse>(Service + "ImportRateCsv", key.Apply(options));
         var buffer = new byte[chunkBytes];
         long sent = 0;
         var first = true;

@@ -1,7 +1,9 @@
 namespace CommsCredits.Gateway.Hosting;
 
+using System.Text;
 using CommsCredits.Contracts.V1;
 using CommsCredits.Gateway.Accounts;
+using CommsCredits.Gateway.Credentials;
 using CommsCredits.Gateway.Provisioning;
 using Google.Protobuf.WellKnownTypes;
 
@@ -9,13 +11,18 @@ using Google.Protobuf.WellKnownTypes;
 /// The demo tenant that `make run` creates: tenant "demo" in EUR, funded with 100 EUR once, a small rate table for
 /// each call type, three users, a toll-free number and two minute pools. Running it again changes nothing (the
 /// funding has a fixed idempotency key; the rates are the same rows; the directory's puts and assignment are
-/// idempotent).
+/// idempotent). Its API keys are new on every run: a key is shown only when it is created, so the keys of earlier
+/// runs (found by their descriptions) are revoked and replaced.
 /// </summary>
 public static class DemoSeed
 {
     public const string TenantId = "demo";
     public const long FundingMicros = 100_000_000;
     public const string FundingKey = "demo-seed-initial-funding";
+    public const string NetworkElementKeyDescription = "seed-demo: network-element key for tenant demo (make call)";
+    public const string AdminKeyDescription = "seed-demo: admin key for all tenants";
+    public const string NetworkElementKeyVariable = "COMMSCREDITS_NETWORK_ELEMENT_KEY";
+    public const string AdminKeyVariable = "COMMSCREDITS_ADMIN_KEY";
 
     public const string TollFreeNumber = "+448000000001";
 
@@ -36,6 +43,60 @@ public static class DemoSeed
             cancellationToken);
         await SeedDirectoryAsync(directory, cancellationToken);
         return await administration.GetBalanceAsync(new GetBalanceRequest { TenantId = TenantId }, cancellationToken);
+    }
+
+    /// <summary>Revokes the demo keys of earlier runs, then creates a network-element key for tenant demo and an admin key.</summary>
+    public static async Task<DemoKeys> CreateKeysAsync(ApiKeyStore keys, CancellationToken cancellationToken)
+    {
+        var revoked = (await keys.RevokeByDescriptionAsync(NetworkElementKeyDescription, cancellationToken)).Count
+            + (await keys.RevokeByDescriptionAsync(AdminKeyDescription, cancellationToken)).Count;
+        var networkElement = await keys.CreateAsync(ApiKeyRole.NetworkElement, TenantId, NetworkElementKeyDescription, cancellationToken);
+        var admin = await keys.CreateAsync(ApiKeyRole.Admin, tenantId: null, AdminKeyDescription, cancellationToken);
+        return new DemoKeys(networkElement, admin, revoked);
+    }
+
+    /// <summary>
+    /// Writes the keys as shell variable assignments for `make call`, readable by the owner only. The file is written
+    /// beside its final name and moved over it, so a reader never sees half of it and its mode is 0600 from the start.
+    /// </summary>
+    public static async Task WriteKeysFileAsync(string path, DemoKeys keys, CancellationToken cancellationToken)
+    {
+        var full = Path.GetFullPath(path);
+        Directory.CreateDirectory(Path.GetDirectoryName(full)!);
+        var temporary = full + ".tmp";
+        var options = new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write };
+        if (!OperatingSystem.IsWindows())
+        {
+            options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        }
+
+        File.Delete(temporary);
+        await using (var writer = new StreamWriter(temporary, new UTF8Encoding(encoderShouldEmitUTF8Identifier: false), options))
+        {
+            await writer.WriteAsync(
+                $"""
+                # Written by `CommsCredits.Gateway seed-demo` (make run). Secret: the next seed-demo revokes these keys.
+                {NetworkElementKeyVariable}={keys.NetworkElement.Key}
+                {AdminKeyVariable}={keys.Admin.Key}
+
+                """.AsMemory(),
+                cancellationToken);
+        }
+
+        File.Move(temporary, full, overwrite: true);
+    }
+
+    /// <summary>What seed-demo prints about the keys: the one place they are shown.</summary>
+    public static string Describe(DemoKeys keys, string? keysFile)
+    {
+        var where = keysFile is null ? string.Empty : $", also in {Path.GetFullPath(keysFile)} (mode 0600)";
+        return $"""
+            seed-demo: revoked {keys.RevokedEarlier} demo API key(s) of earlier runs
+            seed-demo: API keys, shown only now{where}; send one as 'authorization: Bearer <key>':
+              {"network-element, tenant " + TenantId,-30}{keys.NetworkElement.Key}
+              {"admin, all tenants",-30}{keys.Admin.Key}
+
+            """;
     }
 
     /// <summary>The demo users: every one in GB; the UPN is the user id the charging API carries.</summary>
@@ -115,3 +176,6 @@ public static class DemoSeed
         yield return Row(CallType.TollFreeInbound, "49", "Callers in Germany", 35_000, 0, 60, 60);
     }
 }
+
+/// <summary>The demo keys one seed-demo run created, and how many of earlier runs it revoked.</summary>
+public sealed record DemoKeys(CreatedApiKey NetworkElement, CreatedApiKey Admin, int RevokedEarlier);

@@ -3,6 +3,7 @@ namespace CommsCredits.Gateway.Hosting;
 using System.Net;
 using CommsCredits.Contracts.V1;
 using CommsCredits.Gateway.Api;
+using CommsCredits.Gateway.Credentials;
 using CommsCredits.Gateway.Ledger;
 using CommsCredits.Gateway.Storage;
 using CommsCredits.Grpc.Server;
@@ -30,7 +31,12 @@ public static class GatewayApplication
         builder.Services.AddOptions<ServerOptions>().Bind(builder.Configuration.GetSection(ServerOptions.SectionName)).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddGrpcServer(builder.Configuration.GetSection("Grpc"));
         builder.Services.AddSingleton<IRpcExceptionMapper, StorageExceptionMapper>();
-        builder.Services.AddGrpcService<ChargingService>(Service(ChargingReflection.Descriptor, "Charging"));
+        builder.Services.AddSingleton<ServiceAccessRules>();
+        builder.Services.AddSingleton<IRpcCallAuthorizer, ApiKeyAuthorizer>();
+        var charging = Service(ChargingReflection.Descriptor, "Charging");
+        builder.Services.AddGrpcService<ChargingService>(charging);
+        builder.Services.AddServiceAccess(charging, ServiceAccess.NetworkElement);
+        // Every other service needs an admin key unless it is registered otherwise (AddServiceAccess).
         builder.Services.AddGrpcService<AccountsService>(Service(AccountsReflection.Descriptor, "Accounts"));
         builder.Services.AddGrpcService<DirectoryService>(Service(DirectoryReflection.Descriptor, "Directory"));
         builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = TimeSpan.FromSeconds(server.ShutdownTimeoutSeconds));

@@ -2,25 +2,38 @@ namespace CommsCredits.Gateway.Hosting;
 
 using System.Globalization;
 using CommsCredits.Gateway.Accounts;
+using CommsCredits.Gateway.Credentials;
 using CommsCredits.Gateway.Ledger;
 using CommsCredits.Gateway.Provisioning;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 
 /// <summary>
-/// The gateway's commands: serve (the default), migrate, seed-demo. Everything after the command is configuration
-/// (--Section:Key=value), on top of appsettings.json and environment variables (Section__Key).
+/// The gateway's commands: serve (the default), migrate, seed-demo and the API key commands. Besides a command's own
+/// options, everything after it is configuration (--Section:Key=value), on top of appsettings.json and environment
+/// variables (Section__Key).
 /// </summary>
 public static class GatewayCommands
 {
     public const string Usage =
         """
-        usage: CommsCredits.Gateway [serve|migrate|seed-demo] [--Section:Key=value ...]
-          serve       apply migrations, then serve gRPC on Server:Endpoint (default http://127.0.0.1:5080)
-          migrate     apply pending PostgreSQL migrations and exit
-          seed-demo   migrate, then create tenant 'demo' (EUR) with 100 EUR, a sample rate table, three users,
-                      a toll-free number and two minute pools
-        settings: Storage:Redis, Storage:Postgres, Server:Endpoint, Charging:*, Settlement:*, Catalog:*, Accounts:*, Directory:*, Grpc:*
+        usage: CommsCredits.Gateway [command] [options] [--Section:Key=value ...]
+          serve        apply migrations, then serve gRPC on Server:Endpoint (default http://127.0.0.1:5080)
+          migrate      apply pending PostgreSQL migrations and exit
+          seed-demo [--keys-file PATH]
+                       migrate, then create tenant 'demo' (EUR) with 100 EUR, a sample rate table, three users, a
+                       toll-free number, two minute pools and two API keys (network-element for tenant demo, admin for
+                       all tenants), revoking those of earlier runs; prints the keys and writes them to PATH (mode
+                       0600) as COMMSCREDITS_NETWORK_ELEMENT_KEY / _ADMIN_KEY
+          create-key --role network-element|admin [--tenant T] [--description D]
+                       create an API key (for tenant T only, if given) and print it: it cannot be shown again
+          revoke-key KEY_ID
+                       revoke a key; running gateways refuse it at once
+          list-keys [--limit N]
+                       list keys, newest first (ids, roles, tenants, dates, descriptions; never secrets)
+        settings: Storage:Redis, Storage:Postgres, Server:Endpoint, Charging:*, Settlement:*, Catalog:*, Accounts:*,
+                  Directory:*, Credentials:*, Grpc:*
         """;
 
     public static async Task<int> RunAsync(string[] args)
@@ -29,22 +42,51 @@ public static class GatewayCommands
         var settings = args.Length > 0 && !args[0].StartsWith('-') ? args[1..] : args;
         // serve stops on SIGINT/SIGTERM through the host's lifetime; the short commands simply run to the end.
         var stop = CancellationToken.None;
-        switch (command)
+        try
         {
-            case "serve":
-                await GatewayApplication.RunAsync(GatewayApplication.Build(settings), stop);
-                return 0;
-            case "migrate":
-                return await MigrateAsync(settings, stop);
-            case "seed-demo":
-                return await SeedDemoAsync(settings, stop);
-            case "help" or "--help" or "-h":
-                await Console.Out.WriteLineAsync(Usage);
-                return 0;
-            default:
-                await Console.Error.WriteLineAsync($"unknown command '{command}'\n{Usage}");
-                return 2;
+            return command switch
+            {
+                "serve" => await ServeAsync(settings, stop),
+                "migrate" => await MigrateAsync(settings, stop),
+                "seed-demo" => await SeedDemoAsync(CommandArguments.Parse(settings, "keys-file"), stop),
+                "create-key" => await KeyCommands.CreateAsync(CommandArguments.Parse(settings, "role", "tenant", "description"), stop),
+                "revoke-key" => await KeyCommands.RevokeAsync(CommandArguments.Parse(settings), stop),
+                "list-keys" => await KeyCommands.ListAsync(CommandArguments.Parse(settings, "limit"), stop),
+                "help" or "--help" or "-h" => await PrintUsageAsync(),
+                _ => await FailAsync($"unknown command '{command}'"),
+            };
         }
+        catch (CommandUsageException exception)
+        {
+            return await FailAsync($"{command}: {exception.Message}");
+        }
+    }
+
+    internal static IHost BuildCommandHost(string[] settings)
+    {
+        var builder = Host.CreateApplicationBuilder(settings);
+        // Logs go to standard error, so that what a command prints (a new key, say) can be captured from standard output.
+        builder.Logging.AddConsole(console => console.LogToStandardErrorThreshold = LogLevel.Trace);
+        builder.Services.AddChargingCore(builder.Configuration);
+        return builder.Build();
+    }
+
+    private static async Task<int> ServeAsync(string[] settings, CancellationToken cancellationToken)
+    {
+        await GatewayApplication.RunAsync(GatewayApplication.Build(settings), cancellationToken);
+        return 0;
+    }
+
+    private static async Task<int> PrintUsageAsync()
+    {
+        await Console.Out.WriteLineAsync(Usage);
+        return 0;
+    }
+
+    private static async Task<int> FailAsync(string message)
+    {
+        await Console.Error.WriteLineAsync($"{message}\n{Usage}");
+        return 2;
     }
 
     private static async Task<int> MigrateAsync(string[] settings, CancellationToken cancellationToken)
@@ -55,9 +97,14 @@ public static class GatewayCommands
         return 0;
     }
 
-    private static async Task<int> SeedDemoAsync(string[] settings, CancellationToken cancellationToken)
+    private static async Task<int> SeedDemoAsync(CommandArguments arguments, CancellationToken cancellationToken)
     {
-        using var host = BuildCommandHost(settings);
+        if (arguments.Positional.Count > 0)
+        {
+            return await FailAsync($"seed-demo takes no argument '{arguments.Positional[0]}'");
+        }
+
+        using var host = BuildCommandHost(arguments.Settings);
         await host.Services.GetRequiredService<SchemaMigrator>().ApplyAsync(cancellationToken);
         // The settlement writer must run: fundings are acknowledged only once the ledger holds them.
         await host.StartAsync(cancellationToken);
@@ -68,6 +115,14 @@ public static class GatewayCommands
             await Console.Out.WriteLineAsync(string.Create(
                 CultureInfo.InvariantCulture,
                 $"seed-demo: tenant '{DemoSeed.TenantId}' balance {balance.Balance.Balance_.AmountMicros} micros {balance.Balance.Balance_.Currency}, available {balance.Balance.Available.AmountMicros}"));
+            var keys = await DemoSeed.CreateKeysAsync(host.Services.GetRequiredService<ApiKeyStore>(), cancellationToken);
+            var keysFile = arguments.Option("keys-file");
+            if (keysFile is not null)
+            {
+                await DemoSeed.WriteKeysFileAsync(keysFile, keys, cancellationToken);
+            }
+
+            await Console.Out.WriteAsync(DemoSeed.Describe(keys, keysFile));
         }
         finally
         {
@@ -75,12 +130,5 @@ public static class GatewayCommands
         }
 
         return 0;
-    }
-
-    private static IHost BuildCommandHost(string[] settings)
-    {
-        var builder = Host.CreateApplicationBuilder(settings);
-        builder.Services.AddChargingCore(builder.Configuration);
-        return builder.Build();
     }
 }

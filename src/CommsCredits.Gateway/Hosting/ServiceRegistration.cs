@@ -3,6 +3,7 @@ namespace CommsCredits.Gateway.Hosting;
 using CommsCredits.Gateway.Accounts;
 using CommsCredits.Gateway.Balances;
 using CommsCredits.Gateway.Charging;
+using CommsCredits.Gateway.Credentials;
 using CommsCredits.Gateway.Funding;
 using CommsCredits.Gateway.Ledger;
 using CommsCredits.Gateway.Provisioning;
@@ -24,6 +25,7 @@ public static class ServiceRegistration
         AddValidatedOptions<SettlementOptions>(services, configuration, SettlementOptions.SectionName);
         AddValidatedOptions<TenantCatalogOptions>(services, configuration, TenantCatalogOptions.SectionName);
         AddValidatedOptions<AccountsOptions>(services, configuration, AccountsOptions.SectionName);
+        AddValidatedOptions<CredentialsOptions>(services, configuration, CredentialsOptions.SectionName);
         AddValidatedOptions<FundingOptions>(services, configuration, FundingOptions.SectionName);
         AddValidatedOptions<DirectoryOptions>(services, configuration, DirectoryOptions.SectionName);
         services.AddSingleton<IValidateOptions<ChargingOptions>, ChargingOptionsValidator>();
@@ -52,6 +54,9 @@ public static class ServiceRegistration
         services.AddSingleton<LedgerReader>();
         services.AddSingleton<AutoRechargeSettings>();
         services.AddSingleton<AccountAdministration>();
+        services.AddSingleton<ApiKeyStore>();
+        services.AddSingleton<ApiKeyCache>();
+        services.AddHostedService<ApiKeyRefresher>();
         services.AddSingleton<FundingExpiryJob>();
         services.AddHostedService(provider => provider.GetRequiredService<FundingExpiryJob>());
         services.AddSingleton<DirectoryAdministration>();

@@ -38,7 +38,8 @@ public static class GrpcServerEndpointExtensions
             services.GetRequiredService<IOptions<GrpcServerOptions>>().Value,
             services.GetRequiredService<ILoggerFactory>().CreateLogger(GrpcServerRuntime.LoggerCategory),
             UniqueServiceNames(definitions),
-            services.GetServices<IRpcExceptionMapper>());
+            services.GetServices<IRpcExceptionMapper>(),
+            services.GetServices<IRpcCallAuthorizer>());
         var builders = new List<IEndpointConventionBuilder>();
         var post = new HttpMethodMetadata([HttpMethods.Post]);
         foreach (var definition in definitions)

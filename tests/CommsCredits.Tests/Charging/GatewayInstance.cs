@@ -4,6 +4,7 @@ using System.Collections.Concurrent;
 using CommsCredits.Client;
 using CommsCredits.Contracts.V1;
 using CommsCredits.Gateway.Balances;
+using CommsCredits.Gateway.Credentials;
 using CommsCredits.Gateway.Hosting;
 using CommsCredits.Grpc.Client;
 using CommsCredits.Tests.Infrastructure;
@@ -20,7 +21,8 @@ using StackExchange.Redis;
 /// <summary>
 /// A real gateway on a loopback port, with its own PostgreSQL database and Redis logical database, for the charging
 /// tests. Tests talk to it over gRPC with our client and look into Redis and PostgreSQL directly to check what it did.
-/// Error logs it writes are collected: a test run fails if the gateway logged an error nobody expected.
+/// Error logs it writes are collected: a test run fails if the gateway logged an error nobody expected. Its clients
+/// use an unscoped network-element key and an unscoped admin key created at start, directly in its database.
 /// </summary>
 public sealed class GatewayInstance : IAsyncDisposable
 {
@@ -31,7 +33,8 @@ public sealed class GatewayInstance : IAsyncDisposable
     private readonly string redisConfiguration;
 
     private GatewayInstance(
-        WebApplication app, Uri address, string postgres, string redisConfiguration, ConnectionMultiplexer redis, int redisDatabase, ErrorLog errors, TestClock clock)
+        WebApplication app, Uri address, string postgres, string redisConfiguration, ConnectionMultiplexer redis, int redisDatabase, ErrorLog errors, TestClock clock,
+        TestKeys keys)
     {
         Clock = clock;
         this.app = app;
@@ -41,10 +44,12 @@ public sealed class GatewayInstance : IAsyncDisposable
         PostgresConnectionString = postgres;
         RedisDatabase = redisDatabase;
         Errors = errors;
+        NetworkElementKey = keys.NetworkElement;
+        AdminKey = keys.Admin;
         Channel = GrpcChannel.ForAddress(address);
-        Charging = new ChargingClient(Channel);
-        Accounts = new AccountsClient(Channel);
-        Directory = new DirectoryClient(Channel);
+        Charging = new ChargingClient(Channel, NetworkElementKey);
+        Accounts = new AccountsClient(Channel, AdminKey);
+        Directory = new DirectoryClient(Channel, AdminKey);
     }
 
     public Uri Address { get; }
@@ -59,6 +64,12 @@ public sealed class GatewayInstance : IAsyncDisposable
     public TestClock Clock { get; }
 
     public GrpcChannel Channel { get; }
+
+    /// <summary>An unscoped network-element key, used by <see cref="Charging"/>.</summary>
+    public string NetworkElementKey { get; }
+
+    /// <summary>An unscoped admin key, used by <see cref="Accounts"/>.</summary>
+    public string AdminKey { get; }
 
     public ChargingClient Charging { get; }
 
@@ -75,6 +86,9 @@ public sealed class GatewayInstance : IAsyncDisposable
     public IServiceProvider Services => app.Services;
 
     public IDatabase Redis => redis.GetDatabase(RedisDatabase);
+
+    /// <summary>The gateway's Storage:Redis setting, for another process on the same Redis database.</summary>
+    public string RedisSetting => redisConfiguration + ",defaultDatabase=" + RedisDatabase;
 
     /// <summary>Starts a gateway on the shared test servers (or on the Redis given), with a database of its own.</summary>
     public static async Task<GatewayInstance> StartAsync(string? redisConfiguration = null, params string[] settings)
@@ -118,10 +132,16 @@ public sealed class GatewayInstance : IAsyncDisposable
         });
         await GatewayApplication.MigrateAsync(application.Services, CancellationToken.None);
         await application.StartAsync();
+        var keys = new TestKeys(
+            await CreateKeyAsync(application.Services, ApiKeyRole.NetworkElement, tenantId: null),
+            await CreateKeyAsync(application.Services, ApiKeyRole.Admin, tenantId: null));
         var address = new Uri(application.Services.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single());
         var multiplexer = await ConnectionMultiplexer.ConnectAsync(redisSetting + ",allowAdmin=true");
-        return new GatewayInstance(application, address, postgres, redisConfiguration, multiplexer, redisDatabase, errors, clock);
+        return new GatewayInstance(application, address, postgres, redisConfiguration, multiplexer, redisDatabase, errors, clock, keys);
     }
+
+    /// <summary>A new key in this gateway's database, for every tenant (null) or one.</summary>
+    public Task<string> CreateKeyAsync(ApiKeyRole role, string? tenantId) => CreateKeyAsync(Services, role, tenantId);
 
     /// <summary>A new tenant with a unique id and nothing else: no users, rates or money.</summary>
     public async Task<string> CreateEmptyTenantAsync()
@@ -288,6 +308,14 @@ public sealed class GatewayInstance : IAsyncDisposable
         await app.DisposeAsync();
         redis.Dispose();
     }
+
+    private static async Task<string> CreateKeyAsync(IServiceProvider services, ApiKeyRole role, string? tenantId)
+    {
+        var created = await services.GetRequiredService<ApiKeyStore>().CreateAsync(role, tenantId, "test key", CancellationToken.None);
+        return created.Key;
+    }
+
+    private sealed record TestKeys(string NetworkElement, string Admin);
 
     /// <summary>The system clock moved forward by a chosen amount, so tests can reach a lot's expiry.</summary>
     public sealed class TestClock : TimeProvider

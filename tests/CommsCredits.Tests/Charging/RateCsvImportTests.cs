@@ -234,7 +234,8 @@ public sealed class RateCsvImportTests(ITestOutputHelper output)
 
     private static async Task ShouldRefuseAsync(GatewayInstance gateway, StatusCode code, string detail, params RateCsvChunk[] chunks)
     {
-        using var call = gateway.Channel.ClientStreaming<RateCsvChunk, ImportRatesResponse>(ImportRateCsvMethod);
+        var options = new CommsCredits.Grpc.Client.CallOptions(Headers: new Metadata().Add("authorization", "Bearer " + gateway.AdminKey));
+        using var call = gateway.Channel.ClientStreaming<RateCsvChunk, ImportRatesResponse>(ImportRateCsvMethod, options);
         var error = await Should.ThrowAsync<RpcException>(async () =>
         {
             foreach (var chunk in chunks)

@@ -29,11 +29,11 @@ public sealed class TlsEndpointTests
             gateway.Address.Scheme.ShouldBe("https");
 
             using var tls = GrpcChannel.ForAddress(gateway.Address, new GrpcChannelOptions { AcceptAnyServerCertificate = true });
-            var answer = await new ChargingClient(tls).CheckBalanceAsync(new CheckBalanceRequest { TenantId = "nobody" });
+            var answer = await new ChargingClient(tls, gateway.NetworkElementKey).CheckBalanceAsync(new CheckBalanceRequest { TenantId = "nobody" });
             answer.ResultCode.ShouldBe(ResultCode.UserUnknown);
 
             using var cleartext = GrpcChannel.ForAddress(new UriBuilder(gateway.Address) { Scheme = "http" }.Uri);
-            var refused = await Should.ThrowAsync<RpcException>(() => new ChargingClient(cleartext).CheckBalanceAsync(
+            var refused = await Should.ThrowAsync<RpcException>(() => new ChargingClient(cleartext, gateway.NetworkElementKey).CheckBalanceAsync(
                 new CheckBalanceRequest { TenantId = "nobody" }, new CallOptions(Deadline: DateTime.UtcNow.AddSeconds(5))));
             refused.StatusCode.ShouldBeOneOf(StatusCode.Unavailable, StatusCode.Internal, StatusCode.DeadlineExceeded);
         }

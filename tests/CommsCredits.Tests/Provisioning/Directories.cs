@@ -11,7 +11,7 @@ using Npgsql;
 /// <summary>Requests and probes for the Directory tests.</summary>
 public static class Directories
 {
-    public static DirectoryClient Client(GatewayInstance gateway) => new(gateway.Channel);
+    public static DirectoryClient Client(GatewayInstance gateway) => new(gateway.Channel, gateway.AdminKey);
 
     public static PutUserRequest User(
         string tenantId,

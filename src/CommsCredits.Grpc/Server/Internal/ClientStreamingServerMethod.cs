@@ -26,13 +26,14 @@ internal sealed class ClientStreamingServerMethod<TRequest, TResponse> : ServerM
         TResponse? response = null;
         try
         {
+            await call.AuthorizeCallAsync(request: null).ConfigureAwait(false);
             var requests = new ServerStreamReader<TRequest>(call, parser);
             response = await call.AwaitHandlerAsync(Invoke(requests, call.Context)).ConfigureAwait(false);
-            outcome = CallOutcome.Ok;
+            outcome = call.StreamRefusalOutcome ?? CallOutcome.Ok;
         }
         catch (Exception exception)
         {
-            outcome = call.MapFailure(exception);
+            outcome = call.StreamRefusalOutcome ?? call.MapFailure(exception);
         }
 
         await call.EndStreamsAsync().ConfigureAwait(false);

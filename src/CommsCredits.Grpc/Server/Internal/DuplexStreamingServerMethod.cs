@@ -25,14 +25,15 @@ internal sealed class DuplexStreamingServerMethod<TRequest, TResponse> : ServerM
         CallOutcome outcome;
         try
         {
+            await call.AuthorizeCallAsync(request: null).ConfigureAwait(false);
             var requests = new ServerStreamReader<TRequest>(call, parser);
             var responses = new ServerStreamWriter<TResponse>(call);
             await call.AwaitHandlerAsync(Invoke(requests, responses, call.Context)).ConfigureAwait(false);
-            outcome = CallOutcome.Ok;
+            outcome = call.StreamRefusalOutcome ?? CallOutcome.Ok;
         }
         catch (Exception exception)
         {
-            outcome = call.MapFailure(exception);
+            outcome = call.StreamRefusalOutcome ?? call.MapFailure(exception);
         }
 
         await call.EndStreamsAsync().ConfigureAwait(false);

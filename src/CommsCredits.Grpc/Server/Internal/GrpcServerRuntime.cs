@@ -8,7 +8,7 @@ internal sealed class GrpcServerRuntime
 {
     public const string LoggerCategory = "CommsCredits.Grpc.Server";
 
-    public GrpcServerRuntime(GrpcServerOptions options, ILogger logger, IEnumerable<string> serviceNames, IEnumerable<IRpcExceptionMapper> exceptionMappers)
+    public GrpcServerRuntime(GrpcServerOptions options, ILogger logger, IEnumerable<string> serviceNames, IEnumerable<IRpcExceptionMapper> exceptionMappers, IEnumerable<IRpcCallAuthorizer> callAuthorizers)
     {
         var errors = options.Validate("Grpc");
         if (errors.Count > 0)
@@ -21,6 +21,7 @@ internal sealed class GrpcServerRuntime
         Logger = logger;
         ServiceNames = serviceNames.ToFrozenSet(StringComparer.Ordinal);
         ExceptionMappers = [.. exceptionMappers];
+        CallAuthorizers = [.. callAuthorizers];
     }
 
     public int MaxReceiveMessageSizeBytes { get; }
@@ -31,6 +32,9 @@ internal sealed class GrpcServerRuntime
 
     /// <summary>Asked, in order, what an unexpected handler exception means for the client.</summary>
     public IReadOnlyList<IRpcExceptionMapper> ExceptionMappers { get; }
+
+    /// <summary>Asked, in order, whether a call may reach its handler; empty when every call may.</summary>
+    public IReadOnlyList<IRpcCallAuthorizer> CallAuthorizers { get; }
 
     /// <summary>Full proto names of the bound services, to tell "unknown service" from "unknown method".</summary>
     public FrozenSet<string> ServiceNames { get; }

@@ -11,6 +11,7 @@ internal abstract class ServerMethod
 {
     protected ServerMethod(MethodDescriptor descriptor, MethodShape shape, GrpcServerRuntime runtime)
     {
+        Descriptor = descriptor;
         FullName = GrpcServiceDefinition.FullMethodName(descriptor);
         Shape = shape;
         Runtime = runtime;
@@ -22,6 +23,8 @@ internal abstract class ServerMethod
             _ => "bidirectional",
         };
     }
+
+    public MethodDescriptor Descriptor { get; }
 
     /// <summary>"/package.Service/Method".</summary>
     public string FullName { get; }

@@ -8,6 +8,7 @@ internal sealed class ServerStreamReader<T>(ServerCall call, MessageParser<T> pa
 {
     private T? current;
     private bool ended;
+    private long messageCount;
 
     public T Current => current ?? throw new InvalidOperationException("MoveNext has not returned a message yet");
 
@@ -18,6 +19,7 @@ internal sealed class ServerStreamReader<T>(ServerCall call, MessageParser<T> pa
             return false;
         }
 
+        call.ThrowIfStreamRefused();
         var gate = call.Gate!;
         gate.Enter(write: false, call.CancellationToken);
         try
@@ -29,6 +31,8 @@ internal sealed class ServerStreamReader<T>(ServerCall call, MessageParser<T> pa
                 return false;
             }
 
+            // The handler sees a message only once the authorizers have let it through.
+            await call.AuthorizeStreamMessageAsync(message, ++messageCount).ConfigureAwait(false);
             current = message;
             return true;
         }

@@ -26,6 +26,7 @@ internal sealed class ServerStreamingServerMethod<TRequest, TResponse> : ServerM
         try
         {
             var request = await call.ReadSingleRequestAsync(parser).ConfigureAwait(false);
+            await call.AuthorizeCallAsync(request).ConfigureAwait(false);
             var responses = new ServerStreamWriter<TResponse>(call);
             await call.AwaitHandlerAsync(Invoke(request, responses, call.Context)).ConfigureAwait(false);
             outcome = CallOutcome.Ok;

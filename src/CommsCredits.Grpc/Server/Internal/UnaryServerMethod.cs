@@ -25,6 +25,7 @@ internal sealed class UnaryServerMethod<TRequest, TResponse> : ServerMethod
         try
         {
             var request = await call.ReadSingleRequestAsync(parser).ConfigureAwait(false);
+            await call.AuthorizeCallAsync(request).ConfigureAwait(false);
             var response = await call.AwaitHandlerAsync(Invoke(request, call.Context)).ConfigureAwait(false);
             call.WriteResponseMessage(response ?? throw new InvalidOperationException("the handler returned a null response"));
             call.Finish(CallOutcome.Ok);

@@ -1,0 +1,92 @@
+namespace CommsCredits.Gateway.Credentials;
+
+using CommsCredits.Gateway.Hosting;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Npgsql;
+
+/// <summary>
+/// Makes revocations take effect: listens for the notification a revocation sends (the key is dropped at once), and
+/// every Credentials:RefreshIntervalSeconds checks the keys in memory against PostgreSQL in case a notification was
+/// missed (its listening connection was down).
+/// </summary>
+public sealed partial class ApiKeyRefresher(
+    NpgsqlDataSource dataSource,
+    ApiKeyCache cache,
+    IOptions<CredentialsOptions> options,
+    ILogger<ApiKeyRefresher> logger) : BackgroundService
+{
+    private static readonly TimeSpan ReconnectDelay = TimeSpan.FromSeconds(2);
+
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+        Task.WhenAll(ListenAsync(stoppingToken), PollAsync(stoppingToken));
+
+    private async Task ListenAsync(CancellationToken stoppingToken)
+    {
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                await using var connection = await dataSource.OpenConnectionAsync(stoppingToken);
+                connection.Notification += (_, notification) => Revoked(notification.Payload);
+                await using (var listen = new NpgsqlCommand($"LISTEN {ApiKeyStore.KeysChangedChannel}", connection))
+                {
+                    await listen.ExecuteNonQueryAsync(stoppingToken);
+                }
+
+                while (!stoppingToken.IsCancellationRequested)
+                {
+                    await connection.WaitAsync(stoppingToken);
+                }
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (NpgsqlException exception)
+            {
+                LogListenFailed(logger, exception);
+                await Task.Delay(ReconnectDelay, stoppingToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            }
+        }
+    }
+
+    private void Revoked(string keyId)
+    {
+        cache.Forget(keyId);
+        LogRevoked(logger, keyId);
+    }
+
+    private async Task PollAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(options.Value.RefreshIntervalSeconds));
+        while (await timer.TickOrStopAsync(stoppingToken))
+        {
+            try
+            {
+                var dropped = await cache.RefreshAsync(stoppingToken);
+                if (dropped > 0)
+                {
+                    LogDropped(logger, dropped);
+                }
+            }
+            catch (NpgsqlException exception)
+            {
+                LogPollFailed(logger, exception);
+            }
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "API key {KeyId} was revoked; dropped it from memory")]
+    private static partial void LogRevoked(ILogger logger, string keyId);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "The periodic check found {Count} API key(s) no longer active; dropped them from memory")]
+    private static partial void LogDropped(ILogger logger, int count);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Lost the API key notification connection; reconnecting")]
+    private static partial void LogListenFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The periodic API key check failed; revoked keys may be honoured until it succeeds")]
+    private static partial void LogPollFailed(ILogger logger, Exception exception);
+}
