@@ -44,6 +44,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--address", default="127.0.0.1:5080")
     parser.add_argument("--tenant", default="demo")
+    parser.add_argument("--user", default="carol@demo.example",
+                        help="the calling user, a user of the tenant (default: the demo tenant's pay-as-you-go user)")
     parser.add_argument("--calling", default="+14155550100")
     parser.add_argument("--called", default="+442079460000")
     parser.add_argument("--used", type=int, nargs=3, default=[60, 60, 25], metavar=("FIRST", "SECOND", "LAST"),
@@ -75,7 +77,7 @@ def one_call(arguments, grpc):
                 return unary(channel, method, request, response_type, arguments.timeout, arguments.key)
 
             reserve = call("Reserve", charging.ReserveRequest(
-                session_id=session, request_number=0, tenant_id=arguments.tenant, user_id="python@example.com",
+                session_id=session, request_number=0, tenant_id=arguments.tenant, user_id=arguments.user,
                 call_type=1, calling_number=arguments.calling, called_number=arguments.called, requested_seconds=60),
                 charging.ReserveResponse)
             results["reserve"] = {"result_code": reserve.result_code, "granted_seconds": reserve.granted_seconds,

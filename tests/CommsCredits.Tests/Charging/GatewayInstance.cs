@@ -166,6 +166,8 @@ public sealed class GatewayInstance : IAsyncDisposable
                 CallingPlan = CallingPlan.PayAsYouGo,
             });
         }
+
+        await DirectoryLoadedAsync(tenantId);
         if (rates.Length > 0)
         {
             var import = new ImportRatesRequest { TenantId = tenantId };
@@ -237,6 +239,23 @@ public sealed class GatewayInstance : IAsyncDisposable
             {
                 await Task.Delay(100);
             }
+        }
+    }
+
+    /// <summary>
+    /// Waits until this gateway's in-memory directory of the tenant is the stored one: admin changes reach the charging
+    /// path through a notification, milliseconds after the admin call returns.
+    /// </summary>
+    public async Task DirectoryLoadedAsync(string tenantId)
+    {
+        await using var connection = new NpgsqlConnection(PostgresConnectionString);
+        var stored = await connection.ExecuteScalarAsync<long>("SELECT directory_revision FROM tenants WHERE tenant_id = @tenantId", new { tenantId });
+        var catalog = Services.GetRequiredService<CommsCredits.Gateway.Tenants.TenantCatalog>();
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while ((await catalog.GetAsync(tenantId, CancellationToken.None))?.Directory.Revision < stored)
+        {
+            DateTime.UtcNow.ShouldBeLessThan(deadline, $"the catalog of tenant {tenantId} did not reach directory revision {stored}");
+            await Task.Delay(10);
         }
     }
 

@@ -115,7 +115,7 @@ public sealed class PythonClientTests
 
     /// <summary>Runs examples/python/call.py against the gateway with the key in COMMSCREDITS_KEY; its exit code, standard output and standard error.</summary>
     private static Task<(int ExitCode, string Output, string Errors)> RunCallAsync(GatewayInstance gateway, string key, params string[] arguments) =>
-        RunPythonAsync("call.py", gateway, key, arguments);
+        RunPythonAsync("call.py", gateway, key, ["--user", "python@example.com", .. arguments]);
 
     /// <summary>Runs a script of examples/python against the gateway with the key in COMMSCREDITS_KEY.</summary>
     private static async Task<(int ExitCode, string Output, string Errors)> RunPythonAsync(string script, GatewayInstance gateway, string key, params string[] arguments)
