@@ -182,4 +182,25 @@ public sealed class SessionChargingTests
         (await gateway.Charging.TerminateAsync(Terminate(tenant, denied, 1, 10))).ResultCode.ShouldBe(ResultCode.UnknownSessionId);
         (await gateway.LedgerAsync(tenant)).Sum.ShouldBe(0);
     }
+
+    [Fact]
+    public async Task The_call_record_says_what_the_call_still_owes_not_a_sum_of_each_requests_shortfall()
+    {
+        // Proves the call record's uncharged amount: 1 EUR of balance, 1 EUR a minute in 60/60. The Update reports
+        // 120 s against a 60 s grant: 1 EUR is debited and 1 EUR is owed. The Terminate adds nothing used, so the call
+        // still owes 1 EUR, not the 2 EUR a sum of the two requests' shortfalls would say.
+        var gateway = await SharedGateway.GetAsync();
+        var tenant = await gateway.CreateTenantAsync(1_000_000, Rate("44", 1_000_000, first: 60, next: 60));
+        var session = NewSessionId();
+        (await gateway.Charging.ReserveAsync(Reserve(tenant, session, 60))).GrantedSeconds.ShouldBe(60u);
+
+        var update = await gateway.Charging.UpdateAsync(Update(tenant, session, 1, usedSeconds: 120, requestedSeconds: 60));
+        (update.ResultCode, update.Charged.AmountMicros).ShouldBe((ResultCode.CreditLimitReached, 1_000_000L));
+        (await gateway.Charging.TerminateAsync(Terminate(tenant, session, 2, usedSeconds: 0))).SessionCharged.AmountMicros.ShouldBe(1_000_000);
+
+        await using var connection = new Npgsql.NpgsqlConnection(gateway.PostgresConnectionString);
+        var uncharged = await Dapper.SqlMapper.ExecuteScalarAsync<long>(
+            connection, "SELECT uncharged_micros FROM call_records WHERE tenant_id = @tenant AND session_id = @session", new { tenant, session });
+        uncharged.ShouldBe(1_000_000);
+    }
 }
