@@ -1,7 +1,11 @@
 namespace CommsCredits.Tests.Funding;
 
 using CommsCredits.Contracts.V1;
+using CommsCredits.Gateway.Balances;
 using CommsCredits.Gateway.Funding;
+using CommsCredits.Gateway.Ledger;
+using Dapper;
+using Npgsql;
 using CommsCredits.Tests.Charging;
 using FsCheck;
 using FsCheck.Fluent;
@@ -19,6 +23,10 @@ using static CommsCredits.Tests.Charging.GatewayInstance;
 public sealed class MoneyConservationPropertyTests(FundingGateway fixture)
 {
     private const long Euro = 1_000_000;
+    private const string PayAsYouGoUser = "alice@example.com";
+    private const string PoolUser = "dora";
+    private const string PoolId = "gb";
+    private const long PoolSizeSeconds = 3 * 60;
     private readonly GatewayInstance gateway = fixture.Gateway;
 
     [Fact]
@@ -27,7 +35,9 @@ public sealed class MoneyConservationPropertyTests(FundingGateway fixture)
         // Proves, after every step of every generated sequence: the balance Redis holds equals what the answers said
         // (fundings and refunds added, charges and forfeitures taken), equals the ledger's sum, equals the sum of the
         // lots in Redis and in the ledger lot by lot, and covers what is held. At the end, with every call closed, the
-        // call records' charges equal the ledger's debits.
+        // call records' charges equal the ledger's debits. Calls are made by a pay-as-you-go user (all credit) or by a
+        // user on a domestic plan with a 3-minute pool (pool first): the pool's counter in Redis equals the month's
+        // pool_usage in the ledger, never exceeds the pool, and holds nothing once no call is open.
         var steps = from length in Gen.Choose(1, 12)
                     from sequence in Gen.ArrayOf(Steps(), length)
                     select sequence;
@@ -39,13 +49,16 @@ public sealed class MoneyConservationPropertyTests(FundingGateway fixture)
     private async Task<bool> RunSequenceAsync(Step[] sequence)
     {
         var tenant = await gateway.CreateTenantAsync(0, Rate("44", 2 * Euro, connectionFeeMicros: 100_000, first: 60, next: 1));
+        await gateway.Directory.PutUserAsync(Provisioning.Directories.User(tenant, PoolUser, CallingPlan.Domestic));
+        await gateway.Directory.PutMinutePoolAsync(Provisioning.Directories.Pool(tenant, PoolId, 3, ["44"], ["GB"]));
+        await gateway.DirectoryLoadedAsync(tenant);
         var model = new Model();
         // A tenant nothing has touched yet has no hot state; a balance check builds it from the (empty) ledger.
         await gateway.Charging.CheckBalanceAsync(new CheckBalanceRequest { TenantId = tenant });
         foreach (var step in sequence)
         {
             await ApplyAsync(tenant, step, model);
-            await CheckAsync(tenant, model.BalanceMicros);
+            await CheckAsync(tenant, model);
         }
 
         foreach (var open in model.OpenSessions)
@@ -53,7 +66,8 @@ public sealed class MoneyConservationPropertyTests(FundingGateway fixture)
             model.BalanceMicros -= (await gateway.Charging.TerminateAsync(Terminate(tenant, open, 1, 30))).Charged.AmountMicros;
         }
 
-        await CheckAsync(tenant, model.BalanceMicros);
+        model.OpenSessions.Clear();
+        await CheckAsync(tenant, model);
         var calls = await gateway.CallRecordsAsync(tenant);
         calls.Charged.ShouldBe((await gateway.LedgerAsync(tenant)).Debited);
         return true;
@@ -75,7 +89,7 @@ public sealed class MoneyConservationPropertyTests(FundingGateway fixture)
                 break;
             case Step.OpenCall open:
                 var session = NewSessionId();
-                var reserve = await gateway.Charging.ReserveAsync(Reserve(tenant, session, open.Seconds));
+                var reserve = await gateway.Charging.ReserveAsync(By(open.User, Reserve(tenant, session, open.Seconds)));
                 if (reserve.ResultCode == ResultCode.Success)
                 {
                     model.OpenSessions.Add(session);
@@ -85,7 +99,7 @@ public sealed class MoneyConservationPropertyTests(FundingGateway fixture)
             case Step.DirectDebit debit:
                 model.BalanceMicros -= (await gateway.Charging.DebitAsync(new DebitRequest
                 {
-                    SessionId = NewSessionId(), TenantId = tenant, UserId = "alice@example.com", CallType = CallType.OutboundPstn,
+                    SessionId = NewSessionId(), TenantId = tenant, UserId = debit.User, CallType = CallType.OutboundPstn,
                     CallingNumber = "+14155550100", CalledNumber = UkFixed, UsedSeconds = debit.Seconds,
                 })).Charged.AmountMicros;
                 break;
@@ -106,7 +120,7 @@ public sealed class MoneyConservationPropertyTests(FundingGateway fixture)
     private async Task<long> CallAsync(string tenant, Step.Call call)
     {
         var session = NewSessionId();
-        var reserve = await gateway.Charging.ReserveAsync(Reserve(tenant, session, call.ReserveSeconds));
+        var reserve = await gateway.Charging.ReserveAsync(By(call.User, Reserve(tenant, session, call.ReserveSeconds)));
         if (reserve.ResultCode != ResultCode.Success)
         {
             return 0;
@@ -122,24 +136,50 @@ public sealed class MoneyConservationPropertyTests(FundingGateway fixture)
         return charged + (await gateway.Charging.TerminateAsync(Terminate(tenant, session, number, call.UsedSeconds[^1]))).Charged.AmountMicros;
     }
 
-    private async Task CheckAsync(string tenant, long expectedBalanceMicros)
+    private async Task CheckAsync(string tenant, Model model)
     {
         await gateway.ShouldConserveMoneyAsync(tenant);
         var (balance, held) = (await gateway.RedisAccountAsync(tenant))!.Value;
-        balance.ShouldBe(expectedBalanceMicros);
+        balance.ShouldBe(model.BalanceMicros);
         held.ShouldBeInRange(0, balance);
+
+        var now = gateway.Clock.GetUtcNow();
+        var counters = await gateway.Redis.HashGetAsync(HotStateKeys.Account(tenant), ["pm:" + PoolId, "pu:" + PoolId, "ph:" + PoolId]);
+        var usedThisMonth = string.Equals(counters[0], SettlementCodec.FormatMonth(now), StringComparison.Ordinal) ? (long)counters[1] : 0;
+        await using var connection = new NpgsqlConnection(gateway.PostgresConnectionString);
+        var ledgerUse = await connection.ExecuteScalarAsync<long>(
+            "SELECT coalesce(sum(seconds), 0)::bigint FROM pool_usage WHERE tenant_id = @tenant AND pool_id = @pool AND month = @month",
+            new { tenant, pool = PoolId, month = new DateOnly(now.UtcDateTime.Year, now.UtcDateTime.Month, 1) });
+        usedThisMonth.ShouldBe(ledgerUse);
+        var poolHeld = counters[2].IsNull ? 0 : (long)counters[2];
+        (usedThisMonth + poolHeld).ShouldBeLessThanOrEqualTo(PoolSizeSeconds);
+        if (model.OpenSessions.Count == 0)
+        {
+            poolHeld.ShouldBe(0);
+        }
     }
 
-    private static Gen<Step> Steps() => Gen.Frequency(
-        (3, Gen.Choose(50, 200).Select(euros => (Step)new Step.Fund(euros * Euro))),
-        (4, from reserve in Gen.Choose(1, 900)
-            from slices in Gen.Choose(1, 4)
-            from used in Gen.ArrayOf(Gen.Choose(0, 400), slices)
-            select (Step)new Step.Call((uint)reserve, used.Select(seconds => (uint)seconds).ToArray())),
-        (1, Gen.Choose(1, 600).Select(seconds => (Step)new Step.OpenCall((uint)seconds))),
-        (2, Gen.Choose(1, 1_200).Select(seconds => (Step)new Step.DirectDebit((uint)seconds))),
-        (1, Gen.Choose(1, 30_000_000).Select(micros => (Step)new Step.Refund(micros))),
-        (2, Gen.Elements(1, 40, 200, 366, 400).Select(days => (Step)new Step.Expire(days))));
+    private static ReserveRequest By(string userId, ReserveRequest request)
+    {
+        request.UserId = userId;
+        return request;
+    }
+
+    private static Gen<Step> Steps()
+    {
+        var users = Gen.Elements(PayAsYouGoUser, PoolUser);
+        return Gen.Frequency(
+            (3, Gen.Choose(50, 200).Select(euros => (Step)new Step.Fund(euros * Euro))),
+            (4, from user in users
+                from reserve in Gen.Choose(1, 900)
+                from slices in Gen.Choose(1, 4)
+                from used in Gen.ArrayOf(Gen.Choose(0, 400), slices)
+                select (Step)new Step.Call(user, (uint)reserve, used.Select(seconds => (uint)seconds).ToArray())),
+            (1, from user in users from seconds in Gen.Choose(1, 600) select (Step)new Step.OpenCall(user, (uint)seconds)),
+            (2, from user in users from seconds in Gen.Choose(1, 1_200) select (Step)new Step.DirectDebit(user, (uint)seconds)),
+            (1, Gen.Choose(1, 30_000_000).Select(micros => (Step)new Step.Refund(micros))),
+            (2, Gen.Elements(1, 40, 200, 366, 400).Select(days => (Step)new Step.Expire(days))));
+    }
 
     private sealed class Model
     {
@@ -153,14 +193,14 @@ public sealed class MoneyConservationPropertyTests(FundingGateway fixture)
     {
         public sealed record Fund(long Micros) : Step;
 
-        public sealed record Call(uint ReserveSeconds, uint[] UsedSeconds) : Step
+        public sealed record Call(string User, uint ReserveSeconds, uint[] UsedSeconds) : Step
         {
-            public override string ToString() => $"Call {{ ReserveSeconds = {ReserveSeconds}, UsedSeconds = [{string.Join(", ", UsedSeconds)}] }}";
+            public override string ToString() => $"Call {{ User = {User}, ReserveSeconds = {ReserveSeconds}, UsedSeconds = [{string.Join(", ", UsedSeconds)}] }}";
         }
 
-        public sealed record OpenCall(uint Seconds) : Step;
+        public sealed record OpenCall(string User, uint Seconds) : Step;
 
-        public sealed record DirectDebit(uint Seconds) : Step;
+        public sealed record DirectDebit(string User, uint Seconds) : Step;
 
         public sealed record Refund(long Micros) : Step;
 
