@@ -171,6 +171,37 @@ public sealed class FundingLotTests(FundingGateway fixture)
         await gateway.ShouldConserveMoneyAsync(tenant);
     }
 
+    [Fact]
+    public async Task A_debit_whose_lot_never_reached_the_ledger_is_taken_from_the_earliest_lots_on_every_rebuild()
+    {
+        // Proves the one case where the ledger's lots do not add up to its balance: a committed debit drew 10 units on
+        // a lot whose funding was refused by an epoch change (planted here straight into the ledger). A rebuild takes
+        // those 10 units from the earliest lot instead, so Redis holds lots that add up to the ledger balance, and a
+        // second rebuild reaches the same lots.
+        var tenant = await gateway.CreateTenantAsync(60 * Euro, Rate("44", Euro));
+        await using (var connection = new NpgsqlConnection(gateway.PostgresConnectionString))
+        {
+            await connection.ExecuteAsync(
+                """
+                INSERT INTO ledger_entries (tenant_id, epoch, operation_number, kind, amount_micros, occurred_at)
+                SELECT @tenant, hot_epoch, 1000, 2, -10000000, now() FROM tenants WHERE tenant_id = @tenant;
+                INSERT INTO lot_draws (tenant_id, epoch, operation_number, lot_epoch, lot_operation_number, amount_micros)
+                SELECT @tenant, hot_epoch, 1000, hot_epoch, 999, 10000000 FROM tenants WHERE tenant_id = @tenant;
+                """,
+                new { tenant });
+        }
+
+        for (var rebuild = 0; rebuild < 2; rebuild++)
+        {
+            await DeleteHotStateAsync(tenant);
+            var balance = await gateway.Charging.CheckBalanceAsync(new CheckBalanceRequest { TenantId = tenant });
+            balance.Balance.Balance_.AmountMicros.ShouldBe(50 * Euro);
+            (await gateway.RedisLotsAsync(tenant)).Values.Select(lot => lot.Remaining).ShouldBe([50 * Euro]);
+        }
+
+        gateway.Errors.Entries.ShouldBeEmpty();
+    }
+
     private static AddFundsRequest Funding(string tenantId, long amountMicros, string key) => new()
     {
         TenantId = tenantId,
