@@ -1,6 +1,7 @@
 namespace CommsCredits.Gateway.Credentials;
 
 using CommsCredits.Gateway.Hosting;
+using CommsCredits.Gateway.Storage;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -17,40 +18,12 @@ public sealed partial class ApiKeyRefresher(
     IOptions<CredentialsOptions> options,
     ILogger<ApiKeyRefresher> logger) : BackgroundService
 {
-    private static readonly TimeSpan ReconnectDelay = TimeSpan.FromSeconds(2);
-
     protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
         Task.WhenAll(ListenAsync(stoppingToken), PollAsync(stoppingToken));
 
-    private async Task ListenAsync(CancellationToken stoppingToken)
-    {
-        while (!stoppingToken.IsCancellationRequested)
-        {
-            try
-            {
-                await using var connection = await dataSource.OpenConnectionAsync(stoppingToken);
-                connection.Notification += (_, notification) => Revoked(notification.Payload);
-                await using (var listen = new NpgsqlCommand($"LISTEN {ApiKeyStore.KeysChangedChannel}", connection))
-                {
-                    await listen.ExecuteNonQueryAsync(stoppingToken);
-                }
-
-                while (!stoppingToken.IsCancellationRequested)
-                {
-                    await connection.WaitAsync(stoppingToken);
-                }
-            }
-            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-            {
-                return;
-            }
-            catch (NpgsqlException exception)
-            {
-                LogListenFailed(logger, exception);
-                await Task.Delay(ReconnectDelay, stoppingToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-            }
-        }
-    }
+    private Task ListenAsync(CancellationToken stoppingToken) =>
+        NotificationListener.ListenAsync(
+            dataSource, [ApiKeyStore.KeysChangedChannel], Revoked, exception => LogListenFailed(logger, exception), stoppingToken);
 
     private void Revoked(string keyId)
     {

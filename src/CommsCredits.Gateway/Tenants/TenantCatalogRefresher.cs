@@ -2,6 +2,7 @@ namespace CommsCredits.Gateway.Tenants;
 
 using CommsCredits.Gateway.Hosting;
 using CommsCredits.Gateway.Provisioning;
+using CommsCredits.Gateway.Storage;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -19,41 +20,16 @@ public sealed partial class TenantCatalogRefresher(
     IOptions<TenantCatalogOptions> options,
     ILogger<TenantCatalogRefresher> logger) : BackgroundService
 {
-    private static readonly TimeSpan ReconnectDelay = TimeSpan.FromSeconds(2);
-
     protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
         Task.WhenAll(ListenAsync(stoppingToken), PollAsync(stoppingToken));
 
-    private async Task ListenAsync(CancellationToken stoppingToken)
-    {
-        while (!stoppingToken.IsCancellationRequested)
-        {
-            try
-            {
-                await using var connection = await dataSource.OpenConnectionAsync(stoppingToken);
-                connection.Notification += (_, notification) => _ = RefreshQuietlyAsync(notification.Payload, stoppingToken);
-                await using (var listen = new NpgsqlCommand(
-                    $"LISTEN {TenantRepository.RatesChangedChannel}; LISTEN {DirectoryRepository.DirectoryChangedChannel}", connection))
-                {
-                    await listen.ExecuteNonQueryAsync(stoppingToken);
-                }
-
-                while (!stoppingToken.IsCancellationRequested)
-                {
-                    await connection.WaitAsync(stoppingToken);
-                }
-            }
-            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-            {
-                return;
-            }
-            catch (NpgsqlException exception)
-            {
-                LogListenFailed(logger, exception);
-                await Task.Delay(ReconnectDelay, stoppingToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-            }
-        }
-    }
+    private Task ListenAsync(CancellationToken stoppingToken) =>
+        NotificationListener.ListenAsync(
+            dataSource,
+            [TenantRepository.RatesChangedChannel, DirectoryRepository.DirectoryChangedChannel],
+            tenantId => _ = RefreshQuietlyAsync(tenantId, stoppingToken),
+            exception => LogListenFailed(logger, exception),
+            stoppingToken);
 
     private async Task PollAsync(CancellationToken stoppingToken)
     {
