@@ -42,6 +42,7 @@ public sealed class AutoRechargeSettings(NpgsqlDataSource dataSource)
         }
 
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         var row = await connection.QuerySingleAsync<Row>(new CommandDefinition(
             """
             INSERT INTO auto_recharge_settings (tenant_id, enabled, trigger_micros, recharge_micros, payment_method_reference)
@@ -53,7 +54,15 @@ public sealed class AutoRechargeSettings(NpgsqlDataSource dataSource)
                       payment_method_reference AS PaymentMethodReference, updated_at AS UpdatedAt
             """,
             new { tenantId = profile.Tenant.TenantId, enabled = request.Enabled, trigger, recharge, reference = request.PaymentMethodReference },
+            transaction,
             cancellationToken: cancellationToken));
+        // Every gateway's scripts need the new trigger: the tenant's profile reloads like on a directory change.
+        await connection.ExecuteAsync(new CommandDefinition(
+            "UPDATE tenants SET directory_revision = directory_revision + 1 WHERE tenant_id = @tenantId; SELECT pg_notify(@channel, @tenantId)",
+            new { tenantId = profile.Tenant.TenantId, channel = Provisioning.DirectoryRepository.DirectoryChangedChannel },
+            transaction,
+            cancellationToken: cancellationToken));
+        await transaction.CommitAsync(cancellationToken);
         return ToMessage(profile, row);
     }
 

@@ -23,7 +23,7 @@ public sealed class BalanceCredits(HotState hotState, IOptions<FundingOptions> o
         [
             credit.Fingerprint, Milliseconds(now), Text(credit.AmountMicros), Text((int)credit.Kind), credit.SessionId, credit.Reference,
             credit.Note, Text(MoneyLimits.MaxBalanceMicros), Text(retentionSeconds), Milliseconds(LotExpiry(now, credit.ExpiryMonths)), Text((int)credit.Source),
-            Text(settings.MaxOpenLotsPerTenant),
+            Text(settings.MaxOpenLotsPerTenant), credit.PaysRecharge?.ToString() ?? string.Empty,
         ];
         string[] keys = [HotStateKeys.Account(tenantId), requestKey, HotStateKeys.Pending(tenantId), HotStateKeys.Lots(tenantId), HotStateKeys.LotExpiry(tenantId)];
         var reply = await hotState.RunAsync(tenantId, HotScriptName.Credit, keys, arguments, cancellationToken);
@@ -61,7 +61,11 @@ public sealed class BalanceCredits(HotState hotState, IOptions<FundingOptions> o
 /// given source that expires ExpiryMonths after now.
 /// </summary>
 public sealed record CreditRequest(
-    LedgerEntryKind Kind, long AmountMicros, string SessionId, string Reference, string Note, string Fingerprint, string RequestName, LotSource Source, int ExpiryMonths);
+    LedgerEntryKind Kind, long AmountMicros, string SessionId, string Reference, string Note, string Fingerprint, string RequestName, LotSource Source, int ExpiryMonths)
+{
+    /// <summary>The recharge request this funding pays: the ledger marks it succeeded in the funding's transaction.</summary>
+    public LotId? PaysRecharge { get; init; }
+}
 
 /// <summary>What a credit did: the amount added, and the balance and held amount just after.</summary>
 [System.Runtime.InteropServices.StructLayout(System.Runtime.InteropServices.LayoutKind.Auto)]

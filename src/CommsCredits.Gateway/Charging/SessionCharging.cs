@@ -150,6 +150,7 @@ public sealed class SessionCharging(TenantCatalog catalog, CallRating rating, Ho
             Text(requestNumber), fingerprint, Milliseconds(now), Text(usedSeconds), Text(requestedSeconds),
             Text(settings.ValiditySeconds), Text(MoneyLimits.MaxSessionSeconds), terminate ? "1" : "0", Text((int)(terminationCause ?? TerminationCause.Unspecified)),
             Text(settings.SessionRetentionSeconds), Text(settings.MaxRequestsPerSession), Ledger.SettlementCodec.FormatMonth(now),
+            TriggerArgument(profile.Tenant),
         ];
         string[] keys =
         [
@@ -177,6 +178,9 @@ public sealed class SessionCharging(TenantCatalog catalog, CallRating rating, Ho
         await hotState.SettleAsync(tenantId, reply[2], cancellationToken);
         return new UsageOutcome(answer, profile.Tenant.Currency, null);
     }
+
+    /// <summary>The auto-recharge trigger as the scripts take it: micros, or empty when auto-recharge is off.</summary>
+    public static string TriggerArgument(TenantRecord tenant) => tenant.AutoRechargeTriggerMicros is { } trigger ? Text(trigger) : string.Empty;
 
     /// <summary>What the client asked for, with 0 meaning the default slice and nothing above the largest slice.</summary>
     private long GrantRequest(uint requestedSeconds) =>

@@ -51,6 +51,32 @@ public sealed class LedgerBatchStore(NpgsqlDataSource dataSource)
             JOIN live ON live.tenant_id = p.tenant_id AND live.hot_epoch = p.epoch
             ON CONFLICT DO NOTHING
             RETURNING 1
+        ), recharges_due AS (
+            INSERT INTO recharge_requests (tenant_id, epoch, operation_number, amount_micros, currency, payment_method_reference)
+            SELECT r.tenant_id, r.epoch, r.operation_number, s.recharge_micros, live.currency, s.payment_method_reference
+            FROM unnest(@r_tenant, @r_epoch, @r_operation) AS r(tenant_id, epoch, operation_number)
+            JOIN live ON live.tenant_id = r.tenant_id AND live.hot_epoch = r.epoch
+            JOIN auto_recharge_settings s ON s.tenant_id = r.tenant_id AND s.enabled
+            ON CONFLICT DO NOTHING
+            RETURNING 1
+        ), recharges_paid AS (
+            UPDATE recharge_requests q SET status = 'succeeded', completed_at = now(), claimed_until = NULL
+            FROM unnest(@p_paid_tenant, @p_paid_epoch, @p_paid_operation, @p_paid_entry_epoch)
+                 AS p(tenant_id, epoch, operation_number, entry_epoch)
+            JOIN live ON live.tenant_id = p.tenant_id AND live.hot_epoch = p.entry_epoch
+            WHERE q.tenant_id = p.tenant_id AND q.epoch = p.epoch AND q.operation_number = p.operation_number
+            RETURNING 1
+        ), notifications AS (
+            INSERT INTO notification_outbox (tenant_id, kind, event_id, payload, occurred_at)
+            SELECT n.tenant_id, n.kind, n.event_id,
+                   jsonb_strip_nulls(jsonb_build_object('recharge_id', n.recharge_id, 'amount_micros', n.amount_micros,
+                                                        'balance_micros', n.balance_micros, 'currency', live.currency)),
+                   n.occurred_at
+            FROM unnest(@n_tenant, @n_epoch, @n_kind, @n_event_id, @n_recharge, @n_amount, @n_balance, @n_occurred)
+                 AS n(tenant_id, epoch, kind, event_id, recharge_id, amount_micros, balance_micros, occurred_at)
+            JOIN live ON live.tenant_id = n.tenant_id AND live.hot_epoch = n.epoch
+            ON CONFLICT DO NOTHING
+            RETURNING 1
         ), calls AS (
             INSERT INTO call_records (tenant_id, epoch, session_number, session_id, user_id, call_type, calling_number,
                                       called_number, started_at, ended_at, used_seconds, billed_seconds, charge_micros,
@@ -88,6 +114,7 @@ public sealed class LedgerBatchStore(NpgsqlDataSource dataSource)
         AddEntryParameters(write.Parameters, settlements);
         AddLotParameters(write.Parameters, settlements);
         AddPoolParameters(write.Parameters, settlements);
+        AddEventParameters(write.Parameters, settlements);
         AddCallParameters(write.Parameters, settlements);
         batch.BatchCommands.Add(write);
 
@@ -186,6 +213,70 @@ public sealed class LedgerBatchStore(NpgsqlDataSource dataSource)
         Add(parameters, "p_pool", NpgsqlDbType.Text, withPool, s => s.PoolUse!.PoolId);
         Add(parameters, "p_month", NpgsqlDbType.Date, withPool, s => s.PoolUse!.Month);
         Add(parameters, "p_seconds", NpgsqlDbType.Bigint, withPool, s => s.PoolUse!.Seconds);
+    }
+
+    private static void AddEventParameters(NpgsqlParameterCollection parameters, Settlement[] settlements)
+    {
+        var due = new List<Settlement>();
+        var paid = new List<(Settlement Settlement, LotId Request)>();
+        var notifications = new List<(Settlement Settlement, Notification Notice)>();
+        foreach (var settlement in settlements)
+        {
+            foreach (var settlementEvent in settlement.Events)
+            {
+                if (string.Equals(settlementEvent.Name, SettlementEvent.RechargeDue, StringComparison.Ordinal))
+                {
+                    due.Add(settlement);
+                    continue;
+                }
+
+                var notice = Notification.Of(settlement, settlementEvent);
+                notifications.Add((settlement, notice));
+                if (notice.RechargeId is { } request)
+                {
+                    paid.Add((settlement, LotId.Parse(request)));
+                }
+            }
+        }
+
+        Add(parameters, "r_tenant", NpgsqlDbType.Text, due, s => s.TenantId);
+        Add(parameters, "r_epoch", NpgsqlDbType.Bigint, due, s => s.Epoch);
+        Add(parameters, "r_operation", NpgsqlDbType.Bigint, due, s => s.OperationNumber);
+        Add(parameters, "p_paid_tenant", NpgsqlDbType.Text, paid, p => p.Settlement.TenantId);
+        Add(parameters, "p_paid_epoch", NpgsqlDbType.Bigint, paid, p => p.Request.Epoch);
+        Add(parameters, "p_paid_operation", NpgsqlDbType.Bigint, paid, p => p.Request.OperationNumber);
+        Add(parameters, "p_paid_entry_epoch", NpgsqlDbType.Bigint, paid, p => p.Settlement.Epoch);
+        Add(parameters, "n_tenant", NpgsqlDbType.Text, notifications, n => n.Settlement.TenantId);
+        Add(parameters, "n_epoch", NpgsqlDbType.Bigint, notifications, n => n.Settlement.Epoch);
+        Add(parameters, "n_kind", NpgsqlDbType.Text, notifications, n => n.Notice.Kind);
+        Add(parameters, "n_event_id", NpgsqlDbType.Text, notifications, n => $"{n.Settlement.Epoch}.{n.Settlement.OperationNumber}:{n.Notice.Kind}");
+        Add(parameters, "n_recharge", NpgsqlDbType.Text, notifications, n => n.Notice.RechargeId);
+        Add(parameters, "n_amount", NpgsqlDbType.Bigint, notifications, n => n.Notice.AmountMicros);
+        Add(parameters, "n_balance", NpgsqlDbType.Bigint, notifications, n => n.Notice.BalanceMicros);
+        Add(parameters, "n_occurred", NpgsqlDbType.TimestampTz, notifications, n => n.Settlement.OccurredAt);
+    }
+
+    /// <summary>A notification a settlement event causes: its kind and the facts of its payload (the currency is the tenant's).</summary>
+    private sealed record Notification(string Kind, string? RechargeId, long? AmountMicros, long? BalanceMicros)
+    {
+        public static Notification Of(Settlement settlement, SettlementEvent settlementEvent)
+        {
+            var amount = settlement.Entry?.AmountMicros ?? 0;
+            switch (settlementEvent.Name)
+            {
+                case SettlementEvent.BalanceReachedZero:
+                    return new Notification(settlementEvent.Name, null, null, null);
+                case SettlementEvent.FundsExpired:
+                    return new Notification(settlementEvent.Name, null, -amount, null);
+                case SettlementEvent.RechargeSucceeded:
+                    var slash = settlementEvent.Value.IndexOf('/', StringComparison.Ordinal);
+                    return slash > 0
+                        ? new Notification(settlementEvent.Name, settlementEvent.Value[..slash], amount, Balances.Netstrings.ParseInteger(settlementEvent.Value[(slash + 1)..]))
+                        : throw new FormatException($"recharge_succeeded needs 'request/balance', not '{settlementEvent.Value}'");
+                default:
+                    throw new FormatException($"settlement event '{settlementEvent.Name}' causes no notification");
+            }
+        }
     }
 
     private static void AddCallParameters(NpgsqlParameterCollection parameters, Settlement[] settlements)

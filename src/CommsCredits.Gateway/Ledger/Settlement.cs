@@ -57,7 +57,37 @@ public sealed record Settlement(
     DateTimeOffset OccurredAt,
     LedgerEntry? Entry,
     PoolUse? PoolUse,
-    CallRecord? Call);
+    CallRecord? Call)
+{
+    /// <summary>What else the operation causes, written in the same transaction (see <see cref="SettlementEvent"/>).</summary>
+    public IReadOnlyList<SettlementEvent> Events { get; init; } = [];
+}
+
+/// <summary>
+/// Something a settlement causes besides its ledger entry, written in the same transaction so that it happens exactly
+/// when the entry does: a recharge request (a debit crossed the auto-recharge trigger), a notification (the balance
+/// reached zero, funds expired), a recharge request marked paid (its funding). Value is empty or the event's argument.
+/// </summary>
+public sealed record SettlementEvent(string Name, string Value)
+{
+    public const string RechargeDue = "recharge_due";
+    public const string BalanceReachedZero = "balance_reached_zero";
+    public const string FundsExpired = "funds_expired";
+
+    /// <summary>Value "epoch.operation/balance after": the recharge request paid, and the balance the funding left.</summary>
+    public const string RechargeSucceeded = "recharge_succeeded";
+
+    private static readonly HashSet<string> Known = new(StringComparer.Ordinal) { RechargeDue, BalanceReachedZero, FundsExpired, RechargeSucceeded };
+
+    public static SettlementEvent Parse(string text)
+    {
+        var equals = text.IndexOf('=', StringComparison.Ordinal);
+        var name = equals < 0 ? text : text[..equals];
+        return Known.Contains(name)
+            ? new SettlementEvent(name, equals < 0 ? string.Empty : text[(equals + 1)..])
+            : throw new FormatException($"'{name}' is not a settlement event");
+    }
+}
 
 /// <summary>
 /// One money movement. AmountMicros is signed: positive adds to the balance. A positive entry creates a lot (Lot);

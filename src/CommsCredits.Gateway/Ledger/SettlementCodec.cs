@@ -9,7 +9,7 @@ using CommsCredits.Gateway.Balances;
 /// </summary>
 public static class SettlementCodec
 {
-    private const int CommonFieldCount = 17;
+    private const int CommonFieldCount = 18;
     private const int CallFieldCount = 20;
 
     public static Settlement Decode(string tenantId, string encoded)
@@ -33,10 +33,11 @@ public static class SettlementCodec
             ? null
             : new LedgerEntry((LedgerEntryKind)kind, amount, sessionId, requestNumber, sessionNumber, NullIfEmpty(fields[8]), NullIfEmpty(fields[9]), lot, DecodeDraws(fields[12]));
         var poolUse = fields[13].Length == 0 ? null : new PoolUse(fields[13], Netstrings.ParseInteger(fields[14]), ParseMonth(fields[15]));
-        var call = string.Equals(fields[16], "1", StringComparison.Ordinal)
+        var call = string.Equals(fields[17], "1", StringComparison.Ordinal)
             ? DecodeCall(fields.AsSpan(CommonFieldCount), sessionNumber, sessionId)
             : null;
-        return Checked(new Settlement(tenantId, epoch, operation, occurredAt, entry, poolUse, call));
+        var events = fields[16].Length == 0 ? [] : Array.ConvertAll(fields[16].Split(';'), SettlementEvent.Parse);
+        return Checked(new Settlement(tenantId, epoch, operation, occurredAt, entry, poolUse, call) { Events = events });
     }
 
     /// <summary>

@@ -2,9 +2,19 @@ namespace CommsCredits.Gateway.Tenants;
 
 using CommsCredits.Gateway.Rating;
 
-/// <summary>A tenant as stored in PostgreSQL. A funding lot expires FundingExpiryMonths after its purchase.</summary>
+/// <summary>
+/// A tenant as stored in PostgreSQL. A funding lot expires FundingExpiryMonths after its purchase. A debit that takes
+/// the balance below AutoRechargeTriggerMicros (null when auto-recharge is off) makes a recharge due.
+/// </summary>
 public sealed record TenantRecord(
-    string TenantId, string Currency, string DisplayName, DateTimeOffset CreatedAt, long RatesRevision, int FundingExpiryMonths, string TimeZone);
+    string TenantId,
+    string Currency,
+    string DisplayName,
+    DateTimeOffset CreatedAt,
+    long RatesRevision,
+    int FundingExpiryMonths,
+    string TimeZone,
+    long? AutoRechargeTriggerMicros);
 
 /// <summary>A tenant as the charging path needs it: its settings, its rate tables and its directory, in memory.</summary>
 public sealed record TenantProfile(TenantRecord Tenant, RateBook Rates, TenantDirectory Directory)

@@ -16,9 +16,11 @@ public sealed class TenantRepository(NpgsqlDataSource dataSource)
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         var row = await connection.QuerySingleOrDefaultAsync<TenantRow>(new CommandDefinition(
             """
-            SELECT tenant_id AS TenantId, currency AS Currency, display_name AS DisplayName, created_at AS CreatedAt,
-                   rates_revision AS RatesRevision, funding_expiry_months AS FundingExpiryMonths, time_zone AS TimeZone
-            FROM tenants WHERE tenant_id = @tenantId
+            SELECT t.tenant_id AS TenantId, t.currency AS Currency, t.display_name AS DisplayName, t.created_at AS CreatedAt,
+                   t.rates_revision AS RatesRevision, t.funding_expiry_months AS FundingExpiryMonths, t.time_zone AS TimeZone,
+                   CASE WHEN a.enabled THEN a.trigger_micros END AS AutoRechargeTriggerMicros
+            FROM tenants t LEFT JOIN auto_recharge_settings a USING (tenant_id)
+            WHERE t.tenant_id = @tenantId
             """,
             new { tenantId },
             cancellationToken: cancellationToken));
@@ -26,7 +28,7 @@ public sealed class TenantRepository(NpgsqlDataSource dataSource)
             ? null
             : new TenantRecord(
                 row.TenantId, row.Currency, row.DisplayName, new DateTimeOffset(row.CreatedAt.ToUniversalTime(), TimeSpan.Zero), row.RatesRevision,
-                row.FundingExpiryMonths, row.TimeZone);
+                row.FundingExpiryMonths, row.TimeZone, row.AutoRechargeTriggerMicros);
     }
 
     /// <summary>Creates the tenant, or returns the stored one (Created false) when the id is taken.</summary>
@@ -172,7 +174,9 @@ public sealed class TenantRepository(NpgsqlDataSource dataSource)
         return rows.ToDictionary(row => row.TenantId, row => new TenantRevisions(row.Rates, row.Directory), StringComparer.Ordinal);
     }
 
-    private sealed record TenantRow(string TenantId, string Currency, string DisplayName, DateTime CreatedAt, long RatesRevision, int FundingExpiryMonths, string TimeZone);
+    private sealed record TenantRow(
+        string TenantId, string Currency, string DisplayName, DateTime CreatedAt, long RatesRevision, int FundingExpiryMonths, string TimeZone,
+        long? AutoRechargeTriggerMicros);
 
     private sealed record StoredRate(
         short CallType,

@@ -22,11 +22,12 @@ end
 -- A settlement: what must reach the ledger, and the call detail record when a call ends.
 -- lot is nil or { expires ms, source } for an entry that creates a funding lot; draws is '' or what the entry took
 -- from lots, "lot:micros;lot:micros" (see apply_draws); pool is nil or { pool id, seconds, month } for included
--- minutes used. Field order is the contract with SettlementCodec.Decode.
+-- minutes used; events is '' or what else the entry causes, "name" or "name=value" joined by ';' (see
+-- SettlementEvents). Field order is the contract with SettlementCodec.Decode.
 local function settlement(epoch, operation, occurred_ms, kind, amount, session_id, request_number, session_number,
-                          reference, note, lot, draws, pool, call)
+                          reference, note, lot, draws, pool, events, call)
   local fields = { epoch, int(operation), occurred_ms, int(kind), int(amount), session_id, request_number,
-                   session_number, reference, note, '', '', draws, '', '', '' }
+                   session_number, reference, note, '', '', draws, '', '', '', events }
   if lot then
     fields[11], fields[12] = lot[1], lot[2]
   end
@@ -152,4 +153,17 @@ end
 
 local function write_pool_counters(account, pool, month, used, held)
   redis.call('HSET', account, 'pm:' .. pool, month, 'pu:' .. pool, int(used), 'ph:' .. pool, int(held))
+end
+
+-- What a debit from balance_before to balance_after causes besides itself: a recharge when it crosses the tenant's
+-- auto-recharge trigger (trigger is '' when auto-recharge is off), a notification when it reaches zero.
+local function debit_events(balance_before, balance_after, trigger)
+  local events = {}
+  if trigger ~= '' and balance_before >= tonumber(trigger) and balance_after < tonumber(trigger) then
+    events[#events + 1] = 'recharge_due'
+  end
+  if balance_before > 0 and balance_after == 0 then
+    events[#events + 1] = 'balance_reached_zero'
+  end
+  return table.concat(events, ';')
 end

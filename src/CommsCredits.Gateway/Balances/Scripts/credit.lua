@@ -5,11 +5,19 @@
 --     KEYS[4] lots hash, KEYS[5] lot expiry order
 -- ARGV[1] fingerprint, [2] now ms, [3] amount micros (> 0), [4] kind, [5] session id or '', [6] reference,
 --     [7] note, [8] max balance micros, [9] retention seconds of the request record, [10] lot expiry ms (> now),
---     [11] lot source, [12] most lots a tenant may hold
+--     [11] lot source, [12] most lots a tenant may hold, [13] the recharge request this funding pays ('' for none)
 -- Reply: {'not_loaded'} | {'balance_limit'} | {'lot_limit'} | {'replay', answer, pending settlement or ''}
 --      | {'ok', answer, settlement}
 -- The answer is encode{code, amount, balance after, held after, operation, fingerprint}.
 local account, request, pending, lots, order = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+
+-- A recharge's funding marks its request succeeded, with the balance it left, in the same ledger transaction.
+local function recharge_events(recharge, balance_after)
+  if recharge == '' then
+    return ''
+  end
+  return 'recharge_succeeded=' .. recharge .. '/' .. int(balance_after)
+end
 local epoch = redis.call('HGET', account, 'epoch')
 if not epoch then
   return { 'not_loaded' }
@@ -40,7 +48,7 @@ if ARGV[5] ~= '' then
   request_number = '0'
 end
 record = settlement(epoch, operation, ARGV[2], tonumber(ARGV[4]), amount, ARGV[5], request_number, '', ARGV[6],
-                    ARGV[7], { ARGV[10], ARGV[11] }, '', nil, nil)
+                    ARGV[7], { ARGV[10], ARGV[11] }, '', nil, recharge_events(ARGV[13], balance + amount), nil)
 local lot = epoch .. '.' .. int(operation)
 redis.call('HSET', lots, lot, int(amount))
 redis.call('ZADD', order, ARGV[10], lot)

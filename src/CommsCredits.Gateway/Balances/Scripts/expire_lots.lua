@@ -21,7 +21,8 @@ ensure(balance - forfeit >= held, 'an expiry would take money that holds need')
 -- Writes start here.
 local operation = redis.call('HINCRBY', account, 'opseq', 1)
 local draws = apply_draws(lots, order, plan)
-local record = settlement(epoch, operation, ARGV[1], 4, -forfeit, '', '', '', '', 'funds expired', nil, draws, nil, nil)
+local record = settlement(epoch, operation, ARGV[1], 4, -forfeit, '', '', '', '', 'funds expired', nil, draws, nil,
+                         'funds_expired', nil)
 redis.call('HSET', pending, int(operation), record)
 redis.call('HSET', account, 'balance', int(balance - forfeit))
 return { 'ok', int(forfeit), record }
