@@ -135,6 +135,19 @@ public sealed class FundingLotTests(FundingGateway fixture)
         (await gateway.LedgerAsync(first)).Sum.ShouldBe(0);
         (await gateway.LedgerAsync(second)).Sum.ShouldBe(0);
         (await gateway.LedgerAsync(fresh)).Sum.ShouldBe(55 * Euro);
+        await using (var connection = new NpgsqlConnection(gateway.PostgresConnectionString))
+        {
+            // Each forfeiture notifies its tenant once, with the amount, in the expiry's own ledger transaction.
+            var notices = await connection.QueryAsync<(string Tenant, string Payload)>(
+                "SELECT tenant_id, payload::text FROM notification_outbox WHERE kind = 'funds_expired' AND tenant_id = ANY(@tenants) ORDER BY tenant_id",
+                new { tenants = new[] { first, second, fresh } });
+            notices.ShouldBe(new[]
+            {
+                (first, "{\"currency\": \"EUR\", \"amount_micros\": 50000000}"),
+                (second, "{\"currency\": \"EUR\", \"amount_micros\": 70000000}"),
+            }.OrderBy(notice => notice.Item1, StringComparer.Ordinal));
+        }
+
         foreach (var tenant in new[] { first, second, fresh })
         {
             await gateway.ShouldConserveMoneyAsync(tenant);
