@@ -56,6 +56,11 @@ public sealed class AutoRechargeSettings(NpgsqlDataSource dataSource)
             new { tenantId = profile.Tenant.TenantId, enabled = request.Enabled, trigger, recharge, reference = request.PaymentMethodReference },
             transaction,
             cancellationToken: cancellationToken));
+        if (request.PaymentMethodReference.Length > 0)
+        {
+            await Recharge.RechargeRequests.RetryWithNewPaymentMethodAsync(connection, transaction, profile.Tenant.TenantId, request.PaymentMethodReference, cancellationToken);
+        }
+
         // Every gateway's scripts need the new trigger: the tenant's profile reloads like on a directory change.
         await connection.ExecuteAsync(new CommandDefinition(
             "UPDATE tenants SET directory_revision = directory_revision + 1 WHERE tenant_id = @tenantId; SELECT pg_notify(@channel, @tenantId)",

@@ -6,6 +6,7 @@ using CommsCredits.Gateway.Charging;
 using CommsCredits.Gateway.Credentials;
 using CommsCredits.Gateway.Funding;
 using CommsCredits.Gateway.Ledger;
+using CommsCredits.Gateway.Recharge;
 using CommsCredits.Gateway.Provisioning;
 using CommsCredits.Gateway.Storage;
 using CommsCredits.Gateway.Tenants;
@@ -27,6 +28,7 @@ public static class ServiceRegistration
         AddValidatedOptions<AccountsOptions>(services, configuration, AccountsOptions.SectionName);
         AddValidatedOptions<CredentialsOptions>(services, configuration, CredentialsOptions.SectionName);
         AddValidatedOptions<FundingOptions>(services, configuration, FundingOptions.SectionName);
+        AddValidatedOptions<RechargeOptions>(services, configuration, RechargeOptions.SectionName);
         AddValidatedOptions<DirectoryOptions>(services, configuration, DirectoryOptions.SectionName);
         services.AddSingleton<IValidateOptions<ChargingOptions>, ChargingOptionsValidator>();
         services.AddSingleton<IValidateOptions<DirectoryOptions>, DirectoryOptionsValidator>();
@@ -57,6 +59,11 @@ public static class ServiceRegistration
         services.AddSingleton<ApiKeyStore>();
         services.AddSingleton<ApiKeyCache>();
         services.AddHostedService<ApiKeyRefresher>();
+        services.AddSingleton<RechargeRequests>();
+        // The sandbox is the only provider built so far; a real one implements IPaymentProvider the same way.
+        services.AddSingleton<IPaymentProvider, SandboxPaymentProvider>();
+        services.AddSingleton<RechargeWorker>();
+        services.AddHostedService(provider => provider.GetRequiredService<RechargeWorker>());
         services.AddSingleton<FundingExpiryJob>();
         services.AddHostedService(provider => provider.GetRequiredService<FundingExpiryJob>());
         services.AddSingleton<DirectoryAdministration>();

@@ -20,6 +20,8 @@ CREATE TABLE recharge_requests (
     next_attempt_at          timestamptz NOT NULL DEFAULT now(),
     claimed_until            timestamptz,
     failure_reason           text CHECK (length(failure_reason) <= 500),
+    -- Failed because of the payment method (declined, expired card): due again when the tenant sets another one.
+    awaits_new_payment_method boolean NOT NULL DEFAULT false,
     created_at               timestamptz NOT NULL DEFAULT now(),
     completed_at             timestamptz,
     PRIMARY KEY (tenant_id, epoch, operation_number)
