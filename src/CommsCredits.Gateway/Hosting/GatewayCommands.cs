@@ -21,6 +21,9 @@ public static class GatewayCommands
         usage: CommsCredits.Gateway [command] [options] [--Section:Key=value ...]
           serve        apply migrations, then serve gRPC on Server:Endpoint (default http://127.0.0.1:5080)
           migrate      apply pending PostgreSQL migrations and exit
+          worker       apply migrations, then run the background work without serving gRPC: the recharge worker, the
+                       funding expiry job and the pending-settlement sweeper (several may run; gateways can leave
+                       recharges to them with --Recharge:WorkerEnabled=false)
           seed-demo [--keys-file PATH]
                        migrate, then create tenant 'demo' (EUR) with 100 EUR, a sample rate table, three users, a
                        toll-free number, two minute pools and two API keys (network-element for tenant demo, admin for
@@ -33,7 +36,7 @@ public static class GatewayCommands
           list-keys [--limit N]
                        list keys, newest first (ids, roles, tenants, dates, descriptions; never secrets)
         settings: Storage:Redis, Storage:Postgres, Server:Endpoint, Charging:*, Settlement:*, Catalog:*, Accounts:*,
-                  Directory:*, Credentials:*, Grpc:*
+                  Funding:*, Recharge:*, Directory:*, Credentials:*, Grpc:*
         """;
 
     public static async Task<int> RunAsync(string[] args)
@@ -48,6 +51,7 @@ public static class GatewayCommands
             {
                 "serve" => await ServeAsync(settings, stop),
                 "migrate" => await MigrateAsync(settings, stop),
+                "worker" => await WorkAsync(settings, stop),
                 "seed-demo" => await SeedDemoAsync(CommandArguments.Parse(settings, "keys-file"), stop),
                 "create-key" => await KeyCommands.CreateAsync(CommandArguments.Parse(settings, "role", "tenant", "description"), stop),
                 "revoke-key" => await KeyCommands.RevokeAsync(CommandArguments.Parse(settings), stop),
@@ -69,6 +73,15 @@ public static class GatewayCommands
         builder.Logging.AddConsole(console => console.LogToStandardErrorThreshold = LogLevel.Trace);
         builder.Services.AddChargingCore(builder.Configuration);
         return builder.Build();
+    }
+
+    private static async Task<int> WorkAsync(string[] settings, CancellationToken cancellationToken)
+    {
+        using var host = BuildCommandHost(settings);
+        await GatewayApplication.MigrateAsync(host.Services, cancellationToken);
+        // Stops on SIGINT/SIGTERM through the host's lifetime, flushing the settlement writer like serve does.
+        await host.RunAsync(cancellationToken);
+        return 0;
     }
 
     private static async Task<int> ServeAsync(string[] settings, CancellationToken cancellationToken)

@@ -164,6 +164,58 @@ public sealed class RechargeWorkerTests(RechargeGateway fixture) : IClassFixture
         await gateway.ShouldConserveMoneyAsync(tenant);
     }
 
+    [Fact]
+    public async Task Two_worker_processes_on_their_own_fund_a_due_recharge_once_and_stop_cleanly_on_SIGTERM()
+    {
+        // Proves the worker role: two `worker` processes (no gRPC listener) share the database and Redis of a gateway
+        // whose own worker is off; a due recharge is funded once, and each process exits 0 on SIGTERM.
+        var tenant = await DrainedTenantAsync("pm_sandbox_ok");
+        var workers = Enumerable.Range(0, 2).Select(_ => StartWorkerProcess()).ToList();
+        try
+        {
+            var deadline = DateTime.UtcNow.AddSeconds(30);
+            while (!string.Equals((await RequestAsync(tenant)).Status, "succeeded", StringComparison.Ordinal))
+            {
+                DateTime.UtcNow.ShouldBeLessThan(deadline, "the worker processes did not fund the recharge within 30 s");
+                await Task.Delay(100);
+            }
+        }
+        finally
+        {
+            foreach (var worker in workers)
+            {
+                System.Diagnostics.Process.Start("kill", ["-TERM", worker.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]).WaitForExit();
+            }
+        }
+
+        foreach (var worker in workers)
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            await worker.WaitForExitAsync(timeout.Token);
+            worker.ExitCode.ShouldBe(0);
+            worker.Dispose();
+        }
+
+        (await ChargesAsync(tenant)).ShouldBe([("charged", 50 * Euro)]);
+        (await AutoRechargeLotsAsync(tenant)).ShouldBe([50 * Euro]);
+        await gateway.ShouldConserveMoneyAsync(tenant);
+    }
+
+    private System.Diagnostics.Process StartWorkerProcess()
+    {
+        var start = new System.Diagnostics.ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet") { UseShellExecute = false };
+        foreach (var argument in new[]
+        {
+            Path.Combine(AppContext.BaseDirectory, "CommsCredits.Gateway.dll"), "worker", "--Storage:Postgres=" + gateway.PostgresConnectionString,
+            "--Storage:Redis=" + gateway.RedisSetting, "--Recharge:PollIntervalMs=50", "--Logging:LogLevel:Default=Warning",
+        })
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        return System.Diagnostics.Process.Start(start)!;
+    }
+
     /// <summary>A tenant with auto-recharge (trigger 20, recharge 50) whose balance a debit has just taken from 30 to 15.</summary>
     private async Task<string> DrainedTenantAsync(string paymentMethod)
     {
