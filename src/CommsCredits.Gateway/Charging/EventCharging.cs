@@ -44,6 +44,7 @@ public sealed class EventCharging(TenantCatalog catalog, CallRating rating, HotS
             fingerprint, Milliseconds(now), Text(request.UsedSeconds), .. TariffArguments(tariff), Text((int)request.CallType), request.UserId,
             request.CallingNumber, request.CalledNumber, tariff.DestinationName, tariff.Prefix, Milliseconds(tariff.EffectiveFrom), request.SessionId,
             Text(settings.SessionRetentionSeconds), .. rated.Coverage.Arguments(now), SessionCharging.TriggerArgument(profile.Tenant),
+            SessionCharging.LevelsArgument(profile.Tenant),
         ];
         string[] keys =
         [

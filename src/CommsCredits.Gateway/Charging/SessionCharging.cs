@@ -150,7 +150,7 @@ public sealed class SessionCharging(TenantCatalog catalog, CallRating rating, Ho
             Text(requestNumber), fingerprint, Milliseconds(now), Text(usedSeconds), Text(requestedSeconds),
             Text(settings.ValiditySeconds), Text(MoneyLimits.MaxSessionSeconds), terminate ? "1" : "0", Text((int)(terminationCause ?? TerminationCause.Unspecified)),
             Text(settings.SessionRetentionSeconds), Text(settings.MaxRequestsPerSession), Ledger.SettlementCodec.FormatMonth(now),
-            TriggerArgument(profile.Tenant),
+            TriggerArgument(profile.Tenant), LevelsArgument(profile.Tenant),
         ];
         string[] keys =
         [
@@ -181,6 +181,9 @@ public sealed class SessionCharging(TenantCatalog catalog, CallRating rating, Ho
 
     /// <summary>The auto-recharge trigger as the scripts take it: micros, or empty when auto-recharge is off.</summary>
     public static string TriggerArgument(TenantRecord tenant) => tenant.AutoRechargeTriggerMicros is { } trigger ? Text(trigger) : string.Empty;
+
+    /// <summary>The low-balance warning levels as the scripts take them: micros joined by ',', or empty.</summary>
+    public static string LevelsArgument(TenantRecord tenant) => string.Join(',', tenant.LowBalanceLevelsMicros.Select(Text));
 
     /// <summary>What the client asked for, with 0 meaning the default slice and nothing above the largest slice.</summary>
     private long GrantRequest(uint requestedSeconds) =>

@@ -70,10 +70,11 @@ public sealed class LedgerBatchStore(NpgsqlDataSource dataSource)
             INSERT INTO notification_outbox (tenant_id, kind, event_id, payload, occurred_at)
             SELECT n.tenant_id, n.kind, n.event_id,
                    jsonb_strip_nulls(jsonb_build_object('recharge_id', n.recharge_id, 'amount_micros', n.amount_micros,
-                                                        'balance_micros', n.balance_micros, 'currency', live.currency)),
+                                                        'level_micros', n.level_micros, 'balance_micros', n.balance_micros,
+                                                        'currency', live.currency)),
                    n.occurred_at
-            FROM unnest(@n_tenant, @n_epoch, @n_kind, @n_event_id, @n_recharge, @n_amount, @n_balance, @n_occurred)
-                 AS n(tenant_id, epoch, kind, event_id, recharge_id, amount_micros, balance_micros, occurred_at)
+            FROM unnest(@n_tenant, @n_epoch, @n_kind, @n_event_id, @n_recharge, @n_amount, @n_level, @n_balance, @n_occurred)
+                 AS n(tenant_id, epoch, kind, event_id, recharge_id, amount_micros, level_micros, balance_micros, occurred_at)
             JOIN live ON live.tenant_id = n.tenant_id AND live.hot_epoch = n.epoch
             ON CONFLICT DO NOTHING
             RETURNING 1
@@ -249,16 +250,23 @@ public sealed class LedgerBatchStore(NpgsqlDataSource dataSource)
         Add(parameters, "n_tenant", NpgsqlDbType.Text, notifications, n => n.Settlement.TenantId);
         Add(parameters, "n_epoch", NpgsqlDbType.Bigint, notifications, n => n.Settlement.Epoch);
         Add(parameters, "n_kind", NpgsqlDbType.Text, notifications, n => n.Notice.Kind);
-        Add(parameters, "n_event_id", NpgsqlDbType.Text, notifications, n => $"{n.Settlement.Epoch}.{n.Settlement.OperationNumber}:{n.Notice.Kind}");
+        Add(parameters, "n_event_id", NpgsqlDbType.Text, notifications, n => n.Notice.EventId(n.Settlement));
         Add(parameters, "n_recharge", NpgsqlDbType.Text, notifications, n => n.Notice.RechargeId);
         Add(parameters, "n_amount", NpgsqlDbType.Bigint, notifications, n => n.Notice.AmountMicros);
+        Add(parameters, "n_level", NpgsqlDbType.Bigint, notifications, n => n.Notice.LevelMicros);
         Add(parameters, "n_balance", NpgsqlDbType.Bigint, notifications, n => n.Notice.BalanceMicros);
         Add(parameters, "n_occurred", NpgsqlDbType.TimestampTz, notifications, n => n.Settlement.OccurredAt);
     }
 
     /// <summary>A notification a settlement event causes: its kind and the facts of its payload (the currency is the tenant's).</summary>
-    private sealed record Notification(string Kind, string? RechargeId, long? AmountMicros, long? BalanceMicros)
+    private sealed record Notification(string Kind, string? RechargeId, long? AmountMicros, long? BalanceMicros, long? LevelMicros = null)
     {
+        /// <summary>"epoch.operation:kind", and the level for a low-balance warning (one debit can cross several).</summary>
+        public string EventId(Settlement settlement) =>
+            LevelMicros is { } level
+                ? $"{settlement.Epoch}.{settlement.OperationNumber}:{Kind}:{level}"
+                : $"{settlement.Epoch}.{settlement.OperationNumber}:{Kind}";
+
         public static Notification Of(Settlement settlement, SettlementEvent settlementEvent)
         {
             var amount = settlement.Entry?.AmountMicros ?? 0;
@@ -269,13 +277,22 @@ public sealed class LedgerBatchStore(NpgsqlDataSource dataSource)
                 case SettlementEvent.FundsExpired:
                     return new Notification(settlementEvent.Name, null, -amount, null);
                 case SettlementEvent.RechargeSucceeded:
-                    var slash = settlementEvent.Value.IndexOf('/', StringComparison.Ordinal);
-                    return slash > 0
-                        ? new Notification(settlementEvent.Name, settlementEvent.Value[..slash], amount, Balances.Netstrings.ParseInteger(settlementEvent.Value[(slash + 1)..]))
-                        : throw new FormatException($"recharge_succeeded needs 'request/balance', not '{settlementEvent.Value}'");
+                    var (request, balanceAfter) = Split(settlementEvent);
+                    return new Notification(settlementEvent.Name, request, amount, Balances.Netstrings.ParseInteger(balanceAfter));
+                case SettlementEvent.LowBalance:
+                    var (level, balance) = Split(settlementEvent);
+                    return new Notification(settlementEvent.Name, null, null, Balances.Netstrings.ParseInteger(balance), Balances.Netstrings.ParseInteger(level));
                 default:
                     throw new FormatException($"settlement event '{settlementEvent.Name}' causes no notification");
             }
+        }
+
+        private static (string First, string Second) Split(SettlementEvent settlementEvent)
+        {
+            var slash = settlementEvent.Value.IndexOf('/', StringComparison.Ordinal);
+            return slash > 0
+                ? (settlementEvent.Value[..slash], settlementEvent.Value[(slash + 1)..])
+                : throw new FormatException($"{settlementEvent.Name} needs a value 'a/b', not '{settlementEvent.Value}'");
         }
     }
 

@@ -74,10 +74,13 @@ public sealed record SettlementEvent(string Name, string Value)
     public const string BalanceReachedZero = "balance_reached_zero";
     public const string FundsExpired = "funds_expired";
 
+    /// <summary>Value "level/balance after": a debit took the balance below a low-balance warning level.</summary>
+    public const string LowBalance = "low_balance";
+
     /// <summary>Value "epoch.operation/balance after": the recharge request paid, and the balance the funding left.</summary>
     public const string RechargeSucceeded = "recharge_succeeded";
 
-    private static readonly HashSet<string> Known = new(StringComparer.Ordinal) { RechargeDue, BalanceReachedZero, FundsExpired, RechargeSucceeded };
+    private static readonly HashSet<string> Known = new(StringComparer.Ordinal) { RechargeDue, BalanceReachedZero, FundsExpired, RechargeSucceeded, LowBalance };
 
     public static SettlementEvent Parse(string text)
     {

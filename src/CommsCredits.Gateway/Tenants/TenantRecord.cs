@@ -4,7 +4,8 @@ using CommsCredits.Gateway.Rating;
 
 /// <summary>
 /// A tenant as stored in PostgreSQL. A funding lot expires FundingExpiryMonths after its purchase. A debit that takes
-/// the balance below AutoRechargeTriggerMicros (null when auto-recharge is off) makes a recharge due.
+/// the balance below AutoRechargeTriggerMicros (null when auto-recharge is off) makes a recharge due, one below a level
+/// of LowBalanceLevelsMicros a low-balance warning.
 /// </summary>
 public sealed record TenantRecord(
     string TenantId,
@@ -14,7 +15,8 @@ public sealed record TenantRecord(
     long RatesRevision,
     int FundingExpiryMonths,
     string TimeZone,
-    long? AutoRechargeTriggerMicros);
+    long? AutoRechargeTriggerMicros,
+    IReadOnlyList<long> LowBalanceLevelsMicros);
 
 /// <summary>A tenant as the charging path needs it: its settings, its rate tables and its directory, in memory.</summary>
 public sealed record TenantProfile(TenantRecord Tenant, RateBook Rates, TenantDirectory Directory)

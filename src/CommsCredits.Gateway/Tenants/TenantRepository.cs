@@ -18,8 +18,9 @@ public sealed class TenantRepository(NpgsqlDataSource dataSource)
             """
             SELECT t.tenant_id AS TenantId, t.currency AS Currency, t.display_name AS DisplayName, t.created_at AS CreatedAt,
                    t.rates_revision AS RatesRevision, t.funding_expiry_months AS FundingExpiryMonths, t.time_zone AS TimeZone,
-                   CASE WHEN a.enabled THEN a.trigger_micros END AS AutoRechargeTriggerMicros
-            FROM tenants t LEFT JOIN auto_recharge_settings a USING (tenant_id)
+                   CASE WHEN a.enabled THEN a.trigger_micros END AS AutoRechargeTriggerMicros,
+                   coalesce(array_to_string(n.low_balance_levels_micros, ','), '') AS LowBalanceLevels
+            FROM tenants t LEFT JOIN auto_recharge_settings a USING (tenant_id) LEFT JOIN notification_settings n USING (tenant_id)
             WHERE t.tenant_id = @tenantId
             """,
             new { tenantId },
@@ -28,7 +29,8 @@ public sealed class TenantRepository(NpgsqlDataSource dataSource)
             ? null
             : new TenantRecord(
                 row.TenantId, row.Currency, row.DisplayName, new DateTimeOffset(row.CreatedAt.ToUniversalTime(), TimeSpan.Zero), row.RatesRevision,
-                row.FundingExpiryMonths, row.TimeZone, row.AutoRechargeTriggerMicros);
+                row.FundingExpiryMonths, row.TimeZone, row.AutoRechargeTriggerMicros,
+                row.LowBalanceLevels.Length == 0 ? [] : Array.ConvertAll(row.LowBalanceLevels.Split(','), Balances.Netstrings.ParseInteger));
     }
 
     /// <summary>Creates the tenant, or returns the stored one (Created false) when the id is taken.</summary>
@@ -176,7 +178,8 @@ public sealed class TenantRepository(NpgsqlDataSource dataSource)
 
     private sealed record TenantRow(
         string TenantId, string Currency, string DisplayName, DateTime CreatedAt, long RatesRevision, int FundingExpiryMonths, string TimeZone,
-        long? AutoRechargeTriggerMicros);
+        long? AutoRechargeTriggerMicros,
+        string LowBalanceLevels);
 
     private sealed record StoredRate(
         short CallType,

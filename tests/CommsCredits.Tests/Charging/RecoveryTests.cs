@@ -71,7 +71,7 @@ public sealed class RecoveryTests
         var reply = await store.RunAsync(
             HotScriptName.Usage,
             [HotStateKeys.Account(tenant), HotStateKeys.Session(tenant, session), HotStateKeys.Pending(tenant), HotStateKeys.Lots(tenant), HotStateKeys.LotExpiry(tenant)],
-            ["1", fingerprint, now, "60", "60", "900", "604800", "0", "0", "3600", "10000", CommsCredits.Gateway.Ledger.SettlementCodec.FormatMonth(DateTimeOffset.UtcNow), string.Empty],
+            ["1", fingerprint, now, "60", "60", "900", "604800", "0", "0", "3600", "10000", CommsCredits.Gateway.Ledger.SettlementCodec.FormatMonth(DateTimeOffset.UtcNow), string.Empty, string.Empty],
             CancellationToken.None);
         reply[0].ShouldBe("ok");
         (await gateway.LedgerAsync(tenant)).Debited.ShouldBe(0);

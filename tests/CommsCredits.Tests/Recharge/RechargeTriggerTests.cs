@@ -90,6 +90,39 @@ public sealed class RechargeTriggerTests
         await gateway.ShouldConserveMoneyAsync(tenant);
     }
 
+    [Fact]
+    public async Task A_debit_below_a_low_balance_level_warns_once_per_level_it_crosses()
+    {
+        // Proves low-balance warnings: with levels 30 and 10, a debit from 50 to 35 warns of nothing, one from 35 to 5
+        // warns of both levels (each with the balance left), and one from 5 to 4 of nothing more.
+        var gateway = await SharedGateway.GetAsync();
+        var tenant = await gateway.CreateTenantAsync(50 * Euro, Rate("44", Euro, first: 60, next: 60));
+        await using (var connection = new NpgsqlConnection(gateway.PostgresConnectionString))
+        {
+            // As SetNotificationSettings stores them: the levels, then a directory revision so every gateway reloads.
+            await connection.ExecuteAsync(
+                """
+                INSERT INTO notification_settings (tenant_id, low_balance_levels_micros) VALUES (@tenant, '{30000000,10000000}');
+                UPDATE tenants SET directory_revision = directory_revision + 1 WHERE tenant_id = @tenant;
+                SELECT pg_notify('commscredits_directory_changed', @tenant);
+                """,
+                new { tenant });
+        }
+
+        await gateway.DirectoryLoadedAsync(tenant);
+        await DebitAsync(gateway, tenant, minutes: 15);
+        await DebitAsync(gateway, tenant, minutes: 30);
+        await DebitAsync(gateway, tenant, minutes: 1);
+
+        await using var check = new NpgsqlConnection(gateway.PostgresConnectionString);
+        var warnings = await check.QueryAsync<string>(
+            "SELECT payload::text FROM notification_outbox WHERE tenant_id = @tenant AND kind = 'low_balance' ORDER BY payload->>'level_micros'", new { tenant });
+        warnings.ShouldBe([
+            """{"currency": "EUR", "level_micros": 10000000, "balance_micros": 5000000}""",
+            """{"currency": "EUR", "level_micros": 30000000, "balance_micros": 5000000}""",
+        ]);
+    }
+
     private static async Task EnableAutoRechargeAsync(GatewayInstance gateway, string tenant, long triggerMicros)
     {
         await gateway.Accounts.SetAutoRechargeAsync(new SetAutoRechargeRequest

@@ -156,11 +156,17 @@ local function write_pool_counters(account, pool, month, used, held)
 end
 
 -- What a debit from balance_before to balance_after causes besides itself: a recharge when it crosses the tenant's
--- auto-recharge trigger (trigger is '' when auto-recharge is off), a notification when it reaches zero.
-local function debit_events(balance_before, balance_after, trigger)
+-- auto-recharge trigger (trigger is '' when auto-recharge is off), a warning for each low-balance level it crosses
+-- (levels: micros joined by ',', or ''), a notification when it reaches zero.
+local function debit_events(balance_before, balance_after, trigger, levels)
   local events = {}
   if trigger ~= '' and balance_before >= tonumber(trigger) and balance_after < tonumber(trigger) then
     events[#events + 1] = 'recharge_due'
+  end
+  for level in string.gmatch(levels, '[^,]+') do
+    if balance_before >= tonumber(level) and balance_after < tonumber(level) then
+      events[#events + 1] = 'low_balance=' .. level .. '/' .. int(balance_after)
+    end
   end
   if balance_before > 0 and balance_after == 0 then
     events[#events + 1] = 'balance_reached_zero'

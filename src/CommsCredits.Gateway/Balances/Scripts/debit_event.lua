@@ -6,7 +6,8 @@
 --     [6] first increment s, [7] next increment s, [8] call type, [9] user id, [10] calling number,
 --     [11] called number, [12] destination name, [13] rated prefix, [14] rate effective from ms, [15] session id,
 --     [16] retention seconds, [17] pool id or '', [18] pool size seconds, [19] month (YYYYMM, UTC), [20] '1' when
---     the call may draw on credits, [21] the tenant's auto-recharge trigger in micros, or '' when it is off
+--     the call may draw on credits, [21] the tenant's auto-recharge trigger in micros, or '' when it is off,
+--     [22] its low-balance warning levels in micros joined by ',', or ''
 -- Reply: {'not_loaded'} | {'replay', answer, pending settlement or '', tariff...} | {'ok', answer, settlement or '',
 --        tariff...} where the tariff is the one stored with the event: destination, prefix, rate, fee, first, next,
 --        effective from ms.
@@ -74,7 +75,7 @@ if code == 2001 then
   end
   local draws = apply_draws(lots, order, plan)
   record = settlement(epoch, operation, ARGV[2], kind, -charge, ARGV[15], '0', int(operation), '', '', nil, draws,
-                      pool_record, debit_events(balance, balance - charge, ARGV[21]), call)
+                      pool_record, debit_events(balance, balance - charge, ARGV[21], ARGV[22]), call)
   redis.call('HSET', pending, int(operation), record)
   redis.call('HSET', account, 'balance', int(balance - charge))
 end

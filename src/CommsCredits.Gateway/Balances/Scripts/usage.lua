@@ -14,7 +14,8 @@
 -- ARGV[1] request number, [2] fingerprint, [3] now ms, [4] used seconds, [5] requested seconds (> 0 for an
 --     update), [6] validity seconds, [7] max session seconds, [8] '1' to terminate, [9] termination cause,
 --     [10] retention seconds after termination, [11] max requests per session, [12] month (YYYYMM, UTC),
---     [13] the tenant's auto-recharge trigger in micros, or '' when auto-recharge is off
+--     [13] the tenant's auto-recharge trigger in micros, or '' when auto-recharge is off, [14] its low-balance
+--     warning levels in micros joined by ',', or ''
 -- Reply: {'not_loaded'} | {'unknown_session'} | {'closed'} | {'too_many_requests'} | {'too_long'}
 --      | {'replay', answer, pending settlement or ''} | {'ok', answer, settlement or ''}
 local account, session, pending, lots, order = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
@@ -153,7 +154,7 @@ if payable > 0 or terminate or pool_used_now > 0 then
   local number = redis.call('HGET', session, 'num')
   local draws = apply_draws(lots, order, plan)
   record = settlement(epoch, operation, ARGV[3], kind, -payable, sid, request, number, '', '', nil, draws, pool_record,
-                      debit_events(balance, new_balance, ARGV[13]), call)
+                      debit_events(balance, new_balance, ARGV[13], ARGV[14]), call)
   redis.call('HSET', pending, int(operation), record)
 end
 local answer = encode({ int(code), int(granted), ARGV[6], int(final), int(payable), int(debited), int(hold),
