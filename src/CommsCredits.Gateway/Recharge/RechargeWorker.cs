@@ -5,6 +5,7 @@ using CommsCredits.Gateway.Hosting;
 using CommsCredits.Gateway.Ledger;
 using CommsCredits.Gateway.Storage;
 using CommsCredits.Gateway.Tenants;
+using CommsCredits.Grpc.Protocol;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -68,6 +69,13 @@ public sealed partial class RechargeWorker(
             {
                 // The lease frees the request for another try; nothing is lost and nothing is paid twice.
                 LogRequestFailed(logger, exception, request.TenantId, request.Id.ToString());
+            }
+            catch (RpcException exception)
+            {
+                // The balance refused the paid amount (its largest balance or lot count reached). The money was taken,
+                // so the request is not given up: the lease frees it, and each retry funds it once it fits. Someone
+                // must look: this is logged as an error.
+                LogFundingRefused(logger, exception, request.TenantId, request.Id.ToString());
             }
         }
 
@@ -168,6 +176,9 @@ public sealed partial class RechargeWorker(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Tenant {TenantId}: recharge {RechargeId} could not be worked on; its lease frees it for another try")]
     private static partial void LogRequestFailed(ILogger logger, Exception exception, string tenantId, string rechargeId);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Tenant {TenantId}: recharge {RechargeId} was paid but its funding was refused; retried when its lease ends")]
+    private static partial void LogFundingRefused(ILogger logger, Exception exception, string tenantId, string rechargeId);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "A recharge run failed; the next run retries")]
     private static partial void LogRunFailed(ILogger logger, Exception exception);

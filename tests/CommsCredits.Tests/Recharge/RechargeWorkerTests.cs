@@ -18,7 +18,8 @@ public sealed class RechargeGateway : IAsyncLifetime
 
     public async Task InitializeAsync() => Gateway = await GatewayInstance.StartAsync(
         null, "--Recharge:WorkerEnabled=false", "--Recharge:ProviderTimeoutMs=300", "--Recharge:BackoffBaseMs=20", "--Recharge:BackoffMaxMs=50",
-        "--Recharge:SandboxSlowMs=100", "--Recharge:LeaseSeconds=1");
+        "--Recharge:SandboxSlowMs=100", "--Recharge:LeaseSeconds=1",
+        "--Funding:MaxOpenLotsPerTenant=3");
 
     public async Task DisposeAsync() => await Gateway.DisposeAsync();
 }
@@ -214,6 +215,46 @@ public sealed class RechargeWorkerTests(RechargeGateway fixture) : IClassFixture
         }
 
         return System.Diagnostics.Process.Start(start)!;
+    }
+
+    [Fact]
+    public async Task A_paid_recharge_the_balance_cannot_take_yet_is_kept_and_funded_once_it_fits()
+    {
+        // Proves a paid recharge is never dropped: the tenant already holds the most lots allowed (3 here), so the
+        // funding is refused; the worker logs an error and keeps the request. Once a debit empties a lot, the next
+        // claim funds it, and the provider was charged once in all.
+        var tenant = await DrainedTenantAsync("pm_sandbox_ok");
+        foreach (var key in new[] { "second", "third" })
+        {
+            await gateway.Accounts.AddFundsAsync(new AddFundsRequest
+            {
+                TenantId = tenant, Amount = new Money { AmountMicros = 5 * Euro, Currency = "EUR" }, IdempotencyKey = key + "-" + tenant,
+            });
+        }
+
+        await gateway.Services.GetRequiredService<RechargeWorker>().RunOnceAsync(CancellationToken.None);
+        (await RequestAsync(tenant)).Status.ShouldBe("charging");
+        gateway.Errors.Entries.ShouldContain(entry => entry.Contains(tenant, StringComparison.Ordinal) && entry.Contains("funding was refused", StringComparison.Ordinal));
+        // Auto-recharge off, so that the debit that empties a lot does not cross the trigger again.
+        await gateway.Accounts.SetAutoRechargeAsync(new SetAutoRechargeRequest
+        {
+            TenantId = tenant, Enabled = false, Trigger = new Money { AmountMicros = 20 * Euro, Currency = "EUR" },
+            Recharge = new Money { AmountMicros = 50 * Euro, Currency = "EUR" }, PaymentMethodReference = "pm_sandbox_ok",
+        });
+        await gateway.DirectoryLoadedAsync(tenant);
+        await gateway.Charging.DebitAsync(new DebitRequest
+        {
+            SessionId = NewSessionId(), TenantId = tenant, UserId = "alice@example.com", CallType = CallType.OutboundPstn, CallingNumber = Caller,
+            CalledNumber = UkFixed, UsedSeconds = 15 * 60,
+        });
+
+        await Task.Delay(1_200);
+        await DrainAsync();
+
+        (await RequestAsync(tenant)).Status.ShouldBe("succeeded");
+        (await ChargesAsync(tenant)).ShouldBe([("charged", 50 * Euro)]);
+        (await AutoRechargeLotsAsync(tenant)).ShouldBe([50 * Euro]);
+        await gateway.ShouldConserveMoneyAsync(tenant);
     }
 
     /// <summary>A tenant with auto-recharge (trigger 20, recharge 50) whose balance a debit has just taken from 30 to 15.</summary>
