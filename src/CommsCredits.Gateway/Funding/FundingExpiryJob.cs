@@ -25,25 +25,9 @@ public sealed partial class FundingExpiryJob(
 {
     private readonly FundingOptions settings = options.Value;
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(settings.ExpiryIntervalSeconds), timeProvider);
-        while (await timer.TickOrStopAsync(stoppingToken))
-        {
-            try
-            {
-                await RunOnceAsync(stoppingToken);
-            }
-            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-            {
-                return;
-            }
-            catch (Exception exception) when (exception is StorageUnavailableException or NpgsqlException or TimeoutException)
-            {
-                LogRunFailed(logger, exception);
-            }
-        }
-    }
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+        PeriodicTimerExtensions.RunPeriodicallyAsync(
+            TimeSpan.FromSeconds(settings.ExpiryIntervalSeconds), timeProvider, RunOnceAsync, exception => LogRunFailed(logger, exception), stoppingToken);
 
     /// <summary>One run over the tenants with expired lots; returns the micros forfeited in all.</summary>
     public async Task<long> RunOnceAsync(CancellationToken cancellationToken)

@@ -30,30 +30,11 @@ public sealed partial class RechargeWorker(
 {
     private readonly RechargeOptions settings = options.Value;
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        if (!settings.WorkerEnabled)
-        {
-            return;
-        }
-
-        using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(settings.PollIntervalMs), timeProvider);
-        while (await timer.TickOrStopAsync(stoppingToken))
-        {
-            try
-            {
-                await RunOnceAsync(stoppingToken);
-            }
-            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-            {
-                return;
-            }
-            catch (Exception exception) when (exception is NpgsqlException or StorageUnavailableException or TimeoutException)
-            {
-                LogRunFailed(logger, exception);
-            }
-        }
-    }
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+        settings.WorkerEnabled
+            ? PeriodicTimerExtensions.RunPeriodicallyAsync(
+                TimeSpan.FromMilliseconds(settings.PollIntervalMs), timeProvider, RunOnceAsync, exception => LogRunFailed(logger, exception), stoppingToken)
+            : Task.CompletedTask;
 
     /// <summary>Claims one batch of due requests and works on each; returns how many it claimed.</summary>
     public async Task<int> RunOnceAsync(CancellationToken cancellationToken)
