@@ -72,6 +72,8 @@ public sealed class NotificationDeliveryTests
         mails.Count.ShouldBe(Events.Length);
         mails.Select(m => m.Header("X-CommsCredits-Event-Id")).ShouldBe(Events.Select(e => "7.42:" + e.Kind), ignoreOrder: true);
         mails.Select(m => m.Header("Message-ID")).Distinct(StringComparer.Ordinal).Count().ShouldBe(Events.Length);
+        mails.ShouldAllBe(m => System.Text.RegularExpressions.Regex.IsMatch(m.Header("Message-ID")!, "^<[0-9a-f]{32}@commscredits[.]invalid>$", System.Text.RegularExpressions.RegexOptions.None, TimeSpan.FromSeconds(1)));
+        mails.ShouldAllBe(m => m.Data.Split("\r\n", StringSplitOptions.None).Count(line => line.StartsWith("Message-ID:", StringComparison.OrdinalIgnoreCase)) == 1);
         mails.ShouldAllBe(m => m.From == "billing@commscredits.test");
         Mail(mails, "recharge_succeeded").Header("Subject").ShouldBe("CommsCredits: auto-recharge succeeded");
         Mail(mails, "recharge_succeeded").Body.ShouldContain("An auto-recharge of 50.00 EUR succeeded. The balance is now 62.50 EUR.");
@@ -193,6 +195,40 @@ public sealed class NotificationDeliveryTests
         await Task.Delay(300);
         receiver.Received.Count.ShouldBe(6);
         gateway.Errors.Entries.ShouldBeEmpty();
+    }
+
+    [Fact]
+    public async Task A_delivery_left_claimed_by_a_gateway_that_died_is_sent_again_with_the_same_event_id_once_its_lease_ends()
+    {
+        // Proves at least once across a crash: a delivery claimed (its attempt counted, its lease running) by a
+        // gateway that died before it recorded the outcome is left alone while the lease runs, then sent by a live
+        // gateway as the second attempt, with the event's id, once.
+        var gateway = await GetAsync();
+        await using var receiver = await WebhookReceiver.StartAsync();
+        var tenant = await gateway.CreateEmptyTenantAsync();
+        await Client(gateway).SetNotificationSettingsAsync(Webhook(tenant, receiver.Url, Secret));
+        long id;
+        await using (var connection = new NpgsqlConnection(gateway.PostgresConnectionString))
+        {
+            id = await connection.ExecuteScalarAsync<long>(
+                """
+                WITH o AS (
+                    INSERT INTO notification_outbox (tenant_id, kind, event_id, payload, occurred_at, deliveries_created_at)
+                    VALUES (@tenant, 'balance_reached_zero', 'crash:1', '{"currency": "EUR"}', now(), now())
+                    RETURNING notification_id)
+                INSERT INTO notification_deliveries (notification_id, channel, attempts, claimed_until)
+                SELECT notification_id, 'webhook', 1, now() + interval '1500 milliseconds' FROM o
+                RETURNING notification_id
+                """,
+                new { tenant });
+        }
+
+        await Task.Delay(1_000);
+        receiver.Received.ShouldBeEmpty();
+        var delivered = await WaitForAsync(gateway, tenant, id, n => AllDelivered(n, 1));
+        delivered.Deliveries[0].Attempts.ShouldBe(2u);
+        await Task.Delay(300);
+        receiver.Received.Select(r => r.EventIdHeader).ShouldBe(["crash:1"]);
     }
 
     [Fact]
