@@ -39,6 +39,7 @@ public static class GatewayApplication
         // Every other service needs an admin key unless it is registered otherwise (AddServiceAccess).
         builder.Services.AddGrpcService<AccountsService>(Service(AccountsReflection.Descriptor, "Accounts"));
         builder.Services.AddGrpcService<DirectoryService>(Service(DirectoryReflection.Descriptor, "Directory"));
+        builder.Services.AddGrpcService<NotificationsService>(Service(NotificationsReflection.Descriptor, "Notifications"));
         builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = TimeSpan.FromSeconds(server.ShutdownTimeoutSeconds));
         builder.WebHost.ConfigureKestrel(kestrel => ConfigureKestrel(kestrel, server, endpoint));
 

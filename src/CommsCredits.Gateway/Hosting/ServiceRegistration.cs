@@ -6,6 +6,7 @@ using CommsCredits.Gateway.Charging;
 using CommsCredits.Gateway.Credentials;
 using CommsCredits.Gateway.Funding;
 using CommsCredits.Gateway.Ledger;
+using CommsCredits.Gateway.Notifications;
 using CommsCredits.Gateway.Recharge;
 using CommsCredits.Gateway.Provisioning;
 using CommsCredits.Gateway.Storage;
@@ -32,6 +33,8 @@ public static class ServiceRegistration
         AddValidatedOptions<DirectoryOptions>(services, configuration, DirectoryOptions.SectionName);
         services.AddSingleton<IValidateOptions<ChargingOptions>, ChargingOptionsValidator>();
         services.AddSingleton<IValidateOptions<DirectoryOptions>, DirectoryOptionsValidator>();
+        AddValidatedOptions<NotificationsOptions>(services, configuration, NotificationsOptions.SectionName);
+        services.AddSingleton<IValidateOptions<NotificationsOptions>, NotificationsOptionsValidator>();
         // Tests register their own clock first.
         services.TryAddSingleton(TimeProvider.System);
 
@@ -67,7 +70,22 @@ public static class ServiceRegistration
         services.AddSingleton<FundingExpiryJob>();
         services.AddHostedService(provider => provider.GetRequiredService<FundingExpiryJob>());
         services.AddSingleton<DirectoryAdministration>();
+        services.AddNotifications();
         return services;
+    }
+
+    private static void AddNotifications(this IServiceCollection services)
+    {
+        // No redirects: a redirected POST would reach another receiver, or become a GET without the event.
+        services.AddHttpClient(WebhookChannel.HttpClientName)
+            .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { AllowAutoRedirect = false, PooledConnectionLifetime = TimeSpan.FromMinutes(5) });
+        services.AddSingleton<NotificationRepository>();
+        services.AddSingleton<NotificationAdministration>();
+        services.AddSingleton<DeliveryStore>();
+        services.AddSingleton<WebhookChannel>();
+        services.AddSingleton<EmailChannel>();
+        services.AddSingleton<NotificationDispatcher>();
+        services.AddHostedService(provider => provider.GetRequiredService<NotificationDispatcher>());
     }
 
     private static void AddValidatedOptions<TOptions>(IServiceCollection services, IConfiguration configuration, string section)

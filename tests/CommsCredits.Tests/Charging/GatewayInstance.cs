@@ -346,31 +346,38 @@ public sealed class GatewayInstance : IAsyncDisposable
         public void Advance(TimeSpan by) => Interlocked.Add(ref offsetTicks, by.Ticks);
     }
 
-    /// <summary>Collects the gateway's error logs.</summary>
+    /// <summary>Collects the gateway's error logs, and its warnings apart (for tests of what a warning says).</summary>
     public sealed class ErrorLog : ILoggerProvider
     {
         private readonly ConcurrentQueue<string> errors = new();
+        private readonly ConcurrentQueue<string> warnings = new();
 
         public IReadOnlyCollection<string> Entries => errors;
 
-        public ILogger CreateLogger(string categoryName) => new Collector(categoryName, errors);
+        public IReadOnlyCollection<string> Warnings => warnings;
+
+        public ILogger CreateLogger(string categoryName) => new Collector(categoryName, errors, warnings);
 
         public void Dispose()
         {
         }
 
-        private sealed class Collector(string category, ConcurrentQueue<string> errors) : ILogger
+        private sealed class Collector(string category, ConcurrentQueue<string> errors, ConcurrentQueue<string> warnings) : ILogger
         {
             public IDisposable? BeginScope<TState>(TState state)
                 where TState : notnull => null;
 
-            public bool IsEnabled(LogLevel logLevel) => logLevel >= LogLevel.Error;
+            public bool IsEnabled(LogLevel logLevel) => logLevel >= LogLevel.Warning;
 
             public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
             {
                 if (logLevel >= LogLevel.Error)
                 {
                     errors.Enqueue($"{category}: {formatter(state, exception)} {exception}");
+                }
+                else if (logLevel == LogLevel.Warning)
+                {
+                    warnings.Enqueue($"{category}: {formatter(state, exception)} {exception}");
                 }
             }
         }
