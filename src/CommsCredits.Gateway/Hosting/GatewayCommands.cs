@@ -18,12 +18,12 @@ public static class GatewayCommands
 {
     public const string Usage =
         """
-        usage: CommsCredits.Gateway [command] [options] [--Section:Key=value ...]
+        usage: CommsCredits.Gateway [command | --role gateway|worker] [options] [--Section:Key=value ...]
           serve        apply migrations, then serve gRPC on Server:Endpoint (default http://127.0.0.1:5080)
           migrate      apply pending PostgreSQL migrations and exit
           worker       apply migrations, then run the background work without serving gRPC: the recharge worker, the
-                       funding expiry job and the pending-settlement sweeper (several may run; gateways can leave
-                       recharges to them with --Recharge:WorkerEnabled=false)
+                       notification dispatcher, the funding expiry job and the pending-settlement sweeper (several
+                       may run; gateways can leave recharges to them with --Recharge:WorkerEnabled=false)
           seed-demo [--keys-file PATH]
                        migrate, then create tenant 'demo' (EUR) with 100 EUR, a sample rate table, three users, a
                        toll-free number, two minute pools and two API keys (network-element for tenant demo, admin for
@@ -41,6 +41,12 @@ public static class GatewayCommands
 
     public static async Task<int> RunAsync(string[] args)
     {
+        // "--role worker" and "--role gateway" are the deployment names of the worker and serve commands.
+        if (args.Length > 1 && string.Equals(args[0], "--role", StringComparison.Ordinal))
+        {
+            args = [args[1] switch { "worker" => "worker", "gateway" => "serve", _ => "--role " + args[1] }, .. args[2..]];
+        }
+
         var command = args.Length > 0 && !args[0].StartsWith('-') ? args[0] : "serve";
         var settings = args.Length > 0 && !args[0].StartsWith('-') ? args[1..] : args;
         // serve stops on SIGINT/SIGTERM through the host's lifetime; the short commands simply run to the end.

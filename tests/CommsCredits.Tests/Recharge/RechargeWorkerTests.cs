@@ -168,7 +168,7 @@ public sealed class RechargeWorkerTests(RechargeGateway fixture) : IClassFixture
     [Fact]
     public async Task Two_worker_processes_on_their_own_fund_a_due_recharge_once_and_stop_cleanly_on_SIGTERM()
     {
-        // Proves the worker role: two `worker` processes (no gRPC listener) share the database and Redis of a gateway
+        // Proves the worker role: two `--role worker` processes (no gRPC listener) share the database and Redis of a gateway
         // whose own worker is off; a due recharge is funded once, and each process exits 0 on SIGTERM.
         var tenant = await DrainedTenantAsync("pm_sandbox_ok");
         var workers = Enumerable.Range(0, 2).Select(_ => StartWorkerProcess()).ToList();
@@ -207,7 +207,7 @@ public sealed class RechargeWorkerTests(RechargeGateway fixture) : IClassFixture
         var start = new System.Diagnostics.ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet") { UseShellExecute = false };
         foreach (var argument in new[]
         {
-            Path.Combine(AppContext.BaseDirectory, "CommsCredits.Gateway.dll"), "worker", "--Storage:Postgres=" + gateway.PostgresConnectionString,
+            Path.Combine(AppContext.BaseDirectory, "CommsCredits.Gateway.dll"), "--role", "worker", "--Storage:Postgres=" + gateway.PostgresConnectionString,
             "--Storage:Redis=" + gateway.RedisSetting, "--Recharge:PollIntervalMs=50", "--Logging:LogLevel:Default=Warning",
         })
         {
