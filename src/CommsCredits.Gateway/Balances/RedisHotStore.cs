@@ -83,9 +83,9 @@ public sealed class RedisHotStore : IHotStore, IDisposable
         {
             return await read.WaitAsync(cancellationToken);
         }
-        catch (RedisConnectionException exception)
+        catch (Exception exception) when (exception is RedisConnectionException or RedisTimeoutException)
         {
-            throw new StorageUnavailableException("Redis is unreachable: " + exception.Message, exception);
+            throw new StorageUnavailableException("Redis is unreachable or slow: " + exception.Message, exception);
         }
     }
 
@@ -103,8 +103,9 @@ public sealed class RedisHotStore : IHotStore, IDisposable
                 continue;
             }
 
-            // IServer.Keys pages with SCAN on a worker thread; the page size bounds each round trip.
-            var found = await Task.Run(
+            // IServer.Keys pages with SCAN on a worker thread; the page size bounds each round trip. A page that times
+            // out (Storage:RedisTimeoutMs) is storage being unavailable, like any other command's timeout.
+            var found = await ScanPagesAsync(Task.Run(
                 () =>
                 {
                     var page = new List<string>();
@@ -119,7 +120,7 @@ public sealed class RedisHotStore : IHotStore, IDisposable
 
                     return page;
                 },
-                cancellationToken);
+                cancellationToken));
             keys.AddRange(found);
             if (keys.Count >= maxKeys)
             {
@@ -128,6 +129,18 @@ public sealed class RedisHotStore : IHotStore, IDisposable
         }
 
         return keys;
+    }
+
+    private static async Task<List<string>> ScanPagesAsync(Task<List<string>> scan)
+    {
+        try
+        {
+            return await scan;
+        }
+        catch (Exception exception) when (exception is RedisConnectionException or RedisTimeoutException)
+        {
+            throw new StorageUnavailableException("Redis is unreachable or slow: " + exception.Message, exception);
+        }
     }
 
     public async Task<bool> PingAsync(CancellationToken cancellationToken)

@@ -87,6 +87,13 @@ public sealed class RecoveryTests
         gateway.Errors.Entries.ShouldHaveSingleItem().ShouldContain(HotStateKeys.Pending("corrupt-tenant"));
         (await gateway.Redis.HashLengthAsync(HotStateKeys.Pending("corrupt-tenant"))).ShouldBe(1);
         (await gateway.LedgerAsync(tenant)).Debited.ShouldBe(60_000);
+        // The writer removes a settlement's pending copy just after its commit, not before the sweep returns.
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (await gateway.PendingCountAsync(tenant) > 0 && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(20);
+        }
+
         (await gateway.PendingCountAsync(tenant)).ShouldBe(0);
         var retried = await gateway.Charging.UpdateAsync(update);
         retried.Charged.AmountMicros.ShouldBe(60_000);
@@ -120,6 +127,32 @@ public sealed class RecoveryTests
         balance.Balance.Balance_.AmountMicros.ShouldBe(5_000_000);
         (await gateway.LedgerAsync(tenant)).Sum.ShouldBe(5_000_000);
         (await gateway.Charging.UpdateAsync(Update(tenant, session, 1, 60, 60))).ResultCode.ShouldBe(ResultCode.UnknownSessionId);
+        gateway.Errors.Entries.ShouldBeEmpty();
+    }
+
+    [Fact]
+    public async Task A_Redis_too_slow_for_a_sweep_is_storage_unavailable_not_a_crash_of_the_sweeper()
+    {
+        // Proves the sweeper's SCAN is bounded like every other command: with Redis stopped (SIGSTOP) a sweep fails
+        // with StorageUnavailableException, which the sweeper's loop logs and retries, instead of a raw timeout that
+        // ended the background service (and the host with it). Once Redis continues, the gateway charges as before.
+        await using var redis = await RedisServerProcess.StartAsync();
+        await using var gateway = await GatewayInstance.StartAsync(redis.Configuration, "--Storage:RedisTimeoutMs=300", "--Settlement:SweepIntervalSeconds=3600");
+        var tenant = await gateway.CreateTenantAsync(5_000_000, Rate("44", 60_000));
+        var pid = redis.ProcessId!.Value;
+        CommsCredits.Tests.Infrastructure.Internal.UnixProcesses.TrySignal(pid, CommsCredits.Tests.Infrastructure.Internal.UnixProcesses.SignalStop);
+        try
+        {
+            await Should.ThrowAsync<CommsCredits.Gateway.Storage.StorageUnavailableException>(
+                () => gateway.Services.GetRequiredService<PendingSettlementSweeper>().SweepOnceAsync(CancellationToken.None));
+        }
+        finally
+        {
+            CommsCredits.Tests.Infrastructure.Internal.UnixProcesses.TrySignal(pid, CommsCredits.Tests.Infrastructure.Internal.UnixProcesses.SignalContinue);
+        }
+
+        var check = await Eventually.SucceedsAsync(() => gateway.Charging.CheckBalanceAsync(new CheckBalanceRequest { TenantId = tenant }));
+        check.Balance.Balance_.AmountMicros.ShouldBe(5_000_000);
         gateway.Errors.Entries.ShouldBeEmpty();
     }
 }

@@ -141,8 +141,9 @@ public sealed class NotificationDeliveryTests
 
         Volatile.Write(ref healthy, true);
         var revived = await client.RetryNotificationAsync(new RetryNotificationRequest { TenantId = tenant, NotificationId = id });
-        revived.Deliveries[0].Status.ShouldBe(DeliveryStatus.Pending);
-        revived.Deliveries[0].Attempts.ShouldBe(0u);
+        // The dispatcher polls every 50 ms: by the time the answer is read it may already have delivered it.
+        revived.Deliveries[0].Status.ShouldNotBe(DeliveryStatus.Dead);
+        revived.Deliveries[0].Attempts.ShouldBeLessThanOrEqualTo(1u);
         var delivered = await WaitForAsync(gateway, tenant, id, n => AllDelivered(n, 1));
         delivered.Deliveries[0].Attempts.ShouldBe(1u);
         receiver.Received.Count.ShouldBe(MaxAttempts + 1);

@@ -50,7 +50,13 @@ public sealed class NotificationSettingsTests
         }
 
         (await DirectoryRevisionAsync(gateway, tenant)).ShouldBe(revision + 1);
-        await listener.WaitAsync(TimeSpan.FromSeconds(5));
+        // Other tests change other tenants on the same database: wait for this tenant's notification among theirs.
+        var deadline = DateTime.UtcNow.AddSeconds(5);
+        while (!heard.Contains(tenant, StringComparer.Ordinal) && DateTime.UtcNow < deadline)
+        {
+            await listener.WaitAsync(TimeSpan.FromMilliseconds(200));
+        }
+
         heard.ShouldContain(payload => string.Equals(payload, tenant, StringComparison.Ordinal));
 
         await client.SetNotificationSettingsAsync(new SetNotificationSettingsRequest { TenantId = tenant, WebhookUrl = "http://hooks.example.com/v2" });
