@@ -62,11 +62,7 @@ public sealed class AutoRechargeSettings(NpgsqlDataSource dataSource)
         }
 
         // Every gateway's scripts need the new trigger: the tenant's profile reloads like on a directory change.
-        await connection.ExecuteAsync(new CommandDefinition(
-            "UPDATE tenants SET directory_revision = directory_revision + 1 WHERE tenant_id = @tenantId; SELECT pg_notify(@channel, @tenantId)",
-            new { tenantId = profile.Tenant.TenantId, channel = Provisioning.DirectoryRepository.DirectoryChangedChannel },
-            transaction,
-            cancellationToken: cancellationToken));
+        await TenantRepository.RaiseProfileRevisionAsync(connection, transaction, profile.Tenant.TenantId, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
         return ToMessage(profile, row);
     }

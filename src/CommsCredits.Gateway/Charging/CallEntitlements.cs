@@ -23,7 +23,7 @@ public static class CallEntitlements
         if (callType == CallType.TollFreeInbound)
         {
             return directory.OwnsTollFreeNumber(calledNumber)
-                ? new CallDecision(CallCoverage.CreditsOnly, null, string.Empty)
+                ? CallDecision.CreditsOnly
                 : CallDecision.Denied(ResultCode.EndUserServiceDenied, $"{calledNumber} is not a toll-free number of tenant '{tenantId}'");
         }
 
@@ -39,24 +39,27 @@ public static class CallEntitlements
 
         var pool = callType == CallType.OutboundPstn && user.CallingPlan == CallingPlan.PayAsYouGo ? null : directory.FindPool(callType, calledNumber, user);
         var licensed = user.CommunicationsCreditsLicence;
-        var noCredit = $"user '{userId}' holds no communications credits licence";
         if (pool is null)
         {
             return licensed
-                ? new CallDecision(CallCoverage.CreditsOnly, null, string.Empty)
-                : CallDecision.Denied(ResultCode.EndUserServiceDenied, $"this call would be paid from communications credits and {noCredit}");
+                ? CallDecision.CreditsOnly
+                : CallDecision.Denied(ResultCode.EndUserServiceDenied, $"this call would be paid from communications credits and {NoLicence(userId)}");
         }
 
-        var coverage = new CallCoverage(pool.PoolId, pool.SizeSeconds, licensed);
-        return new CallDecision(coverage, null, $"the included minutes of pool '{pool.PoolId}' are used up and {noCredit}");
+        return new CallDecision(new CallCoverage(pool.PoolId, pool.SizeSeconds, licensed), null);
     }
+
+    /// <summary>Why the scripts answered 4010 for a covered call: its pool ran out and its user may not use credit.</summary>
+    public static string PoolUsedUp(string poolId, string userId) => $"the included minutes of pool '{poolId}' are used up and {NoLicence(userId)}";
+
+    private static string NoLicence(string userId) => $"user '{userId}' holds no communications credits licence";
 }
 
-/// <summary>
-/// What pays for a call, or why it is refused before it starts. CreditDeniedMessage explains a 4010 that the scripts
-/// return later, when the pool runs out for a user who may not use credit.
-/// </summary>
-public sealed record CallDecision(CallCoverage Coverage, Refusal? Refusal, string CreditDeniedMessage)
+/// <summary>What pays for a call, or why it is refused before it starts.</summary>
+public sealed record CallDecision(CallCoverage Coverage, Refusal? Refusal)
 {
-    public static CallDecision Denied(ResultCode code, string message) => new(CallCoverage.CreditsOnly, new Refusal(code, message), string.Empty);
+    /// <summary>Allowed, paid from credit, no pool.</summary>
+    public static CallDecision CreditsOnly { get; } = new(CallCoverage.CreditsOnly, null);
+
+    public static CallDecision Denied(ResultCode code, string message) => new(CallCoverage.CreditsOnly, new Refusal(code, message));
 }

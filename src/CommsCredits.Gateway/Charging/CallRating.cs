@@ -21,7 +21,7 @@ public sealed class CallRating(TenantCatalog catalog, TimeProvider timeProvider)
             return RatedCall.Refused(ResultCode.UserUnknown, UnknownTenant(tenantId));
         }
 
-        var decision = userId is null ? new CallDecision(CallCoverage.CreditsOnly, null, string.Empty) : CallEntitlements.Decide(profile, callType, userId, calledNumber);
+        var decision = userId is null ? CallDecision.CreditsOnly : CallEntitlements.Decide(profile, callType, userId, calledNumber);
         if (decision.Refusal is { } refusal)
         {
             return RatedCall.Refused(refusal.Code, refusal.Message);
@@ -30,7 +30,7 @@ public sealed class CallRating(TenantCatalog catalog, TimeProvider timeProvider)
         var now = timeProvider.GetUtcNow();
         var ratedNumber = RateBook.RatedNumber(callType, callingNumber, calledNumber);
         return profile.Rates.TryFind(callType, ratedNumber, now, out var tariff)
-            ? new RatedCall(profile, tariff, now, decision.Coverage, null) { CreditDeniedMessage = decision.CreditDeniedMessage }
+            ? new RatedCall(profile, tariff, now, decision.Coverage, null)
             : RatedCall.Refused(ResultCode.RatingFailed, $"no rate of the {callType} table applies to {ratedNumber}");
     }
 
@@ -43,9 +43,6 @@ public readonly record struct Refusal(ResultCode Code, string Message);
 /// <summary>The tenant and tariff of a call rated at <see cref="RatedAt"/>, or why it cannot be charged.</summary>
 public sealed record RatedCall(TenantProfile? Profile, Tariff? Tariff, DateTimeOffset RatedAt, CallCoverage Coverage, Refusal? Refusal)
 {
-    /// <summary>Why the scripts' 4010 (pool used up, no credit allowed) happened, in words.</summary>
-    public string CreditDeniedMessage { get; init; } = string.Empty;
-
     public static RatedCall Refused(ResultCode code, string message) => new(null, null, default, CallCoverage.CreditsOnly, new Refusal(code, message));
 }
 

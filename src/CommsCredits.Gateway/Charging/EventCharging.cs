@@ -43,8 +43,8 @@ public sealed class EventCharging(TenantCatalog catalog, CallRating rating, HotS
         [
             fingerprint, Milliseconds(now), Text(request.UsedSeconds), .. TariffArguments(tariff), Text((int)request.CallType), request.UserId,
             request.CallingNumber, request.CalledNumber, tariff.DestinationName, tariff.Prefix, Milliseconds(tariff.EffectiveFrom), request.SessionId,
-            Text(settings.SessionRetentionSeconds), .. rated.Coverage.Arguments(now), SessionCharging.TriggerArgument(profile.Tenant),
-            SessionCharging.LevelsArgument(profile.Tenant),
+            Text(settings.SessionRetentionSeconds), .. rated.Coverage.Arguments(now), profile.Tenant.TriggerArgument,
+            profile.Tenant.LowBalanceLevelsArgument,
         ];
         string[] keys =
         [
@@ -67,7 +67,7 @@ public sealed class EventCharging(TenantCatalog catalog, CallRating rating, HotS
             ResultMessage = (ResultCode)answer.ResultCode switch
             {
                 ResultCode.CreditLimitReached => "the available balance cannot pay for this call; nothing was debited",
-                ResultCode.EndUserServiceDenied => rated.CreditDeniedMessage + "; nothing was debited",
+                ResultCode.EndUserServiceDenied => CallEntitlements.PoolUsedUp(rated.Coverage.PoolId, request.UserId) + "; nothing was debited",
                 _ => string.Empty,
             },
             Charged = Money(answer.ChargedMicros, currency),

@@ -59,7 +59,7 @@ public sealed class SessionCharging(TenantCatalog catalog, CallRating rating, Ho
             ResultMessage = (ResultCode)answer.ResultCode switch
             {
                 ResultCode.CreditLimitReached => "the available balance cannot pay for one billing increment of this call",
-                ResultCode.EndUserServiceDenied => rated.CreditDeniedMessage,
+                ResultCode.EndUserServiceDenied => CallEntitlements.PoolUsedUp(rated.Coverage.PoolId, request.UserId),
                 _ => string.Empty,
             },
             GrantedSeconds = (uint)answer.GrantedSeconds,
@@ -150,7 +150,7 @@ public sealed class SessionCharging(TenantCatalog catalog, CallRating rating, Ho
             Text(requestNumber), fingerprint, Milliseconds(now), Text(usedSeconds), Text(requestedSeconds),
             Text(settings.ValiditySeconds), Text(MoneyLimits.MaxSessionSeconds), terminate ? "1" : "0", Text((int)(terminationCause ?? TerminationCause.Unspecified)),
             Text(settings.SessionRetentionSeconds), Text(settings.MaxRequestsPerSession), Ledger.SettlementCodec.FormatMonth(now),
-            TriggerArgument(profile.Tenant), LevelsArgument(profile.Tenant),
+            profile.Tenant.TriggerArgument, profile.Tenant.LowBalanceLevelsArgument,
         ];
         string[] keys =
         [
@@ -178,12 +178,6 @@ public sealed class SessionCharging(TenantCatalog catalog, CallRating rating, Ho
         await hotState.SettleAsync(tenantId, reply[2], cancellationToken);
         return new UsageOutcome(answer, profile.Tenant.Currency, null);
     }
-
-    /// <summary>The auto-recharge trigger as the scripts take it: micros, or empty when auto-recharge is off.</summary>
-    public static string TriggerArgument(TenantRecord tenant) => tenant.AutoRechargeTriggerMicros is { } trigger ? Text(trigger) : string.Empty;
-
-    /// <summary>The low-balance warning levels as the scripts take them: micros joined by ',', or empty.</summary>
-    public static string LevelsArgument(TenantRecord tenant) => string.Join(',', tenant.LowBalanceLevelsMicros.Select(Text));
 
     /// <summary>What the client asked for, with 0 meaning the default slice and nothing above the largest slice.</summary>
     private long GrantRequest(uint requestedSeconds) =>

@@ -40,13 +40,8 @@ public sealed class NotificationRepository(NpgsqlDataSource dataSource)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        // The tenant row's lock also orders concurrent changes of the same tenant's settings.
-        var updated = await connection.ExecuteAsync(new CommandDefinition(
-            "UPDATE tenants SET directory_revision = directory_revision + 1 WHERE tenant_id = @tenantId",
-            new { tenantId },
-            transaction,
-            cancellationToken: cancellationToken));
-        if (updated == 0)
+        // The tenant row's lock (taken first, by raising the revision) also orders concurrent changes of its settings.
+        if (await Tenants.TenantRepository.RaiseProfileRevisionAsync(connection, transaction, tenantId, cancellationToken) is null)
         {
             return SetResult.UnknownTenant;
         }
@@ -72,13 +67,8 @@ public sealed class NotificationRepository(NpgsqlDataSource dataSource)
             ON CONFLICT (tenant_id) DO UPDATE
                 SET webhook_url = excluded.webhook_url, webhook_secret = excluded.webhook_secret, email_address = excluded.email_address,
                     low_balance_levels_micros = excluded.low_balance_levels_micros, updated_at = now();
-            SELECT pg_notify(@channel, @tenantId);
             """,
-            new
-            {
-                tenantId, url = change.WebhookUrl, secret, email = change.EmailAddress, levels = change.LowBalanceLevelsMicros,
-                channel = Provisioning.DirectoryRepository.DirectoryChangedChannel,
-            },
+            new { tenantId, url = change.WebhookUrl, secret, email = change.EmailAddress, levels = change.LowBalanceLevelsMicros },
             transaction,
             cancellationToken: cancellationToken));
         await transaction.CommitAsync(cancellationToken);

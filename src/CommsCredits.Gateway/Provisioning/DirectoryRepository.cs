@@ -268,7 +268,7 @@ public sealed class DirectoryRepository(NpgsqlDataSource dataSource)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        var parameters = new { tenantId, lockClass = DirectoryLockClass, channel = DirectoryChangedChannel };
+        var parameters = new { tenantId, lockClass = DirectoryLockClass };
         await connection.ExecuteAsync(Command("SELECT pg_advisory_xact_lock(@lockClass, hashtext(@tenantId))", parameters, transaction, cancellationToken));
         var revision = await connection.ExecuteScalarAsync<long?>(
             Command("SELECT directory_revision FROM tenants WHERE tenant_id = @tenantId", parameters, transaction, cancellationToken))
@@ -277,12 +277,8 @@ public sealed class DirectoryRepository(NpgsqlDataSource dataSource)
         if (changed)
         {
             // Raised last, so the tenants row stays locked only until the commit: a hot-state rebuild updates it too.
-            revision = await connection.ExecuteScalarAsync<long>(Command(
-                "UPDATE tenants SET directory_revision = directory_revision + 1 WHERE tenant_id = @tenantId RETURNING directory_revision",
-                parameters,
-                transaction,
-                cancellationToken));
-            await connection.ExecuteAsync(Command("SELECT pg_notify(@channel, @tenantId)", parameters, transaction, cancellationToken));
+            revision = await TenantRepository.RaiseProfileRevisionAsync(connection, transaction, tenantId, cancellationToken)
+                ?? throw DirectoryErrors.UnknownTenant(tenantId);
         }
 
         await transaction.CommitAsync(cancellationToken);

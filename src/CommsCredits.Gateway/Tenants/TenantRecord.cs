@@ -16,7 +16,15 @@ public sealed record TenantRecord(
     int FundingExpiryMonths,
     string TimeZone,
     long? AutoRechargeTriggerMicros,
-    IReadOnlyList<long> LowBalanceLevelsMicros);
+    IReadOnlyList<long> LowBalanceLevelsMicros)
+{
+    /// <summary>The trigger as the debit scripts take it: micros, or empty when auto-recharge is off. Built once per load.</summary>
+    public string TriggerArgument { get; } = AutoRechargeTriggerMicros is { } trigger ? trigger.ToString(System.Globalization.CultureInfo.InvariantCulture) : string.Empty;
+
+    /// <summary>The low-balance levels as the debit scripts take them: micros joined by ',', or empty. Built once per load.</summary>
+    public string LowBalanceLevelsArgument { get; } =
+        string.Join(',', LowBalanceLevelsMicros.Select(level => level.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+}
 
 /// <summary>A tenant as the charging path needs it: its settings, its rate tables and its directory, in memory.</summary>
 public sealed record TenantProfile(TenantRecord Tenant, RateBook Rates, TenantDirectory Directory)

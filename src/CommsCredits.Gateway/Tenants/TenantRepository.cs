@@ -56,31 +56,51 @@ public sealed class TenantRepository(NpgsqlDataSource dataSource)
         await using (var connection = await dataSource.OpenConnectionAsync(cancellationToken))
         await using (var transaction = await connection.BeginTransactionAsync(cancellationToken))
         {
-            var updated = await connection.ExecuteAsync(new CommandDefinition(
+            await connection.ExecuteAsync(new CommandDefinition(
                 """
                 UPDATE tenants
                 SET display_name = coalesce(@displayName, display_name), time_zone = coalesce(@timeZone, time_zone),
-                    funding_expiry_months = coalesce(@fundingExpiryMonths, funding_expiry_months),
-                    directory_revision = directory_revision + 1
+                    funding_expiry_months = coalesce(@fundingExpiryMonths, funding_expiry_months)
                 WHERE tenant_id = @tenantId
                 """,
                 new { tenantId, displayName, timeZone, fundingExpiryMonths },
                 transaction,
                 cancellationToken: cancellationToken));
-            if (updated == 0)
+            if (await RaiseProfileRevisionAsync(connection, transaction, tenantId, cancellationToken) is null)
             {
                 return null;
             }
 
+            await transaction.CommitAsync(cancellationToken);
+        }
+
+        return await GetAsync(tenantId, cancellationToken);
+    }
+
+    /// <summary>
+    /// Makes every gateway reload the tenant's profile (directory, settings, auto-recharge trigger, low-balance levels)
+    /// once the caller's transaction commits: raises directory_revision (which the periodic check compares, in case a
+    /// notification is missed) and sends the directory-changed notification. Returns the new revision, or null when
+    /// the tenant does not exist. Every change to what a profile holds, outside rate imports, goes through here.
+    /// </summary>
+    public static async Task<long?> RaiseProfileRevisionAsync(
+        NpgsqlConnection connection, NpgsqlTransaction transaction, string tenantId, CancellationToken cancellationToken)
+    {
+        var revision = await connection.ExecuteScalarAsync<long?>(new CommandDefinition(
+            "UPDATE tenants SET directory_revision = directory_revision + 1 WHERE tenant_id = @tenantId RETURNING directory_revision",
+            new { tenantId },
+            transaction,
+            cancellationToken: cancellationToken));
+        if (revision is not null)
+        {
             await connection.ExecuteAsync(new CommandDefinition(
                 "SELECT pg_notify(@channel, @tenantId)",
                 new { channel = Provisioning.DirectoryRepository.DirectoryChangedChannel, tenantId },
                 transaction,
                 cancellationToken: cancellationToken));
-            await transaction.CommitAsync(cancellationToken);
         }
 
-        return await GetAsync(tenantId, cancellationToken);
+        return revision;
     }
 
     public async Task<IReadOnlyList<RateVersion>> LoadRatesAsync(string tenantId, CancellationToken cancellationToken)

@@ -72,7 +72,7 @@ redis.call('HSET', session,
   'ep', epoch, 'num', int(number), 'state', code == 2001 and 'open' or 'denied', 'sid', ARGV[17],
   'ct', ARGV[10], 'user', ARGV[11], 'from', ARGV[12], 'to', ARGV[13],
   'r', ARGV[6], 'f', ARGV[7], 'fi', ARGV[8], 'ni', ARGV[9], 'dst', ARGV[14], 'pfx', ARGV[15], 'eff', ARGV[16],
-  't0', ARGV[2], 'u', '0', 'd', '0', 'h', int(hold), 'sh', '0', 'requests', '1', 'a:0', answer,
+  't0', ARGV[2], 'u', '0', 'd', '0', 'h', int(hold), 'requests', '1', 'a:0', answer,
   'pl', pool, 'ps', int(pool_size), 'pa', int(pool_granted), 'pc', '0', 'ca', credits_allowed and '1' or '0')
 if code == 2001 then
   redis.call('HSET', account, 'held', int(held + hold))

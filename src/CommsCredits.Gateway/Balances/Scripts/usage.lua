@@ -163,8 +163,7 @@ redis.call('HSET', account, 'balance', int(new_balance), 'held', int(new_held + 
 if pool ~= '' then
   write_pool_counters(account, pool, month, pool_month_used, pool_held)
 end
--- 'sh' is what the call owes beyond what was debited: each request recomputes it from the whole call.
-redis.call('HSET', session, 'u', int(used), 'd', int(debited), 'h', int(hold), 'sh', int(uncharged),
+redis.call('HSET', session, 'u', int(used), 'd', int(debited), 'h', int(hold),
   'requests', int(requests + 1), 'pa', int(new_allotted), 'pc', int(pool_used),
   'a:' .. request, answer, 'o:' .. request, int(operation))
 if terminate then
