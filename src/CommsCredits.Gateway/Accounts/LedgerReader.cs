@@ -28,10 +28,10 @@ public sealed class LedgerReader(HotState hotState, NpgsqlDataSource dataSource,
         }
 
         var answer = new AccountBalance { Balance = BalanceView(Netstrings.ParseInteger(reply[1]!), Netstrings.ParseInteger(reply[2]!), currency) };
-        var lots = new List<(LotId Id, long RemainingMicros, DateTimeOffset ExpiresAt)>();
+        var lots = new List<(EntryKey Id, long RemainingMicros, DateTimeOffset ExpiresAt)>();
         for (var index = 3; index + 2 < reply.Length; index += 3)
         {
-            lots.Add((LotId.Parse(reply[index]!), Netstrings.ParseInteger(reply[index + 1]!), DateTimeOffset.FromUnixTimeMilliseconds(Netstrings.ParseInteger(reply[index + 2]!))));
+            lots.Add((EntryKey.Parse(reply[index]!), Netstrings.ParseInteger(reply[index + 1]!), DateTimeOffset.FromUnixTimeMilliseconds(Netstrings.ParseInteger(reply[index + 2]!))));
         }
 
         var purchases = await ReadPurchasesAsync(tenantId, lots.ConvertAll(lot => lot.Id), cancellationToken);
@@ -56,7 +56,7 @@ public sealed class LedgerReader(HotState hotState, NpgsqlDataSource dataSource,
     /// <summary>One page of the tenant's ledger, in the order its entries were applied.</summary>
     public async Task<ListLedgerEntriesResponse> ListAsync(TenantProfile profile, ListLedgerEntriesRequest request, int pageSize, CancellationToken cancellationToken)
     {
-        var after = request.PageToken.Length == 0 ? new LotId(0, 0) : ParsePageToken(request.PageToken);
+        var after = request.PageToken.Length == 0 ? new EntryKey(0, 0) : ParsePageToken(request.PageToken);
         var tenantId = profile.Tenant.TenantId;
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         var entries = await ReadEntriesAsync(connection, tenantId, after, request, pageSize + 1, cancellationToken);
@@ -81,11 +81,11 @@ public sealed class LedgerReader(HotState hotState, NpgsqlDataSource dataSource,
         return response;
     }
 
-    private static LotId ParsePageToken(string token)
+    private static EntryKey ParsePageToken(string token)
     {
         try
         {
-            return LotId.Parse(token);
+            return EntryKey.Parse(token);
         }
         catch (Exception exception) when (exception is FormatException or OverflowException)
         {
@@ -94,7 +94,7 @@ public sealed class LedgerReader(HotState hotState, NpgsqlDataSource dataSource,
     }
 
     private static async Task<List<LedgerEntryMessage>> ReadEntriesAsync(
-        NpgsqlConnection connection, string tenantId, LotId after, ListLedgerEntriesRequest request, int limit, CancellationToken cancellationToken)
+        NpgsqlConnection connection, string tenantId, EntryKey after, ListLedgerEntriesRequest request, int limit, CancellationToken cancellationToken)
     {
         await using var command = new NpgsqlCommand(
             """
@@ -121,7 +121,7 @@ public sealed class LedgerReader(HotState hotState, NpgsqlDataSource dataSource,
             var occurredAt = reader.GetFieldValue<DateTimeOffset>(4);
             var entry = new LedgerEntryMessage
             {
-                EntryId = new LotId(reader.GetInt64(0), reader.GetInt64(1)).ToString(),
+                EntryId = new EntryKey(reader.GetInt64(0), reader.GetInt64(1)).ToString(),
                 Kind = (LedgerEntryKindMessage)reader.GetInt16(2),
                 Amount = new Contracts.V1.Money { AmountMicros = reader.GetInt64(3) },
                 OccurredAt = Timestamp.FromDateTimeOffset(occurredAt),
@@ -150,8 +150,8 @@ public sealed class LedgerReader(HotState hotState, NpgsqlDataSource dataSource,
 
     private static async Task AddDrawsAsync(NpgsqlConnection connection, string tenantId, List<LedgerEntryMessage> entries, string currency, CancellationToken cancellationToken)
     {
-        var first = LotId.Parse(entries[0].EntryId);
-        var last = LotId.Parse(entries[^1].EntryId);
+        var first = EntryKey.Parse(entries[0].EntryId);
+        var last = EntryKey.Parse(entries[^1].EntryId);
         await using var command = new NpgsqlCommand(
             """
             SELECT epoch, operation_number, lot_epoch, lot_operation_number, amount_micros
@@ -170,9 +170,9 @@ public sealed class LedgerReader(HotState hotState, NpgsqlDataSource dataSource,
         while (await reader.ReadAsync(cancellationToken))
         {
             // Entries outside the occurred_at filter fall in the same id range; they are not on the page.
-            if (byId.TryGetValue(new LotId(reader.GetInt64(0), reader.GetInt64(1)).ToString(), out var entry))
+            if (byId.TryGetValue(new EntryKey(reader.GetInt64(0), reader.GetInt64(1)).ToString(), out var entry))
             {
-                entry.Draws.Add(new Contracts.V1.LotDraw { LotId = new LotId(reader.GetInt64(2), reader.GetInt64(3)).ToString(), Amount = Money(reader.GetInt64(4), currency) });
+                entry.Draws.Add(new Contracts.V1.LotDraw { LotId = new EntryKey(reader.GetInt64(2), reader.GetInt64(3)).ToString(), Amount = Money(reader.GetInt64(4), currency) });
             }
         }
     }
@@ -186,10 +186,10 @@ public sealed class LedgerReader(HotState hotState, NpgsqlDataSource dataSource,
         }
     }
 
-    private async Task<Dictionary<LotId, (short Source, long AmountMicros, DateTimeOffset PurchasedAt)>> ReadPurchasesAsync(
-        string tenantId, List<LotId> lots, CancellationToken cancellationToken)
+    private async Task<Dictionary<EntryKey, (short Source, long AmountMicros, DateTimeOffset PurchasedAt)>> ReadPurchasesAsync(
+        string tenantId, List<EntryKey> lots, CancellationToken cancellationToken)
     {
-        var purchases = new Dictionary<LotId, (short, long, DateTimeOffset)>();
+        var purchases = new Dictionary<EntryKey, (short, long, DateTimeOffset)>();
         if (lots.Count == 0)
         {
             return purchases;
@@ -210,7 +210,7 @@ public sealed class LedgerReader(HotState hotState, NpgsqlDataSource dataSource,
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {
-            purchases[new LotId(reader.GetInt64(0), reader.GetInt64(1))] = (reader.GetInt16(2), reader.GetInt64(3), reader.GetFieldValue<DateTimeOffset>(4));
+            purchases[new EntryKey(reader.GetInt64(0), reader.GetInt64(1))] = (reader.GetInt16(2), reader.GetInt64(3), reader.GetFieldValue<DateTimeOffset>(4));
         }
 
         return purchases;

@@ -64,7 +64,7 @@ public sealed record CreditRequest(
     LedgerEntryKind Kind, long AmountMicros, string SessionId, string Reference, string Note, string Fingerprint, string RequestName, LotSource Source, int ExpiryMonths)
 {
     /// <summary>The recharge request this funding pays: the ledger marks it succeeded in the funding's transaction.</summary>
-    public LotId? PaysRecharge { get; init; }
+    public EntryKey? PaysRecharge { get; init; }
 }
 
 /// <summary>What a credit did: the amount added, and the balance and held amount just after.</summary>

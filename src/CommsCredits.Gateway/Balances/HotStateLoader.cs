@@ -126,7 +126,7 @@ public sealed partial class HotStateLoader(NpgsqlDataSource dataSource, IHotStor
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {
-            var lot = new LoadedLot(new LotId(reader.GetInt64(0), reader.GetInt64(1)), reader.GetFieldValue<DateTimeOffset>(2), reader.GetInt64(3));
+            var lot = new LoadedLot(new EntryKey(reader.GetInt64(0), reader.GetInt64(1)), reader.GetFieldValue<DateTimeOffset>(2), reader.GetInt64(3));
             if (lot.RemainingMicros < 0)
             {
                 throw new InvalidOperationException($"lot {lot.Id} of tenant {tenantId} has been drawn {-lot.RemainingMicros} micros beyond its amount");
@@ -202,7 +202,7 @@ public sealed partial class HotStateLoader(NpgsqlDataSource dataSource, IHotStor
     [LoggerMessage(Level = LogLevel.Warning, Message = "Tenant {TenantId}: {ExcessMicros} micros of debits drew on lots whose funding never reached the ledger; taken from the earliest lots")]
     private static partial void LogOrphanDraws(ILogger logger, string tenantId, long excessMicros);
 
-    private sealed record LoadedLot(LotId Id, DateTimeOffset ExpiresAt, long RemainingMicros);
+    private sealed record LoadedLot(EntryKey Id, DateTimeOffset ExpiresAt, long RemainingMicros);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Rebuilt the hot state of tenant {TenantId} from the ledger: epoch {Epoch}, balance {BalanceMicros} micros")]
     private static partial void LogLoaded(ILogger logger, string tenantId, long epoch, long balanceMicros);

@@ -219,7 +219,7 @@ public sealed class LedgerBatchStore(NpgsqlDataSource dataSource)
     private static void AddEventParameters(NpgsqlParameterCollection parameters, Settlement[] settlements)
     {
         var due = new List<Settlement>();
-        var paid = new List<(Settlement Settlement, LotId Request)>();
+        var paid = new List<(Settlement Settlement, EntryKey Request)>();
         var notifications = new List<(Settlement Settlement, Notification Notice)>();
         foreach (var settlement in settlements)
         {
@@ -235,7 +235,7 @@ public sealed class LedgerBatchStore(NpgsqlDataSource dataSource)
                 notifications.Add((settlement, notice));
                 if (notice.RechargeId is { } request)
                 {
-                    paid.Add((settlement, LotId.Parse(request)));
+                    paid.Add((settlement, EntryKey.Parse(request)));
                 }
             }
         }

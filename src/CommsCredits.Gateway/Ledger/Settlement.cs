@@ -20,13 +20,14 @@ public enum LotSource
 }
 
 /// <summary>
-/// A funding lot, named by the ledger entry that created it (its tenant, epoch and operation number), so the id never
-/// repeats, even across hot-state rebuilds. Written "epoch.operation" in Redis.
+/// The key of a ledger entry within its tenant: the epoch and operation number Redis gave it, never repeated, even across
+/// hot-state rebuilds. Written "epoch.operation". It names what an entry creates or causes: the funding lot a funding
+/// or refund creates, the recharge request a debit makes due, and a ledger page's position.
 /// </summary>
 [System.Runtime.InteropServices.StructLayout(System.Runtime.InteropServices.LayoutKind.Auto)]
-public readonly record struct LotId(long Epoch, long OperationNumber)
+public readonly record struct EntryKey(long Epoch, long OperationNumber)
 {
-    public static LotId Parse(string text)
+    public static EntryKey Parse(string text)
     {
         var dot = text.IndexOf('.', StringComparison.Ordinal);
         if (dot <= 0)
@@ -34,7 +35,7 @@ public readonly record struct LotId(long Epoch, long OperationNumber)
             throw new FormatException($"'{text}' is not a lot id (epoch.operation)");
         }
 
-        return new LotId(Balances.Netstrings.ParseInteger(text[..dot]), Balances.Netstrings.ParseInteger(text[(dot + 1)..]));
+        return new EntryKey(Balances.Netstrings.ParseInteger(text[..dot]), Balances.Netstrings.ParseInteger(text[(dot + 1)..]));
     }
 
     public override string ToString() => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{Epoch}.{OperationNumber}");
@@ -44,7 +45,7 @@ public readonly record struct LotId(long Epoch, long OperationNumber)
 public sealed record NewLot(LotSource Source, DateTimeOffset ExpiresAt);
 
 /// <summary>What one debit or expiry took from one lot (a positive amount).</summary>
-public sealed record LotDraw(LotId Lot, long AmountMicros);
+public sealed record LotDraw(EntryKey Lot, long AmountMicros);
 
 /// <summary>
 /// Everything one Redis operation must make durable: at most one ledger entry, one use of included minutes and one

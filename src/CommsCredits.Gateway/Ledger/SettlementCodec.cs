@@ -85,7 +85,7 @@ public static class SettlementCodec
                 throw new FormatException($"'{parts[index]}' is not a lot draw (lot:micros)");
             }
 
-            draws[index] = new LotDraw(LotId.Parse(parts[index][..colon]), Netstrings.ParseInteger(parts[index][(colon + 1)..]));
+            draws[index] = new LotDraw(EntryKey.Parse(parts[index][..colon]), Netstrings.ParseInteger(parts[index][(colon + 1)..]));
         }
 
         return draws;

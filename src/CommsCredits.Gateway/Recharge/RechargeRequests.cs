@@ -9,7 +9,7 @@ using Npgsql;
 public sealed record RechargeRequest(
     string TenantId, long Epoch, long OperationNumber, long AmountMicros, string Currency, string PaymentMethodReference, int Attempts, string? AttemptKey)
 {
-    public LotId Id => new(Epoch, OperationNumber);
+    public EntryKey Id => new(Epoch, OperationNumber);
 }
 
 /// <summary>The recharge requests in PostgreSQL: claimed with a lease, so several workers share them and a dead one's expire.</summary>

@@ -83,7 +83,7 @@ public sealed class LedgerBatchStoreTests
     }
 
     private static LedgerEntry Debit(long amountMicros) =>
-        new(LedgerEntryKind.Debit, amountMicros, "session-1", 1, 1, null, null, null, [new LotDraw(new LotId(1, 1), -amountMicros)]);
+        new(LedgerEntryKind.Debit, amountMicros, "session-1", 1, 1, null, null, null, [new LotDraw(new EntryKey(1, 1), -amountMicros)]);
 
     private static CallRecord Call(long sessionNumber) => new(
         sessionNumber, "session-1", "user-1", 1, "+14155550100", "+442079460000", Now.AddMinutes(-2), Now, 90, 120, 120_000, 0,

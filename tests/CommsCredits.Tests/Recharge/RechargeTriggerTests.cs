@@ -148,12 +148,12 @@ public sealed class RechargeTriggerTests
         return rows.AsList();
     }
 
-    private static async Task<LotId> RequestIdAsync(GatewayInstance gateway, string tenant)
+    private static async Task<EntryKey> RequestIdAsync(GatewayInstance gateway, string tenant)
     {
         await using var connection = new NpgsqlConnection(gateway.PostgresConnectionString);
         var (epoch, operation) = await connection.QuerySingleAsync<(long, long)>(
             "SELECT epoch, operation_number FROM recharge_requests WHERE tenant_id = @tenant", new { tenant });
-        return new LotId(epoch, operation);
+        return new EntryKey(epoch, operation);
     }
 
     private static async Task<List<string>> NotificationsAsync(GatewayInstance gateway, string tenant)
