@@ -7,6 +7,7 @@ using CommsCredits.Gateway.Funding;
 using CommsCredits.Gateway.Ledger;
 using CommsCredits.Gateway.Money;
 using CommsCredits.Gateway.Rating;
+using CommsCredits.Gateway.Recharge;
 using CommsCredits.Gateway.Tenants;
 using CommsCredits.Grpc.Protocol;
 using Dapper;
@@ -88,6 +89,12 @@ public sealed class AccountAdministration(
     {
         RequestValidator.TenantId(request.TenantId);
         RequestValidator.SessionId(request.IdempotencyKey, "idempotency_key");
+        if (request.IdempotencyKey.StartsWith(RechargeWorker.FundingKeyPrefix, StringComparison.Ordinal))
+        {
+            // Fundings share one key space in Redis and the ledger; this prefix belongs to the recharge worker's own.
+            throw RequestValidator.Invalid($"idempotency_key may not start with '{RechargeWorker.FundingKeyPrefix}': that prefix is reserved for automatic recharges");
+        }
+
         RequestValidator.Text(request.Reference, "reference", required: false);
         var profile = await RequireTenantAsync(request.TenantId, cancellationToken);
         var currency = profile.Tenant.Currency;

@@ -31,25 +31,20 @@ public sealed partial class ApiKeyRefresher(
         LogRevoked(logger, keyId);
     }
 
-    private async Task PollAsync(CancellationToken stoppingToken)
-    {
-        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(options.Value.RefreshIntervalSeconds));
-        while (await timer.TickOrStopAsync(stoppingToken))
-        {
-            try
+    private Task PollAsync(CancellationToken stoppingToken) =>
+        PeriodicTimerExtensions.RunPeriodicallyAsync(
+            TimeSpan.FromSeconds(options.Value.RefreshIntervalSeconds),
+            TimeProvider.System,
+            async token =>
             {
-                var dropped = await cache.RefreshAsync(stoppingToken);
+                var dropped = await cache.RefreshAsync(token);
                 if (dropped > 0)
                 {
                     LogDropped(logger, dropped);
                 }
-            }
-            catch (NpgsqlException exception)
-            {
-                LogPollFailed(logger, exception);
-            }
-        }
-    }
+            },
+            exception => LogPollFailed(logger, exception),
+            stoppingToken);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "API key {KeyId} was revoked; dropped it from memory")]
     private static partial void LogRevoked(ILogger logger, string keyId);

@@ -123,9 +123,10 @@ public static class GatewayCommands
             return await FailAsync($"seed-demo takes no argument '{arguments.Positional[0]}'");
         }
 
-        using var host = BuildCommandHost(arguments.Settings);
+        // The settlement writer must run (fundings are acknowledged only once the ledger holds them); the recharge worker
+        // must not: a seed is no place to take payments.
+        using var host = BuildCommandHost([.. arguments.Settings, "--Recharge:WorkerEnabled=false"]);
         await host.Services.GetRequiredService<SchemaMigrator>().ApplyAsync(cancellationToken);
-        // The settlement writer must run: fundings are acknowledged only once the ledger holds them.
         await host.StartAsync(cancellationToken);
         try
         {

@@ -94,7 +94,7 @@ public sealed class RechargeRequests(NpgsqlDataSource dataSource)
                 VALUES (@TenantId, 'recharge_failed', @eventId, @payload::jsonb, now())
                 ON CONFLICT DO NOTHING
                 """,
-                new { request.TenantId, eventId = $"{request.Id}:recharge_failed:{request.Attempts}", payload },
+                new { request.TenantId, eventId = $"{request.Id}:recharge_failed:{request.AttemptKey ?? "none"}", payload },
                 transaction,
                 cancellationToken: cancellationToken));
         }

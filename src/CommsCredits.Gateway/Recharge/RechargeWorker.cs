@@ -28,6 +28,9 @@ public sealed partial class RechargeWorker(
     TimeProvider timeProvider,
     ILogger<RechargeWorker> logger) : BackgroundService
 {
+    /// <summary>The funding idempotency keys of recharges start with this; AddFunds refuses it in its own keys.</summary>
+    public const string FundingKeyPrefix = "recharge:";
+
     private readonly RechargeOptions settings = options.Value;
 
     protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
@@ -57,6 +60,13 @@ public sealed partial class RechargeWorker(
                 // so the request is not given up: the lease frees it, and each retry funds it once it fits. Someone
                 // must look: this is logged as an error.
                 LogFundingRefused(logger, exception, request.TenantId, request.Id.ToString());
+            }
+            catch (Exception exception) when (exception is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+            {
+                // Anything else (a provider's own failure while being asked about a key, a bug) must not stop the
+                // process and with it every other tenant's recharges: this request's lease frees it for another try,
+                // and the error is logged for someone to look at.
+                LogRequestBroken(logger, exception, request.TenantId, request.Id.ToString());
             }
         }
 
@@ -112,7 +122,7 @@ public sealed partial class RechargeWorker(
     {
         var profile = await catalog.GetAsync(request.TenantId, cancellationToken)
             ?? throw new InvalidOperationException($"tenant {request.TenantId} of recharge {request.Id} no longer exists");
-        var key = "recharge:" + request.Id;
+        var key = FundingKeyPrefix + request.Id;
         var credit = new CreditRequest(
             LedgerEntryKind.Funding, request.AmountMicros, string.Empty, key, "auto-recharge " + request.PaymentMethodReference,
             Charging.RequestFingerprint.Of("Recharge", request.Id.ToString(), Charging.AnswerBuilder.Text(request.AmountMicros)), "recharge " + request.Id,
@@ -120,7 +130,8 @@ public sealed partial class RechargeWorker(
         {
             PaysRecharge = request.Id,
         };
-        await credits.CreditAsync(request.TenantId, HotStateKeys.Funding(request.TenantId, key), credit, accountsOptions.Value.FundingKeyRetentionSeconds, cancellationToken);
+        _ = await credits.CreditAsync(request.TenantId, HotStateKeys.Funding(request.TenantId, key), credit, accountsOptions.Value.FundingKeyRetentionSeconds, cancellationToken)
+            ?? throw new InvalidOperationException($"tenant {request.TenantId} of recharge {request.Id} has no ledger");
         LogRecharged(logger, request.TenantId, request.Id.ToString(), request.AmountMicros);
     }
 
@@ -160,6 +171,9 @@ public sealed partial class RechargeWorker(
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Tenant {TenantId}: recharge {RechargeId} was paid but its funding was refused; retried when its lease ends")]
     private static partial void LogFundingRefused(ILogger logger, Exception exception, string tenantId, string rechargeId);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Tenant {TenantId}: recharge {RechargeId} failed unexpectedly; retried when its lease ends")]
+    private static partial void LogRequestBroken(ILogger logger, Exception exception, string tenantId, string rechargeId);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "A recharge run failed; the next run retries")]
     private static partial void LogRunFailed(ILogger logger, Exception exception);

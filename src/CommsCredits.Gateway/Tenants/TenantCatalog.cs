@@ -91,20 +91,19 @@ public sealed class TenantCatalog(
 
     private async Task<TenantProfile?> LoadAsync(string tenantId, CancellationToken cancellationToken)
     {
-        var tenant = await repository.GetAsync(tenantId, cancellationToken);
-        if (tenant is null)
+        // Each revision is read before what it covers: the directory (whose revision also covers the tenant's settings:
+        // auto-recharge trigger, low-balance levels, funding expiry) before the tenant row, and the rates revision, in
+        // the tenant row, before the rates. A change that commits in between is then in the profile, or its revision
+        // is not, and the notification's reload replaces this profile.
+        var directory = await directories.LoadAsync(tenantId, cancellationToken);
+        var tenant = directory is null ? null : await repository.GetAsync(tenantId, cancellationToken);
+        if (directory is null || tenant is null)
         {
             RememberUnknown(tenantId);
             return null;
         }
 
         var rates = new RateBook(await repository.LoadRatesAsync(tenantId, cancellationToken));
-        var directory = await directories.LoadAsync(tenantId, cancellationToken);
-        if (directory is null)
-        {
-            RememberUnknown(tenantId);
-            return null;
-        }
 
         var profile = new TenantProfile(tenant, rates, directory);
         if (profiles.Count >= settings.MaxTenants && !profiles.ContainsKey(tenantId))

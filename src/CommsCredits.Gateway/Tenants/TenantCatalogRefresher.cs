@@ -31,32 +31,26 @@ public sealed partial class TenantCatalogRefresher(
             exception => LogListenFailed(logger, exception),
             stoppingToken);
 
-    private async Task PollAsync(CancellationToken stoppingToken)
-    {
-        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(options.Value.RefreshIntervalSeconds));
-        while (await timer.TickOrStopAsync(stoppingToken))
-        {
-            try
-            {
-                var cached = catalog.CachedTenantIds();
-                if (cached.Length == 0)
-                {
-                    continue;
-                }
+    private Task PollAsync(CancellationToken stoppingToken) =>
+        PeriodicTimerExtensions.RunPeriodicallyAsync(
+            TimeSpan.FromSeconds(options.Value.RefreshIntervalSeconds), TimeProvider.System, CheckRevisionsAsync, exception => LogPollFailed(logger, exception), stoppingToken);
 
-                var stored = await repository.GetRevisionsAsync(cached, stoppingToken);
-                foreach (var tenantId in cached)
-                {
-                    var storedRevisions = stored.TryGetValue(tenantId, out var revisions) ? revisions : (TenantRevisions?)null;
-                    if (storedRevisions != catalog.CachedRevisions(tenantId))
-                    {
-                        await RefreshQuietlyAsync(tenantId, stoppingToken);
-                    }
-                }
-            }
-            catch (NpgsqlException exception)
+    /// <summary>Reloads every cached tenant whose revisions in PostgreSQL differ from the cached ones.</summary>
+    private async Task CheckRevisionsAsync(CancellationToken stoppingToken)
+    {
+        var cached = catalog.CachedTenantIds();
+        if (cached.Length == 0)
+        {
+            return;
+        }
+
+        var stored = await repository.GetRevisionsAsync(cached, stoppingToken);
+        foreach (var tenantId in cached)
+        {
+            var storedRevisions = stored.TryGetValue(tenantId, out var revisions) ? revisions : (TenantRevisions?)null;
+            if (storedRevisions != catalog.CachedRevisions(tenantId))
             {
-                LogPollFailed(logger, exception);
+                await RefreshQuietlyAsync(tenantId, stoppingToken);
             }
         }
     }
@@ -68,11 +62,24 @@ public sealed partial class TenantCatalogRefresher(
             await catalog.RefreshAsync(tenantId, stoppingToken);
             LogRefreshed(logger, tenantId);
         }
-        catch (Exception exception) when (exception is NpgsqlException or OperationCanceledException or ArgumentException)
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // Shutting down.
+        }
+        catch (Exception exception) when (exception is NpgsqlException or OperationCanceledException or TimeoutException or Storage.StorageUnavailableException)
         {
             LogRefreshFailed(logger, exception, tenantId);
         }
+        catch (Exception exception)
+        {
+            // Bad stored data (a directory that fails its checks) or a bug: the notification path would otherwise lose
+            // it unobserved. The old profile stays in use; someone must look.
+            LogRefreshBroken(logger, exception, tenantId);
+        }
     }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Could not reload tenant {TenantId}: its stored data or the loader is broken; the old profile stays in use")]
+    private static partial void LogRefreshBroken(ILogger logger, Exception exception, string tenantId);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Reloaded the rate tables and directory of tenant {TenantId}")]
     private static partial void LogRefreshed(ILogger logger, string tenantId);

@@ -14,8 +14,9 @@ using static CommsCredits.Tests.Charging.GatewayInstance;
 /// <summary>
 /// What debits cause besides themselves, in the same ledger transaction: a recharge request when the balance crosses
 /// the auto-recharge trigger, a notification when it reaches zero; and a recharge's funding marking its request paid.
+/// The gateway's recharge worker is off, so that no recharge runs between a debit and what the test checks.
 /// </summary>
-public sealed class RechargeTriggerTests
+public sealed class RechargeTriggerTests(RechargeGateway fixture) : IClassFixture<RechargeGateway>
 {
     private const long Euro = 1_000_000;
 
@@ -25,7 +26,7 @@ public sealed class RechargeTriggerTests
         // Proves the crossing rule: with a 20-unit trigger, a debit from 30 to 15 makes one recharge due (for the set
         // amount and payment method); a further debit below the trigger makes none; a debit reaching zero notifies
         // once. A refund lifts the balance over the trigger again, and the next crossing makes a second recharge due.
-        var gateway = await SharedGateway.GetAsync();
+        var gateway = fixture.Gateway;
         var tenant = await gateway.CreateTenantAsync(30 * Euro, Rate("44", Euro, first: 60, next: 60));
         await EnableAutoRechargeAsync(gateway, tenant, triggerMicros: 20 * Euro);
 
@@ -49,7 +50,7 @@ public sealed class RechargeTriggerTests
     {
         // Proves "no storm": 40 concurrent one-minute debits take a 50-unit balance through a 30-unit trigger at
         // once; Redis orders them, so exactly one of them is the crossing and exactly one request is due.
-        var gateway = await SharedGateway.GetAsync();
+        var gateway = fixture.Gateway;
         var tenant = await gateway.CreateTenantAsync(50 * Euro, Rate("44", Euro, first: 60, next: 60));
         await EnableAutoRechargeAsync(gateway, tenant, triggerMicros: 30 * Euro);
 
@@ -65,7 +66,7 @@ public sealed class RechargeTriggerTests
         // Proves the success side of the producer: the funding that pays a request (credit with PaysRecharge) marks it
         // succeeded and writes recharge_succeeded with the amount and the balance after, once, even when the same
         // funding is sent again.
-        var gateway = await SharedGateway.GetAsync();
+        var gateway = fixture.Gateway;
         var tenant = await gateway.CreateTenantAsync(25 * Euro, Rate("44", Euro, first: 60, next: 60));
         await EnableAutoRechargeAsync(gateway, tenant, triggerMicros: 20 * Euro);
         await DebitAsync(gateway, tenant, minutes: 10);
@@ -95,7 +96,7 @@ public sealed class RechargeTriggerTests
     {
         // Proves low-balance warnings: with levels 30 and 10, a debit from 50 to 35 warns of nothing, one from 35 to 5
         // warns of both levels (each with the balance left), and one from 5 to 4 of nothing more.
-        var gateway = await SharedGateway.GetAsync();
+        var gateway = fixture.Gateway;
         var tenant = await gateway.CreateTenantAsync(50 * Euro, Rate("44", Euro, first: 60, next: 60));
         await using (var connection = new NpgsqlConnection(gateway.PostgresConnectionString))
         {

@@ -63,8 +63,8 @@ public sealed class RechargeWorkerTests(RechargeGateway fixture) : IClassFixture
     public async Task A_refused_payment_is_not_retried_until_the_payment_method_changes_and_the_tenant_is_told(string paymentMethod, string reason)
     {
         // Proves the refusal path: a declined or expired card fails the request at once, with the reason, notifies
-        // recharge_failed once, and later runs leave it alone; setting another payment method makes it due again, and
-        // it is then paid and funded once.
+        // recharge_failed once, and later runs leave it alone; setting another payment method makes it due again: one
+        // that is refused too fails it again with a second notification, a good one pays and funds it once.
         var tenant = await DrainedTenantAsync(paymentMethod);
 
         await DrainAsync();
@@ -76,6 +76,11 @@ public sealed class RechargeWorkerTests(RechargeGateway fixture) : IClassFixture
         {
             (await connection.QuerySingleAsync<string>("SELECT payload->>'reason' FROM notification_outbox WHERE tenant_id = @tenant", new { tenant })).ShouldBe(reason);
         }
+
+        // Another payment method that is refused too: the request fails again, and the tenant hears of it again.
+        await EnableAutoRechargeAsync(tenant, "pm_sandbox_declined_too");
+        await DrainAsync();
+        (await NotificationsAsync(tenant)).ShouldBe(["recharge_failed", "recharge_failed"]);
 
         await EnableAutoRechargeAsync(tenant, "pm_sandbox_ok");
         await DrainAsync();

@@ -92,6 +92,28 @@ public sealed class AuthorizationHookTests(AuthorizationHookTests.Server server)
     }
 
     [Fact]
+    public async Task A_malformed_stream_message_is_the_calls_status_even_when_the_handler_swallows_it()
+    {
+        // Proves a request stream fails for good on a message that does not parse, like on a refused one: this
+        // handler catches the error and answers, yet the client gets INTERNAL, not OK with a partial count, and the
+        // message after the bad one never reaches the handler.
+        var first = Unique("first");
+        var after = Unique("after");
+        var content = new DuplexContent();
+        await content.SendAsync(GrpcWire.Frame(new EchoRequest { Text = first }));
+        await content.SendAsync(GrpcWire.Frame([0xFF, 0xFF, 0xFF], compressedFlag: 0));
+        await content.SendAsync(GrpcWire.Frame(new EchoRequest { Text = after }));
+        content.Complete();
+
+        var response = await GrpcWire.SendAsync(server.RawClient, GrpcWire.Request(EchoTestService.ClientStreamMethod, content, headers: ("auth-token", Token)));
+
+        string.Equals(response.GrpcStatus, "0", StringComparison.Ordinal).ShouldBeFalse(response.GrpcMessage);
+        response.Body.ShouldBeEmpty();
+        server.WasHandled(first).ShouldBeTrue();
+        server.WasHandled(after).ShouldBeFalse();
+    }
+
+    [Fact]
     public async Task A_bidirectional_stream_stops_at_the_refused_message()
     {
         // Proves the bidirectional path: messages before the refusal are handled, the refused one is not, and the

@@ -40,6 +40,13 @@ internal sealed partial class ServerCall
     /// <summary>Throws the refusal of an earlier stream message again, if there was one.</summary>
     public void ThrowIfStreamRefused() => streamRefusal?.Exception.Throw();
 
+    /// <summary>
+    /// Ends the request stream with this exception: every later read throws it again, and its status is the call's,
+    /// whatever the handler does with it. The first failure wins.
+    /// </summary>
+    public void FailStream(Exception exception) =>
+        streamRefusal ??= new StreamRefusal(MapFailure(exception), ExceptionDispatchInfo.Capture(exception));
+
     private async ValueTask AuthorizeStreamMessageEachAsync(IMessage message, long messageNumber)
     {
         try
@@ -51,7 +58,7 @@ internal sealed partial class ServerCall
         }
         catch (Exception exception)
         {
-            streamRefusal = new StreamRefusal(MapFailure(exception), ExceptionDispatchInfo.Capture(exception));
+            FailStream(exception);
             throw;
         }
     }

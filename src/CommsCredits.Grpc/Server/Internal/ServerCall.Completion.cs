@@ -40,24 +40,8 @@ internal sealed partial class ServerCall
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<TResponse> AwaitHandlerAsync<TResponse>(Task<TResponse> handlerTask)
     {
-        if (!handlerTask.IsCompleted)
-        {
-            try
-            {
-                await handlerTask.WaitAsync(CancellationToken).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException) when (!handlerTask.IsCompleted)
-            {
-                Abandon(handlerTask);
-                throw;
-            }
-            catch (OperationCanceledException)
-            {
-                // The handler finished as the call was cancelled: its own outcome, awaited below, decides.
-            }
-        }
-
-        return await handlerTask.ConfigureAwait(false);
+        await AwaitHandlerAsync((Task)handlerTask).ConfigureAwait(false);
+        return handlerTask.Result;
     }
 
     /// <summary>

@@ -1,5 +1,6 @@
 namespace CommsCredits.Grpc.Server.Internal;
 
+using CommsCredits.Grpc.Protocol;
 using Google.Protobuf;
 
 /// <summary>The request stream of a client-streaming or bidirectional call.</summary>
@@ -35,6 +36,13 @@ internal sealed class ServerStreamReader<T>(ServerCall call, MessageParser<T> pa
             await call.AuthorizeStreamMessageAsync(message, ++messageCount).ConfigureAwait(false);
             current = message;
             return true;
+        }
+        catch (RpcException exception)
+        {
+            // A refused, oversized or malformed message ends the stream for good, even if the handler catches this:
+            // the reader has already moved past the message, so reading on would silently skip it.
+            call.FailStream(exception);
+            throw;
         }
         catch (IOException exception)
         {
