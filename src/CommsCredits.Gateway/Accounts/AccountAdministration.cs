@@ -30,7 +30,6 @@ public sealed class AccountAdministration(
     IOptions<AccountsOptions> options,
     IOptions<FundingOptions> fundingOptions)
 {
-    private const int MaxDisplayNameLength = 200;
     private const int MinExpiryMonths = 1;
     private const int MaxExpiryMonths = 120;
     private const int DefaultLedgerPageSize = 100;
@@ -45,7 +44,7 @@ public sealed class AccountAdministration(
             throw RequestValidator.Invalid($"currency must be an ISO 4217 code of three upper-case letters (got '{request.Currency}')");
         }
 
-        ValidateDisplayName(request.DisplayName);
+        Provisioning.DirectoryValidator.DisplayName(request.DisplayName);
 
         var (tenant, created) = await tenants.CreateAsync(request.TenantId, request.Currency, request.DisplayName, cancellationToken);
         if (!created && (!string.Equals(tenant.Currency, request.Currency, StringComparison.Ordinal) || !string.Equals(tenant.DisplayName, request.DisplayName, StringComparison.Ordinal)))
@@ -62,7 +61,7 @@ public sealed class AccountAdministration(
         RequestValidator.TenantId(request.TenantId);
         if (request.HasDisplayName)
         {
-            ValidateDisplayName(request.DisplayName);
+            Provisioning.DirectoryValidator.DisplayName(request.DisplayName);
         }
 
         if (request.HasTimeZone && !IsKnownTimeZone(request.TimeZone))
@@ -234,14 +233,6 @@ public sealed class AccountAdministration(
         TimeZone = tenant.TimeZone,
         FundingExpiryMonths = (uint)tenant.FundingExpiryMonths,
     };
-
-    private static void ValidateDisplayName(string displayName)
-    {
-        if (displayName.Length is 0 or > MaxDisplayNameLength || displayName.Any(char.IsControl))
-        {
-            throw RequestValidator.Invalid($"display_name must be 1 to {MaxDisplayNameLength} characters without control characters");
-        }
-    }
 
     private static bool IsKnownTimeZone(string name) =>
         name.Length is > 0 and <= 64 && TimeZoneInfo.TryFindSystemTimeZoneById(name, out var zone) && zone.HasIanaId;
