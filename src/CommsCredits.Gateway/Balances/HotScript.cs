@@ -14,6 +14,7 @@ public enum HotScriptName
     Credit,
     ExpireLots,
     ReadLots,
+    DueSessions,
 }
 
 /// <summary>
@@ -54,6 +55,7 @@ public sealed class HotScript
             [HotScriptName.Credit] = "credit.lua",
             [HotScriptName.ExpireLots] = "expire_lots.lua",
             [HotScriptName.ReadLots] = "read_lots.lua",
+            [HotScriptName.DueSessions] = "due_sessions.lua",
         };
         var scripts = new Dictionary<HotScriptName, HotScript>();
         foreach (var (name, file) in files)

@@ -39,6 +39,10 @@ public sealed class HotState(IHotStore store, HotStateLoader loader, SettlementW
         return reply;
     }
 
+    /// <summary>Runs a script that only reads, without rebuilding a tenant Redis lacks (nothing of it to read then).</summary>
+    public Task<string?[]> RunWithoutLoadingAsync(HotScriptName script, string[] keys, string[] arguments, CancellationToken cancellationToken) =>
+        store.RunAsync(script, keys, arguments, cancellationToken);
+
     /// <summary>
     /// Waits until the ledger holds the settlement a script returned (encoded; empty when there is nothing to write).
     /// Throws <see cref="StorageUnavailableException"/> when it cannot be made durable: the request must not be

@@ -15,6 +15,9 @@ public static class HotStateKeys
     /// <summary>Hash: one session (or event) with its tariff, counters and stored answers.</summary>
     public static string Session(string tenantId, string sessionId) => string.Concat(Prefix, tenantId, "}:session:", sessionId);
 
+    /// <summary>Sorted set: open session id → the time (Unix ms) after which the supervisor closes it.</summary>
+    public static string SessionDeadlines(string tenantId) => string.Concat(Prefix, tenantId, "}:session_deadlines");
+
     /// <summary>Hash: operation number → encoded settlement not yet known to be in the ledger.</summary>
     public static string Pending(string tenantId) => string.Concat(Prefix, tenantId, "}:pending");
 

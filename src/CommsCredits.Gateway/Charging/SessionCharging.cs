@@ -3,6 +3,7 @@ namespace CommsCredits.Gateway.Charging;
 using CommsCredits.Contracts.V1;
 using CommsCredits.Gateway.Balances;
 using CommsCredits.Gateway.Money;
+using CommsCredits.Gateway.Supervision;
 using CommsCredits.Gateway.Tenants;
 using CommsCredits.Grpc.Protocol;
 using Microsoft.Extensions.Options;
@@ -14,9 +15,14 @@ using static CommsCredits.Gateway.Charging.AnswerBuilder;
 /// call detail record. The arithmetic runs inside Redis (reserve.lua, usage.lua) so that concurrent calls of one
 /// tenant see one balance; what it debits is in the ledger before the answer leaves.
 /// </summary>
-public sealed class SessionCharging(TenantCatalog catalog, CallRating rating, HotState hotState, IOptions<ChargingOptions> options, TimeProvider timeProvider)
+public sealed class SessionCharging(
+    TenantCatalog catalog, CallRating rating, HotState hotState, IOptions<ChargingOptions> options, IOptions<SupervisionOptions> supervisionOptions, TimeProvider timeProvider)
 {
+    /// <summary>The request key under which a session's closing by the supervisor is stored (client request numbers are digits).</summary>
+    private const string SupervisorRequest = "supervisor";
+
     private readonly ChargingOptions settings = options.Value;
+    private readonly SupervisionOptions supervision = supervisionOptions.Value;
 
     public async Task<ReserveResponse> ReserveAsync(ReserveRequest request, CancellationToken cancellationToken)
     {
@@ -38,11 +44,17 @@ public sealed class SessionCharging(TenantCatalog catalog, CallRating rating, Ho
             .. TariffArguments(tariff),
             Text((int)request.CallType), request.UserId, request.CallingNumber, request.CalledNumber, tariff.DestinationName, tariff.Prefix,
             Milliseconds(tariff.EffectiveFrom), request.SessionId, Text(settings.SessionRetentionSeconds), .. rated.Coverage.Arguments(now),
+            Text(SupervisionWindowMilliseconds),
+        ];
+        string[] keys =
+        [
+            HotStateKeys.Account(request.TenantId), HotStateKeys.Session(request.TenantId, request.SessionId), HotStateKeys.Lots(request.TenantId),
+            HotStateKeys.LotExpiry(request.TenantId), HotStateKeys.SessionDeadlines(request.TenantId),
         ];
         var reply = await hotState.RunAsync(
             request.TenantId,
             HotScriptName.Reserve,
-            [HotStateKeys.Account(request.TenantId), HotStateKeys.Session(request.TenantId, request.SessionId), HotStateKeys.Lots(request.TenantId), HotStateKeys.LotExpiry(request.TenantId)],
+            keys,
             arguments,
             cancellationToken);
         if (reply is null)
@@ -109,6 +121,11 @@ public sealed class SessionCharging(TenantCatalog catalog, CallRating rating, Ho
             throw RequestValidator.Invalid($"termination_cause {(int)request.TerminationCause} is not a known cause");
         }
 
+        if (request.TerminationCause == TerminationCause.SupervisionTimeout)
+        {
+            throw RequestValidator.Invalid("termination_cause SUPERVISION_TIMEOUT is the gateway's own; a network element cannot send it");
+        }
+
         var cause = request.TerminationCause == TerminationCause.Unspecified ? TerminationCause.Logout : request.TerminationCause;
         var outcome = await UseAsync(request.TenantId, request.SessionId, request.RequestNumber, request.UsedSeconds, requestedSeconds: 0, cause, cancellationToken);
         if (outcome.Refusal is { } refusal)
@@ -129,6 +146,41 @@ public sealed class SessionCharging(TenantCatalog catalog, CallRating rating, Ho
         };
     }
 
+    /// <summary>
+    /// Closes a session of the tenant if it is still open and nothing was heard from it within validity plus grace,
+    /// charging by <see cref="SupervisionOptions.Policy"/> and writing its call record. Returns whether this call
+    /// closed it: of several supervisors (and a late request) exactly one does.
+    /// </summary>
+    public async Task<bool> CloseIfSilentAsync(string tenantId, string sessionId, CancellationToken cancellationToken)
+    {
+        var profile = await catalog.GetAsync(tenantId, cancellationToken);
+        if (profile is null)
+        {
+            return false;
+        }
+
+        var policy = supervision.Policy == SupervisionPolicy.Debit ? "debit" : "release";
+        var reply = await RunUsageAsync(profile, sessionId, SupervisorRequest, SupervisorRequest, 0, 0, TerminationCause.SupervisionTimeout, policy, cancellationToken);
+        if (reply is null || !string.Equals(reply[0], "ok", StringComparison.Ordinal))
+        {
+            // Not loaded (so not open), closed already, or heard from since it was listed.
+            return false;
+        }
+
+        await hotState.SettleAsync(tenantId, reply[2], cancellationToken);
+        return true;
+    }
+
+    /// <summary>Up to <paramref name="limit"/> of the tenant's sessions whose supervision deadline has passed.</summary>
+    public async Task<IReadOnlyList<string>> DueSessionsAsync(string tenantId, int limit, CancellationToken cancellationToken)
+    {
+        var reply = await hotState.RunWithoutLoadingAsync(
+            HotScriptName.DueSessions, [HotStateKeys.SessionDeadlines(tenantId)], [Milliseconds(timeProvider.GetUtcNow()), Text(limit)], cancellationToken);
+        return reply.Skip(1).OfType<string>().ToList();
+    }
+
+    private long SupervisionWindowMilliseconds => supervision.WindowMilliseconds(settings.ValiditySeconds);
+
     private async Task<UsageOutcome> UseAsync(
         string tenantId, string sessionId, uint requestNumber, uint usedSeconds, long requestedSeconds, TerminationCause? terminationCause, CancellationToken cancellationToken)
     {
@@ -144,19 +196,7 @@ public sealed class SessionCharging(TenantCatalog catalog, CallRating rating, Ho
 
         var terminate = terminationCause is not null;
         var fingerprint = RequestFingerprint.Of(terminate ? "Terminate" : "Update", Text(usedSeconds), Text(requestedSeconds), Text((int)(terminationCause ?? TerminationCause.Unspecified)));
-        var now = timeProvider.GetUtcNow();
-        string[] arguments =
-        [
-            Text(requestNumber), fingerprint, Milliseconds(now), Text(usedSeconds), Text(requestedSeconds),
-            Text(settings.ValiditySeconds), Text(MoneyLimits.MaxSessionSeconds), terminate ? "1" : "0", Text((int)(terminationCause ?? TerminationCause.Unspecified)),
-            Text(settings.SessionRetentionSeconds), Text(settings.MaxRequestsPerSession), Ledger.SettlementCodec.FormatMonth(now),
-            profile.Tenant.TriggerArgument, profile.Tenant.LowBalanceLevelsArgument,
-        ];
-        string[] keys =
-        [
-            HotStateKeys.Account(tenantId), HotStateKeys.Session(tenantId, sessionId), HotStateKeys.Pending(tenantId), HotStateKeys.Lots(tenantId), HotStateKeys.LotExpiry(tenantId),
-        ];
-        var reply = await hotState.RunAsync(tenantId, HotScriptName.Usage, keys, arguments, cancellationToken);
+        var reply = await RunUsageAsync(profile, sessionId, Text(requestNumber), fingerprint, usedSeconds, requestedSeconds, terminationCause, supervision: string.Empty, cancellationToken);
         switch (reply?[0])
         {
             case null:
@@ -177,6 +217,29 @@ public sealed class SessionCharging(TenantCatalog catalog, CallRating rating, Ho
         EnsureSameRequest(answer.Fingerprint, fingerprint, sessionId, requestNumber);
         await hotState.SettleAsync(tenantId, reply[2], cancellationToken);
         return new UsageOutcome(answer, profile.Tenant.Currency, null);
+    }
+
+    /// <summary>Runs usage.lua for a client's Update or Terminate, or (with <paramref name="supervision"/> set) for the supervisor.</summary>
+    private Task<string?[]?> RunUsageAsync(
+        TenantProfile profile, string sessionId, string request, string fingerprint, uint usedSeconds, long requestedSeconds, TerminationCause? terminationCause,
+        string supervision, CancellationToken cancellationToken)
+    {
+        var tenantId = profile.Tenant.TenantId;
+        var now = timeProvider.GetUtcNow();
+        string[] arguments =
+        [
+            request, fingerprint, Milliseconds(now), Text(usedSeconds), Text(requestedSeconds),
+            Text(settings.ValiditySeconds), Text(MoneyLimits.MaxSessionSeconds), terminationCause is null ? "0" : "1",
+            Text((int)(terminationCause ?? TerminationCause.Unspecified)),
+            Text(settings.SessionRetentionSeconds), Text(settings.MaxRequestsPerSession), Ledger.SettlementCodec.FormatMonth(now),
+            profile.Tenant.TriggerArgument, profile.Tenant.LowBalanceLevelsArgument, Text(SupervisionWindowMilliseconds), supervision, sessionId,
+        ];
+        string[] keys =
+        [
+            HotStateKeys.Account(tenantId), HotStateKeys.Session(tenantId, sessionId), HotStateKeys.Pending(tenantId), HotStateKeys.Lots(tenantId), HotStateKeys.LotExpiry(tenantId),
+            HotStateKeys.SessionDeadlines(tenantId),
+        ];
+        return hotState.RunAsync(tenantId, HotScriptName.Usage, keys, arguments, cancellationToken);
     }
 
     /// <summary>What the client asked for, with 0 meaning the default slice and nothing above the largest slice.</summary>

@@ -10,6 +10,7 @@ using CommsCredits.Gateway.Notifications;
 using CommsCredits.Gateway.Recharge;
 using CommsCredits.Gateway.Provisioning;
 using CommsCredits.Gateway.Storage;
+using CommsCredits.Gateway.Supervision;
 using CommsCredits.Gateway.Tenants;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -31,6 +32,7 @@ public static class ServiceRegistration
         AddValidatedOptions<FundingOptions>(services, configuration, FundingOptions.SectionName);
         AddValidatedOptions<RechargeOptions>(services, configuration, RechargeOptions.SectionName);
         AddValidatedOptions<DirectoryOptions>(services, configuration, DirectoryOptions.SectionName);
+        AddValidatedOptions<SupervisionOptions>(services, configuration, SupervisionOptions.SectionName);
         services.AddSingleton<IValidateOptions<ChargingOptions>, ChargingOptionsValidator>();
         services.AddSingleton<IValidateOptions<DirectoryOptions>, DirectoryOptionsValidator>();
         AddValidatedOptions<NotificationsOptions>(services, configuration, NotificationsOptions.SectionName);
@@ -56,6 +58,8 @@ public static class ServiceRegistration
         services.AddSingleton<CallRating>();
         services.AddSingleton<SessionCharging>();
         services.AddSingleton<EventCharging>();
+        services.AddSingleton<SessionSupervisor>();
+        services.AddHostedService(provider => provider.GetRequiredService<SessionSupervisor>());
         services.AddSingleton<LedgerReader>();
         services.AddSingleton<AutoRechargeSettings>();
         services.AddSingleton<AccountAdministration>();

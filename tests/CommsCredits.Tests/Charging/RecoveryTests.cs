@@ -70,8 +70,10 @@ public sealed class RecoveryTests
         var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds().ToString(System.Globalization.CultureInfo.InvariantCulture);
         var reply = await store.RunAsync(
             HotScriptName.Usage,
-            [HotStateKeys.Account(tenant), HotStateKeys.Session(tenant, session), HotStateKeys.Pending(tenant), HotStateKeys.Lots(tenant), HotStateKeys.LotExpiry(tenant)],
-            ["1", fingerprint, now, "60", "60", "900", "604800", "0", "0", "3600", "10000", CommsCredits.Gateway.Ledger.SettlementCodec.FormatMonth(DateTimeOffset.UtcNow), string.Empty, string.Empty],
+            [HotStateKeys.Account(tenant), HotStateKeys.Session(tenant, session), HotStateKeys.Pending(tenant), HotStateKeys.Lots(tenant), HotStateKeys.LotExpiry(tenant),
+             HotStateKeys.SessionDeadlines(tenant)],
+            ["1", fingerprint, now, "60", "60", "900", "604800", "0", "0", "3600", "10000", CommsCredits.Gateway.Ledger.SettlementCodec.FormatMonth(DateTimeOffset.UtcNow), string.Empty, string.Empty,
+             "1800000", string.Empty, session],
             CancellationToken.None);
         reply[0].ShouldBe("ok");
         (await gateway.LedgerAsync(tenant)).Debited.ShouldBe(0);

@@ -1,16 +1,18 @@
 -- CCR-INITIAL: opens a session and holds what its first slice needs: seconds of the included-minute pool that covers
 -- the call first, then credit for the rest.
--- KEYS[1] account hash, KEYS[2] session hash, KEYS[3] lots hash, KEYS[4] lot expiry order
+-- KEYS[1] account hash, KEYS[2] session hash, KEYS[3] lots hash, KEYS[4] lot expiry order, KEYS[5] session deadlines
 -- ARGV[1] fingerprint, [2] now ms, [3] requested seconds (> 0), [4] validity seconds, [5] max session seconds,
 --     [6] rate micros per minute, [7] connection fee micros, [8] first increment s, [9] next increment s,
 --     [10] call type, [11] user id, [12] calling number, [13] called number, [14] destination name,
 --     [15] rated prefix, [16] rate effective from ms, [17] session id, [18] retention seconds for a denial,
 --     [19] pool id or '' when no pool covers the call, [20] pool size seconds, [21] month (YYYYMM, UTC),
---     [22] '1' when the call may draw on credits (the user holds the licence), '0' when only the pool may pay
+--     [22] '1' when the call may draw on credits (the user holds the licence), '0' when only the pool may pay,
+--     [23] supervision window ms (validity + grace): an open session not heard from for that long is closed by the
+--     supervisor
 -- Reply: {'not_loaded'} | {'replay', answer, session tariff...} | {'ok', answer, session tariff...}
 -- An answer is encode{code, granted, validity, final, charged, session charged, reserved, used, billed,
 -- operation, fingerprint, granted included seconds, included seconds used}.
-local account, session, lots, order = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local account, session, lots, order, deadlines = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local epoch = redis.call('HGET', account, 'epoch')
 if not epoch then
   return { 'not_loaded' }
@@ -73,8 +75,12 @@ redis.call('HSET', session,
   'ct', ARGV[10], 'user', ARGV[11], 'from', ARGV[12], 'to', ARGV[13],
   'r', ARGV[6], 'f', ARGV[7], 'fi', ARGV[8], 'ni', ARGV[9], 'dst', ARGV[14], 'pfx', ARGV[15], 'eff', ARGV[16],
   't0', ARGV[2], 'u', '0', 'd', '0', 'h', int(hold), 'requests', '1', 'a:0', answer,
-  'pl', pool, 'ps', int(pool_size), 'pa', int(pool_granted), 'pc', '0', 'ca', credits_allowed and '1' or '0')
+  'pl', pool, 'ps', int(pool_size), 'pa', int(pool_granted), 'pc', '0', 'ca', credits_allowed and '1' or '0',
+  'g', int(granted))
 if code == 2001 then
+  local deadline = int(tonumber(ARGV[2]) + tonumber(ARGV[23]))
+  redis.call('HSET', session, 'dl', deadline)
+  redis.call('ZADD', deadlines, deadline, ARGV[17])
   redis.call('HSET', account, 'held', int(held + hold))
   if pool_granted > 0 then
     write_pool_counters(account, pool, month, pool_used, pool_held + pool_granted)

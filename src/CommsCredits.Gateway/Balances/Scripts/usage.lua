@@ -9,23 +9,40 @@
 -- of the call are the pool's, the rest are on credit. While the call has not gone past its allotment, a new slice
 -- takes more pool seconds if the pool has any; once it is on credit it stays there.
 --
+-- Session supervision (RFC 8506 section 5.1, Tcc) uses this script too: with ARGV[16] set, it closes the session as a
+-- termination only if the session is still open and its deadline (the last request plus validity and grace) has
+-- passed, so of several supervisors, and of a supervisor and a late request, exactly one closes it. The 'release'
+-- policy debits nothing more; 'debit' charges the last grant as if it had been used in full.
+--
 -- KEYS[1] account hash, KEYS[2] session hash, KEYS[3] pending settlements hash, KEYS[4] lots hash, KEYS[5] lot expiry
---     order
+--     order, KEYS[6] session deadlines (sorted set: session id by deadline ms)
 -- ARGV[1] request number, [2] fingerprint, [3] now ms, [4] used seconds, [5] requested seconds (> 0 for an
 --     update), [6] validity seconds, [7] max session seconds, [8] '1' to terminate, [9] termination cause,
 --     [10] retention seconds after termination, [11] max requests per session, [12] month (YYYYMM, UTC),
 --     [13] the tenant's auto-recharge trigger in micros, or '' when auto-recharge is off, [14] its low-balance
---     warning levels in micros joined by ',', or ''
--- Reply: {'not_loaded'} | {'unknown_session'} | {'closed'} | {'too_many_requests'} | {'too_long'}
+--     warning levels in micros joined by ',', or '', [15] supervision window ms (validity + grace), [16] '' for a
+--     client's request, or the supervisor's policy 'release' or 'debit', [17] the session id
+-- Reply: {'not_loaded'} | {'unknown_session'} | {'closed'} | {'too_many_requests'} | {'too_long'} | {'alive'}
 --      | {'replay', answer, pending settlement or ''} | {'ok', answer, settlement or ''}
-local account, session, pending, lots, order = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local account, session, pending, lots, order, deadlines = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 local epoch = redis.call('HGET', account, 'epoch')
 if not epoch then
   return { 'not_loaded' }
 end
 
 local request = ARGV[1]
-local s = redis.call('HMGET', session, 'ep', 'state')
+local supervision = ARGV[16]
+local s = redis.call('HMGET', session, 'ep', 'state', 'dl', 'g')
+if supervision ~= '' then
+  if s[1] ~= epoch or s[2] ~= 'open' then
+    -- Closed by its client or another supervisor, or of a rebuilt state: nothing to supervise any more.
+    redis.call('ZREM', deadlines, ARGV[17])
+    return { 'closed' }
+  end
+  if tonumber(s[3] or '0') > tonumber(ARGV[3]) then
+    return { 'alive' }
+  end
+end
 if s[1] ~= epoch or s[2] == 'denied' then
   -- Never opened, forgotten, or opened under a hot state that has since been rebuilt.
   return { 'unknown_session' }
@@ -47,11 +64,16 @@ local pool, allotted, pool_used_before = v[9] or '', tonumber(v[10] or '0'), ton
 local credits_allowed = v[12] ~= '0'
 -- The pool's size as the session found it at Reserve.
 local pool_size = tonumber(v[13] or '0')
-if requests >= tonumber(ARGV[11]) then
+if requests >= tonumber(ARGV[11]) and supervision == '' then
   return { 'too_many_requests' }
 end
 local max_session = tonumber(ARGV[7])
-local used = used_before + tonumber(ARGV[4])
+local reported = tonumber(ARGV[4])
+if supervision == 'debit' then
+  -- The last grant, as if used in full; never past the longest call.
+  reported = math.max(0, math.min(tonumber(s[4] or '0'), max_session - used_before))
+end
+local used = used_before + reported
 if used > max_session then
   return { 'too_long' }
 end
@@ -153,7 +175,9 @@ if payable > 0 or terminate or pool_used_now > 0 then
   local sid = redis.call('HGET', session, 'sid')
   local number = redis.call('HGET', session, 'num')
   local draws = apply_draws(lots, order, plan)
-  record = settlement(epoch, operation, ARGV[3], kind, -payable, sid, request, number, '', '', nil, draws, pool_record,
+  -- The supervisor's closing is no request of the network element's: its ledger entry has no request number.
+  local ledger_request = supervision == '' and request or ''
+  record = settlement(epoch, operation, ARGV[3], kind, -payable, sid, ledger_request, number, '', '', nil, draws, pool_record,
                       debit_events(balance, new_balance, ARGV[13], ARGV[14]), call)
   redis.call('HSET', pending, int(operation), record)
 end
@@ -169,5 +193,10 @@ redis.call('HSET', session, 'u', int(used), 'd', int(debited), 'h', int(hold),
 if terminate then
   redis.call('HSET', session, 'state', 'closed')
   redis.call('EXPIRE', session, ARGV[10])
+  redis.call('ZREM', deadlines, ARGV[17])
+else
+  local deadline = int(tonumber(ARGV[3]) + tonumber(ARGV[15]))
+  redis.call('HSET', session, 'g', int(granted), 'dl', deadline)
+  redis.call('ZADD', deadlines, deadline, ARGV[17])
 end
 return { 'ok', answer, record }
