@@ -39,6 +39,9 @@ public sealed class HotState(IHotStore store, HotStateLoader loader, SettlementW
         return reply;
     }
 
+    /// <summary>Refuses a new call (UNAVAILABLE) when the ledger has failed for longer than Settlement:MaxLedgerOutageSeconds.</summary>
+    public void RefuseNewCallsIfLedgerDown() => writer.RefuseNewCallsIfLedgerDown();
+
     /// <summary>Runs a script that only reads, without rebuilding a tenant Redis lacks (nothing of it to read then).</summary>
     public Task<string?[]> RunWithoutLoadingAsync(HotScriptName script, string[] keys, string[] arguments, CancellationToken cancellationToken) =>
         store.RunAsync(script, keys, arguments, cancellationToken);

@@ -28,6 +28,7 @@ public sealed class SessionCharging(
     {
         RequestValidator.NewCall(request.SessionId, request.RequestNumber, request.TenantId, request.UserId, request.CallType, request.CallingNumber, request.CalledNumber);
         RequestValidator.Seconds(request.RequestedSeconds, "requested_seconds");
+        hotState.RefuseNewCallsIfLedgerDown();
 
         var rated = await rating.RateAsync(request.TenantId, request.CallType, request.UserId, request.CallingNumber, request.CalledNumber, cancellationToken);
         if (rated.Refusal is { } refusal)

@@ -34,6 +34,13 @@ public sealed class SettlementOptions
     [Range(100, 120_000)]
     public int CommitTimeoutMs { get; set; } = 5_000;
 
+    /// <summary>
+    /// How long the ledger may fail (batches failing, none committing) before new calls (Reserve) are refused with
+    /// UNAVAILABLE. Until then Reserve works from Redis alone; calls in progress are never cut by it.
+    /// </summary>
+    [Range(1, 86_400)]
+    public int MaxLedgerOutageSeconds { get; set; } = 60;
+
     /// <summary>How often the sweeper looks for settlements left pending in Redis (a crash between Redis and the ledger).</summary>
     [Range(1, 3_600)]
     public int SweepIntervalSeconds { get; set; } = 10;

@@ -22,13 +22,18 @@ public sealed partial class SettlementWriter : BackgroundService
     private readonly IHotStore hotStore;
     private readonly SettlementOptions options;
     private readonly ILogger<SettlementWriter> logger;
+    private readonly TimeProvider timeProvider;
     private volatile bool stopping;
 
-    public SettlementWriter(LedgerBatchStore store, IHotStore hotStore, IOptions<SettlementOptions> options, ILogger<SettlementWriter> logger)
+    /// <summary>When the ledger's current run of failed batches began (UTC ticks), or 0 while batches commit.</summary>
+    private long failingSinceTicks;
+
+    public SettlementWriter(LedgerBatchStore store, IHotStore hotStore, IOptions<SettlementOptions> options, TimeProvider timeProvider, ILogger<SettlementWriter> logger)
     {
         this.store = store;
         this.hotStore = hotStore;
         this.options = options.Value;
+        this.timeProvider = timeProvider;
         this.logger = logger;
         queue = Channel.CreateBounded<QueuedSettlement>(new BoundedChannelOptions(this.options.MaxQueueLength)
         {
@@ -49,6 +54,34 @@ public sealed partial class SettlementWriter : BackgroundService
 
     /// <summary>Settlements in those transactions (their ratio is the mean batch size).</summary>
     public long SettlementsCommitted => Interlocked.Read(ref settlementsCommitted);
+
+    /// <summary>
+    /// How long batches have been failing without one committing (zero while the ledger takes them). A ledger that
+    /// fails for longer than Settlement:MaxLedgerOutageSeconds stops new calls: see <see cref="RefuseNewCallsIfLedgerDown"/>.
+    /// </summary>
+    public TimeSpan LedgerFailingFor
+    {
+        get
+        {
+            var since = Interlocked.Read(ref failingSinceTicks);
+            return since == 0 ? TimeSpan.Zero : timeProvider.GetUtcNow() - new DateTimeOffset(since, TimeSpan.Zero);
+        }
+    }
+
+    /// <summary>
+    /// Throws <see cref="StorageUnavailableException"/> when the ledger has been failing for longer than
+    /// Settlement:MaxLedgerOutageSeconds: new calls are then refused, so that calls whose debits cannot be made durable
+    /// do not pile up. Calls in progress go on (their debits wait in Redis, unacknowledged, for the ledger).
+    /// </summary>
+    public void RefuseNewCallsIfLedgerDown()
+    {
+        var failing = LedgerFailingFor;
+        if (failing > TimeSpan.FromSeconds(options.MaxLedgerOutageSeconds))
+        {
+            throw new StorageUnavailableException(
+                $"the ledger (PostgreSQL) has failed for {(long)failing.TotalSeconds} s, longer than Settlement:MaxLedgerOutageSeconds ({options.MaxLedgerOutageSeconds} s); new calls are refused until it is back");
+        }
+    }
 
     /// <summary>
     /// Queues a settlement and waits until the ledger has taken it. Cancelling stops the wait, not the write: a
@@ -161,6 +194,7 @@ public sealed partial class SettlementWriter : BackgroundService
 #pragma warning restore CA1031
         {
             LogBatchFailed(logger, exception, batch.Count);
+            Interlocked.CompareExchange(ref failingSinceTicks, timeProvider.GetUtcNow().UtcTicks, 0);
             var failure = new StorageUnavailableException("the ledger could not be written: " + exception.Message, exception);
             foreach (var item in batch)
             {
@@ -170,6 +204,7 @@ public sealed partial class SettlementWriter : BackgroundService
             return;
         }
 
+        Interlocked.Exchange(ref failingSinceTicks, 0);
         Interlocked.Increment(ref batchesCommitted);
         Interlocked.Add(ref settlementsCommitted, batch.Count);
         for (var index = 0; index < batch.Count; index++)

@@ -106,6 +106,10 @@ public sealed class GatewayInstance : IAsyncDisposable
         return await StartOnAsync(postgres, redisConfiguration ?? servers.RedisConfiguration, redisDatabase, settings);
     }
 
+    /// <summary>A gateway on servers of the test's own (database 0 of the Redis), for tests that stop or stall them.</summary>
+    public static Task<GatewayInstance> StartOnOwnServersAsync(string postgresConnectionString, string redisConfiguration, params string[] settings) =>
+        StartOnAsync(postgresConnectionString, redisConfiguration, 0, settings);
+
     /// <summary>A second gateway on the same PostgreSQL database and Redis database as <paramref name="first"/>.</summary>
     public static Task<GatewayInstance> StartAlongsideAsync(GatewayInstance first, params string[] settings) =>
         StartOnAsync(first.PostgresConnectionString, first.redisConfiguration, first.RedisDatabase, settings);

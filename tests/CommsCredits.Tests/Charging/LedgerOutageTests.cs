@@ -1,0 +1,64 @@
+namespace CommsCredits.Tests.Charging;
+
+using CommsCredits.Contracts.V1;
+using CommsCredits.Grpc.Protocol;
+using CommsCredits.Tests.Infrastructure;
+using Shouldly;
+using Xunit;
+using static CommsCredits.Tests.Charging.Calls;
+using static CommsCredits.Tests.Charging.GatewayInstance;
+
+/// <summary>
+/// PostgreSQL unavailable (docs/charging.md, "Failures"): new calls are still granted from Redis for
+/// Settlement:MaxLedgerOutageSeconds, a debit that cannot reach the ledger is never acknowledged, and once PostgreSQL
+/// is back the network element's retry is acknowledged with the debit counted once.
+/// </summary>
+public sealed class LedgerOutageTests
+{
+    [Fact]
+    public async Task While_PostgreSQL_is_down_calls_start_for_a_bounded_time_no_debit_is_acknowledged_and_retries_afterwards_count_once()
+    {
+        await using var postgres = await PostgresServerProcess.StartAsync();
+        await using var redis = await RedisServerProcess.StartAsync();
+        await using var gateway = await StartOnOwnServersAsync(
+            postgres.ConnectionString, redis.Configuration,
+            "--Settlement:MaxLedgerOutageSeconds=30", "--Settlement:CommitTimeoutMs=500", "--Settlement:MaxAttempts=2", "--Settlement:SweepIntervalSeconds=3600",
+            "--Supervision:IntervalSeconds=3600", "--Storage:PostgresCommandTimeoutSeconds=2");
+        var tenant = await gateway.CreateTenantAsync(5_000_000, Rate("44", 60_000, first: 60, next: 1));
+        var open = NewSessionId();
+        (await gateway.Charging.ReserveAsync(Reserve(tenant, open, 60))).ResultCode.ShouldBe(ResultCode.Success);
+
+        await postgres.StopAsync();
+
+        // A new call is granted from Redis; a debit is not acknowledged.
+        var during = NewSessionId();
+        (await gateway.Charging.ReserveAsync(Reserve(tenant, during, 60))).ResultCode.ShouldBe(ResultCode.Success);
+        var update = Update(tenant, open, 1, usedSeconds: 60, requestedSeconds: 60);
+        (await Should.ThrowAsync<RpcException>(async () => await gateway.Charging.UpdateAsync(update))).StatusCode.ShouldBe(StatusCode.Unavailable);
+        var terminate = Terminate(tenant, during, 1, usedSeconds: 30);
+        (await Should.ThrowAsync<RpcException>(async () => await gateway.Charging.TerminateAsync(terminate))).StatusCode.ShouldBe(StatusCode.Unavailable);
+
+        // Past the bound, new calls are refused too, naming the setting; the calls in progress are not cut.
+        gateway.Clock.Advance(TimeSpan.FromSeconds(31));
+        var refused = await Should.ThrowAsync<RpcException>(async () => await gateway.Charging.ReserveAsync(Reserve(tenant, NewSessionId(), 60)));
+        refused.StatusCode.ShouldBe(StatusCode.Unavailable);
+        refused.Status.Detail.ShouldContain("Settlement:MaxLedgerOutageSeconds");
+
+        await postgres.StartAgainAsync();
+        // The test's own pooled connections died with the server (the gateway's recover by themselves).
+        Npgsql.NpgsqlConnection.ClearAllPools();
+
+        // The network element retries the same requests: each is acknowledged once, with its first answer.
+        var updated = await Eventually.SucceedsAsync(() => gateway.Charging.UpdateAsync(update));
+        updated.Charged.AmountMicros.ShouldBe(60_000);
+        var terminated = await Eventually.SucceedsAsync(() => gateway.Charging.TerminateAsync(terminate));
+        terminated.SessionCharged.AmountMicros.ShouldBe(60_000);
+        (await gateway.Charging.UpdateAsync(update)).Charged.AmountMicros.ShouldBe(60_000);
+        (await gateway.Charging.TerminateAsync(Terminate(tenant, open, 2, usedSeconds: 0))).SessionCharged.AmountMicros.ShouldBe(60_000);
+
+        (await gateway.LedgerAsync(tenant)).Debited.ShouldBe(120_000);
+        (await gateway.CallRecordsAsync(tenant)).ShouldBe((2L, 120_000L));
+        (await gateway.Charging.ReserveAsync(Reserve(tenant, NewSessionId(), 60))).ResultCode.ShouldBe(ResultCode.Success);
+        await gateway.ShouldConserveMoneyAsync(tenant);
+    }
+}
