@@ -22,7 +22,7 @@ public static class GatewayCommands
           serve        apply migrations, then serve gRPC on Server:Endpoint (default http://127.0.0.1:5080)
           migrate      apply pending PostgreSQL migrations and exit
           worker       apply migrations, then run the background work without serving gRPC: the recharge worker, the
-                       notification dispatcher, the funding expiry job and the pending-settlement sweeper (several
+                       notification dispatcher, the funding expiry job, session supervision and the pending-settlement sweeper (several
                        may run; gateways can leave recharges to them with --Recharge:WorkerEnabled=false)
           seed-demo [--keys-file PATH]
                        migrate, then create tenant 'demo' (EUR) with 100 EUR, a sample rate table, three users, a
@@ -36,7 +36,7 @@ public static class GatewayCommands
           list-keys [--limit N]
                        list keys, newest first (ids, roles, tenants, dates, descriptions; never secrets)
         settings: Storage:Redis, Storage:Postgres, Server:Endpoint, Charging:*, Settlement:*, Catalog:*, Accounts:*,
-                  Funding:*, Recharge:*, Directory:*, Credentials:*, Grpc:*
+                  Funding:*, Recharge:*, Directory:*, Credentials:*, Supervision:*, Grpc:*
         """;
 
     public static async Task<int> RunAsync(string[] args)
