@@ -85,7 +85,8 @@ public sealed class PayloadFuzzTests(FuzzGatewayFixture fixture, ITestOutputHelp
         if (!failures.IsEmpty)
         {
             throw new Xunit.Sdk.XunitException(
-                $"{failures.Count} of {cases.Count} {kind} requests got a bad answer ({FuzzSettings.Replay}):\n" + string.Join("\n", failures.Take(15)));
+                $"{failures.Count} of {cases.Count} {kind} requests got a bad answer ({FuzzSettings.Replay}):\n" + string.Join("\n", failures.Take(15))
+                + "\nthe gateway's error logs:\n" + string.Join("\n", fixture.Gateway.Errors.Entries.Take(5)));
         }
 
         fixture.ShouldHaveNoErrorLogs();
