@@ -23,8 +23,8 @@ internal static class GrpcErrors
         throw new RpcException(new Status(StatusCode.Internal, $"incomplete {direction} message: the stream ended inside it"));
 
     [DoesNotReturn]
-    public static void ThrowUnparseable(string direction, Exception exception) =>
+    public static void ThrowUnparseable(string direction, string reason) =>
         throw new RpcException(new Status(
             StatusCode.Internal,
-            $"failed to parse {direction} message: {exception.Message}"));
+            $"failed to parse {direction} message: {reason}"));
 }

@@ -195,7 +195,16 @@ internal static class PipeMessageReader
         }
         catch (InvalidProtocolBufferException exception)
         {
-            GrpcErrors.ThrowUnparseable(settings.Direction, exception);
+            GrpcErrors.ThrowUnparseable(settings.Direction, exception.Message);
+            return default!;
+        }
+        catch (Exception exception) when (exception is ArgumentException or IndexOutOfRangeException or OverflowException)
+        {
+            // Google.Protobuf does not always say InvalidProtocolBufferException: a message field declaring 2^31 - 1
+            // bytes overflows its limit arithmetic, and a field inside that runs past the end then throws
+            // ArgumentOutOfRangeException (found by tests/CommsCredits.Tests/Fuzzing). It is the sender's bad bytes,
+            // not a server failure: the same INTERNAL, without the runtime's exception text.
+            GrpcErrors.ThrowUnparseable(settings.Direction, "a length or size in it is out of range");
             return default!;
         }
     }
