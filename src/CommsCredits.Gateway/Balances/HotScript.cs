@@ -14,6 +14,9 @@ public enum HotScriptName
     Credit,
     ExpireLots,
     ReadLots,
+
+    /// <summary>Reads the account, the lots' sum and the pending settlements for the reconciliation.</summary>
+    ReconcileSnapshot,
 }
 
 /// <summary>
@@ -54,6 +57,7 @@ public sealed class HotScript
             [HotScriptName.Credit] = "credit.lua",
             [HotScriptName.ExpireLots] = "expire_lots.lua",
             [HotScriptName.ReadLots] = "read_lots.lua",
+            [HotScriptName.ReconcileSnapshot] = "reconcile_snapshot.lua",
         };
         var scripts = new Dictionary<HotScriptName, HotScript>();
         foreach (var (name, file) in files)
