@@ -153,7 +153,8 @@ public sealed partial class Reconciler(
         return new TenantOutcome(found, repaired, after);
     }
 
-    private async Task<TenantReconciliation?> CheckOnceAsync(string tenantId, CancellationToken cancellationToken)
+    /// <summary>One check, without the confirming second one (tests use it to see every race).</summary>
+    internal async Task<TenantReconciliation?> CheckOnceAsync(string tenantId, CancellationToken cancellationToken)
     {
         var redis = await ReadRedisAsync(tenantId, cancellationToken);
         var pending = new List<Settlement>();
