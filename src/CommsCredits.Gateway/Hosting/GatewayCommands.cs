@@ -69,7 +69,7 @@ public static class GatewayCommands
                 "create-key" => await KeyCommands.CreateAsync(CommandArguments.Parse(settings, "role", "tenant", "description"), stop),
                 "revoke-key" => await KeyCommands.RevokeAsync(CommandArguments.Parse(settings), stop),
                 "list-keys" => await KeyCommands.ListAsync(CommandArguments.Parse(settings, "limit"), stop),
-                "reconcile" => await ReconcileCommand.RunAsync(CommandArguments.Parse(settings, ["repair"], "tenant"), stop),
+                "reconcile" => await ReconcileCommand.RunAsync(settings, Console.Out, Console.Error, stop),
                 "help" or "--help" or "-h" => await PrintUsageAsync(),
                 _ => await FailAsync($"unknown command '{command}'"),
             };

@@ -23,29 +23,39 @@ public static class ReconcileCommand
 
     private static readonly CompositeFormat Row = CompositeFormat.Parse("{0,-24}  {1,-24}  {2,16}  {3,16}  {4,14}  {5,14}  {6,16}  {7,16}  {8}\n");
 
-    public static async Task<int> RunAsync(CommandArguments arguments, CancellationToken cancellationToken)
+    /// <summary>Runs the command with the arguments after its name; the report goes to <paramref name="output"/>, errors to <paramref name="errors"/>.</summary>
+    public static async Task<int> RunAsync(string[] arguments, TextWriter output, TextWriter errors, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(arguments);
-        if (arguments.Positional.Count > 0)
+        ArgumentNullException.ThrowIfNull(output);
+        ArgumentNullException.ThrowIfNull(errors);
+        CommandArguments parsed;
+        try
         {
-            return await FailAsync($"reconcile takes no argument '{arguments.Positional[0]}'");
+            parsed = CommandArguments.Parse(arguments, ["repair"], "tenant");
+        }
+        catch (CommandUsageException exception)
+        {
+            return await FailAsync(errors, "reconcile: " + exception.Message + "\nusage: reconcile [--tenant T] [--repair] [--Section:Key=value ...]");
         }
 
-        var tenantId = arguments.Option("tenant");
-        var repair = arguments.Flag("repair");
-        using var host = GatewayCommands.BuildCommandHost(arguments.Settings);
+        if (parsed.Positional.Count > 0)
+        {
+            return await FailAsync(errors, $"reconcile takes no argument '{parsed.Positional[0]}'\nusage: reconcile [--tenant T] [--repair] [--Section:Key=value ...]");
+        }
+
+        using var host = GatewayCommands.BuildCommandHost(parsed.Settings);
         try
         {
             await GatewayApplication.MigrateAsync(host.Services, cancellationToken);
-            return await ReconcileAsync(host.Services, tenantId, repair, cancellationToken);
+            return await ReconcileAsync(host.Services, new Report(output, errors), parsed.Option("tenant"), parsed.Flag("repair"), cancellationToken);
         }
         catch (Exception exception) when (exception is StorageUnavailableException or NpgsqlException or RedisException or TimeoutException)
         {
-            return await FailAsync("reconcile: storage cannot be reached, nothing was checked to the end: " + exception.Message);
+            return await FailAsync(errors, "reconcile: storage cannot be reached, nothing was checked to the end: " + exception.Message);
         }
     }
 
-    private static async Task<int> ReconcileAsync(IServiceProvider services, string? tenantId, bool repair, CancellationToken cancellationToken)
+    private static async Task<int> ReconcileAsync(IServiceProvider services, Report report, string? tenantId, bool repair, CancellationToken cancellationToken)
     {
         var reconciler = services.GetRequiredService<Reconciler>();
         // A repair writes the tenant's pending settlements through the settlement writer, so it runs for the command.
@@ -57,7 +67,7 @@ public static class ReconcileCommand
 
         try
         {
-            await Console.Out.WriteAsync(string.Format(CultureInfo.InvariantCulture, Row, "TENANT", "STATUS", "LEDGER", "REDIS", "PENDING", "DIFFERENCE", "CALL CHARGES", "CALL DEBITS", "EPOCH LEDGER/REDIS"));
+            await report.Output.WriteAsync(string.Format(CultureInfo.InvariantCulture, Row, "TENANT", "STATUS", "LEDGER", "REDIS", "PENDING", "DIFFERENCE", "CALL CHARGES", "CALL DEBITS", "EPOCH LEDGER/REDIS"));
             var summary = new ReconciliationSummary();
             string? stoppedAfter = null;
             if (tenantId is not null)
@@ -65,24 +75,24 @@ public static class ReconcileCommand
                 var outcome = await reconciler.RunOneAsync(tenantId, repair, cancellationToken);
                 if (outcome is null)
                 {
-                    return await FailAsync($"reconcile: there is no tenant '{tenantId}'");
+                    return await FailAsync(report.Errors, $"reconcile: there is no tenant '{tenantId}'");
                 }
 
                 summary.Add(outcome);
-                await Console.Out.WriteAsync(Describe(outcome));
+                await report.Output.WriteAsync(Describe(outcome));
             }
             else
             {
-                summary = await reconciler.RunAsync(null, repair, (outcome, _) => Console.Out.WriteAsync(Describe(outcome)), cancellationToken);
+                summary = await reconciler.RunAsync(null, repair, (outcome, _) => report.Output.WriteAsync(Describe(outcome)), cancellationToken);
                 stoppedAfter = summary.LastTenantId;
             }
 
             if (stoppedAfter is not null)
             {
-                await Console.Out.WriteLineAsync($"reconcile: stopped after tenant '{stoppedAfter}', at Reconciliation:TenantsPerRun; the tenants after it were not checked");
+                await report.Output.WriteLineAsync($"reconcile: stopped after tenant '{stoppedAfter}', at Reconciliation:TenantsPerRun; the tenants after it were not checked");
             }
 
-            await Console.Out.WriteLineAsync(string.Create(
+            await report.Output.WriteLineAsync(string.Create(
                 CultureInfo.InvariantCulture,
                 $"reconcile: tenants={summary.Tenants} drift={summary.Drifted} repaired={summary.Repaired}{(summary.Drifted > 0 ? " (exit 1: drift was found" + (summary.Repaired > 0 ? ", even where it was repaired)" : ")") : string.Empty)}"));
             return summary.Drifted > 0 ? ExitDrift : ExitConsistent;
@@ -144,9 +154,11 @@ public static class ReconcileCommand
             string.Create(CultureInfo.InvariantCulture, $"{found.LedgerEpoch}/{(redis is null ? "-" : redis.Epoch.ToString(CultureInfo.InvariantCulture))}"));
     }
 
-    private static async Task<int> FailAsync(string message)
+    private static async Task<int> FailAsync(TextWriter errors, string message)
     {
-        await Console.Error.WriteLineAsync(message);
+        await errors.WriteLineAsync(message);
         return ExitFailure;
     }
+
+    private sealed record Report(TextWriter Output, TextWriter Errors);
 }

@@ -3,6 +3,7 @@ namespace CommsCredits.Tests.Reconciliation;
 using System.Diagnostics;
 using CommsCredits.Contracts.V1;
 using CommsCredits.Gateway.Balances;
+using CommsCredits.Gateway.Hosting;
 using CommsCredits.Gateway.Reconciliation;
 using CommsCredits.Tests.Charging;
 using Dapper;
@@ -192,42 +193,42 @@ public sealed class ReconciliationTests(ReconciliationTests.Gateway fixture) : I
     public async Task The_reconcile_command_prints_the_numbers_and_exits_0_1_or_2()
     {
         // Proves the operator's command: 0 and a summary line for a healthy tenant; 1 with the numbers for a drifted
-        // one, 1 again when --repair mended it (drift was found), then 0; 2 for an unknown tenant, bad options and a
-        // PostgreSQL that cannot be reached, each with a message.
+        // one (run as the operator runs it, as a process), 1 again when --repair mended it (drift was found), then 0;
+        // 2 for an unknown tenant, bad options and a PostgreSQL that cannot be reached, each with a message.
         var gateway = fixture.Instance;
         var healthy = await gateway.CreateTenantAsync(2_000_000, Rate("44", RatePerMinuteMicros));
         var drifted = await gateway.CreateTenantAsync(2_000_000, Rate("44", RatePerMinuteMicros));
         await gateway.Redis.HashIncrementAsync(HotStateKeys.Account(drifted), "balance", -500);
 
-        var ok = await RunCommandAsync("reconcile", "--tenant", healthy);
+        var ok = await ReconcileAsync("--tenant", healthy);
         ok.ExitCode.ShouldBe(0, ok.Output + ok.Errors);
         ok.Output.ShouldContain("reconcile: tenants=1 drift=0 repaired=0");
         ok.Output.Split('\n').ShouldContain(line => line.StartsWith(healthy, StringComparison.Ordinal) && line.Contains(" ok ", StringComparison.Ordinal) && line.Contains("2000000", StringComparison.Ordinal));
 
-        var drift = await RunCommandAsync("reconcile", "--tenant", drifted);
+        var drift = await RunProcessAsync("reconcile", "--tenant", drifted);
         drift.ExitCode.ShouldBe(1, drift.Output + drift.Errors);
         drift.Output.ShouldContain("reconcile: tenants=1 drift=1 repaired=0");
         drift.Output.ShouldContain("balance: Redis 1999500 vs ledger 2000000 + pending 0 (0 settlements), difference -500 micros");
 
-        var repaired = await RunCommandAsync("reconcile", "--repair", "--tenant", drifted);
+        var repaired = await ReconcileAsync("--repair", "--tenant", drifted);
         repaired.ExitCode.ShouldBe(1, repaired.Output + repaired.Errors);
         repaired.Output.ShouldContain("reconcile: tenants=1 drift=1 repaired=1");
         (await gateway.RedisAccountAsync(drifted)).ShouldBe((2_000_000L, 0L));
-        (await RunCommandAsync("reconcile", "--tenant", drifted)).ExitCode.ShouldBe(0);
+        (await ReconcileAsync("--tenant", drifted)).ExitCode.ShouldBe(0);
 
-        var all = await RunCommandAsync("reconcile");
+        var all = await ReconcileAsync();
         all.ExitCode.ShouldBeOneOf(0, 1);
         all.Output.ShouldContain(healthy);
         all.Output.ShouldContain("reconcile: tenants=");
 
-        foreach (var bad in new[] { new[] { "reconcile", "--tenant", "no-such-tenant" }, ["reconcile", "--colour", "blue"], ["reconcile", "--repair=yes"], ["reconcile", "extra"] })
+        foreach (var bad in new[] { new[] { "--tenant", "no-such-tenant" }, ["--colour", "blue"], ["--repair=yes"], ["extra"] })
         {
-            var refused = await RunCommandAsync(bad);
+            var refused = await ReconcileAsync(bad);
             refused.ExitCode.ShouldBe(2, string.Join(' ', bad) + "\n" + refused.Output + refused.Errors);
             refused.Errors.ShouldNotBeEmpty();
         }
 
-        var unreachable = await RunCommandAsync(["reconcile", "--Storage:Postgres=Host=127.0.0.1;Port=1;Username=postgres;Database=none;Timeout=2"], withPostgres: false);
+        var unreachable = await ReconcileAsync(["--Storage:Postgres=Host=127.0.0.1;Port=1;Username=postgres;Database=none;Timeout=2"], withPostgres: false);
         unreachable.ExitCode.ShouldBe(2, unreachable.Output + unreachable.Errors);
         unreachable.Errors.ShouldContain("storage cannot be reached");
     }
@@ -348,10 +349,21 @@ public sealed class ReconciliationTests(ReconciliationTests.Gateway fixture) : I
         }
     }
 
-    private Task<(int ExitCode, string Output, string Errors)> RunCommandAsync(params string[] arguments) => RunCommandAsync(arguments, withPostgres: true);
+    private Task<(int ExitCode, string Output, string Errors)> ReconcileAsync(params string[] arguments) => ReconcileAsync(arguments, withPostgres: true);
+
+    /// <summary>Runs the reconcile command in this process on the fixture gateway's Redis and database.</summary>
+    private async Task<(int ExitCode, string Output, string Errors)> ReconcileAsync(string[] arguments, bool withPostgres)
+    {
+        using var output = new StringWriter();
+        using var errors = new StringWriter();
+        string[] settings = [.. arguments, "--Storage:Redis=" + fixture.Instance.RedisSetting, "--Logging:LogLevel:Default=Warning"];
+        var exitCode = await ReconcileCommand.RunAsync(
+            withPostgres ? [.. settings, "--Storage:Postgres=" + fixture.Instance.PostgresConnectionString] : settings, output, errors, CancellationToken.None);
+        return (exitCode, output.ToString(), errors.ToString());
+    }
 
     /// <summary>Runs the gateway program (from this test's output directory) on the fixture gateway's Redis and database.</summary>
-    private async Task<(int ExitCode, string Output, string Errors)> RunCommandAsync(string[] arguments, bool withPostgres)
+    private async Task<(int ExitCode, string Output, string Errors)> RunProcessAsync(params string[] arguments)
     {
         var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
         {
@@ -366,11 +378,7 @@ public sealed class ReconciliationTests(ReconciliationTests.Gateway fixture) : I
         }
 
         start.ArgumentList.Add("--Storage:Redis=" + fixture.Instance.RedisSetting);
-        if (withPostgres)
-        {
-            start.ArgumentList.Add("--Storage:Postgres=" + fixture.Instance.PostgresConnectionString);
-        }
-
+        start.ArgumentList.Add("--Storage:Postgres=" + fixture.Instance.PostgresConnectionString);
         start.ArgumentList.Add("--Logging:LogLevel:Default=Warning");
         using var process = Process.Start(start)!;
         var output = process.StandardOutput.ReadToEndAsync();
