@@ -15,6 +15,9 @@ public enum HotScriptName
     ExpireLots,
     ReadLots,
     DueSessions,
+
+    /// <summary>Reads the account, the lots' sum and the pending settlements for the reconciliation.</summary>
+    ReconcileSnapshot,
 }
 
 /// <summary>
@@ -56,6 +59,7 @@ public sealed class HotScript
             [HotScriptName.ExpireLots] = "expire_lots.lua",
             [HotScriptName.ReadLots] = "read_lots.lua",
             [HotScriptName.DueSessions] = "due_sessions.lua",
+            [HotScriptName.ReconcileSnapshot] = "reconcile_snapshot.lua",
         };
         var scripts = new Dictionary<HotScriptName, HotScript>();
         foreach (var (name, file) in files)

@@ -9,6 +9,7 @@ public sealed class CommandArguments
     private readonly Dictionary<string, string> options = new(StringComparer.Ordinal);
     private readonly List<string> positional = [];
     private readonly List<string> settings = [];
+    private readonly HashSet<string> flags = new(StringComparer.Ordinal);
 
     private CommandArguments()
     {
@@ -19,8 +20,16 @@ public sealed class CommandArguments
     public string[] Settings => [.. settings];
 
     /// <summary>Parses; an option not in <paramref name="known"/> or without a value throws <see cref="CommandUsageException"/> naming it.</summary>
-    public static CommandArguments Parse(IReadOnlyList<string> arguments, params string[] known)
+    public static CommandArguments Parse(IReadOnlyList<string> arguments, params string[] known) => Parse(arguments, [], known);
+
+    /// <summary>
+    /// Parses like <see cref="Parse(IReadOnlyList{string}, string[])"/>; the options in <paramref name="knownFlags"/> take
+    /// no value (--repair), and one given a value (--repair=yes) throws <see cref="CommandUsageException"/>.
+    /// </summary>
+    public static CommandArguments Parse(IReadOnlyList<string> arguments, IReadOnlyCollection<string> knownFlags, params string[] known)
     {
+        ArgumentNullException.ThrowIfNull(arguments);
+        ArgumentNullException.ThrowIfNull(knownFlags);
         var parsed = new CommandArguments();
         for (var index = 0; index < arguments.Count; index++)
         {
@@ -39,6 +48,12 @@ public sealed class CommandArguments
             else if (argument.StartsWith('-'))
             {
                 var option = name.TrimStart('-');
+                if (knownFlags.Contains(option, StringComparer.Ordinal))
+                {
+                    parsed.flags.Add(separator < 0 ? option : throw new CommandUsageException($"option '{name}' takes no value"));
+                    continue;
+                }
+
                 if (!known.Contains(option, StringComparer.Ordinal))
                 {
                     throw new CommandUsageException($"unknown option '{name}'");
@@ -62,6 +77,9 @@ public sealed class CommandArguments
 
     /// <summary>The option's value, or null when it was not given.</summary>
     public string? Option(string name) => options.GetValueOrDefault(name);
+
+    /// <summary>Whether a flag (an option without a value) was given.</summary>
+    public bool Flag(string name) => flags.Contains(name);
 }
 
 /// <summary>A command was given options it does not take; the message says which.</summary>

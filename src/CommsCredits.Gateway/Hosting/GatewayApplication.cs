@@ -5,6 +5,7 @@ using CommsCredits.Contracts.V1;
 using CommsCredits.Gateway.Api;
 using CommsCredits.Gateway.Credentials;
 using CommsCredits.Gateway.Ledger;
+using CommsCredits.Gateway.Reconciliation;
 using CommsCredits.Gateway.Storage;
 using CommsCredits.Grpc.Server;
 using ProtoServiceDescriptor = Google.Protobuf.Reflection.ServiceDescriptor;
@@ -28,6 +29,11 @@ public static class GatewayApplication
         var endpoint = server.EndpointUri();
 
         builder.Services.AddChargingCore(builder.Configuration);
+        if (builder.Configuration.GetValue<bool>(ReconciliationOptions.SectionName + ":" + nameof(ReconciliationOptions.ScheduleInServe)))
+        {
+            builder.Services.AddReconciliationJob();
+        }
+
         builder.Services.AddOptions<ServerOptions>().Bind(builder.Configuration.GetSection(ServerOptions.SectionName)).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddGrpcServer(builder.Configuration.GetSection("Grpc"));
         builder.Services.AddSingleton<IRpcExceptionMapper, StorageExceptionMapper>();

@@ -5,12 +5,13 @@ using CommsCredits.Gateway.Accounts;
 using CommsCredits.Gateway.Credentials;
 using CommsCredits.Gateway.Ledger;
 using CommsCredits.Gateway.Provisioning;
+using CommsCredits.Gateway.Reconciliation;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
 /// <summary>
-/// The gateway's commands: serve (the default), migrate, seed-demo and the API key commands. Besides a command's own
+/// The gateway's commands: serve (the default), migrate, worker, seed-demo, the API key commands and reconcile. Besides a command's own
 /// options, everything after it is configuration (--Section:Key=value), on top of appsettings.json and environment
 /// variables (Section__Key).
 /// </summary>
@@ -22,8 +23,9 @@ public static class GatewayCommands
           serve        apply migrations, then serve gRPC on Server:Endpoint (default http://127.0.0.1:5080)
           migrate      apply pending PostgreSQL migrations and exit
           worker       apply migrations, then run the background work without serving gRPC: the recharge worker, the
-                       notification dispatcher, the funding expiry job, session supervision and the pending-settlement sweeper (several
-                       may run; gateways can leave recharges to them with --Recharge:WorkerEnabled=false)
+                       notification dispatcher, the funding expiry job, session supervision, the pending-settlement
+                       sweeper and the reconciliation job (several may run; gateways can leave recharges to them with
+                       --Recharge:WorkerEnabled=false)
           seed-demo [--keys-file PATH]
                        migrate, then create tenant 'demo' (EUR) with 100 EUR, a sample rate table, three users, a
                        toll-free number, two minute pools and two API keys (network-element for tenant demo, admin for
@@ -35,8 +37,13 @@ public static class GatewayCommands
                        revoke a key; running gateways refuse it at once
           list-keys [--limit N]
                        list keys, newest first (ids, roles, tenants, dates, descriptions; never secrets)
+          reconcile [--tenant T] [--repair]
+                       compare, per tenant (or tenant T), Redis's balance with the ledger (counting settlements still
+                       pending) and the call records with the ledger debits; print the numbers and a summary line.
+                       --repair writes a drifted tenant's pending settlements to the ledger and rebuilds its Redis
+                       state from the ledger. Exit 0 no drift, 1 drift found (even if repaired), 2 usage or storage error
         settings: Storage:Redis, Storage:Postgres, Server:Endpoint, Charging:*, Settlement:*, Catalog:*, Accounts:*,
-                  Funding:*, Recharge:*, Directory:*, Credentials:*, Supervision:*, Grpc:*
+                  Funding:*, Recharge:*, Directory:*, Credentials:*, Supervision:*, Reconciliation:*, Grpc:*
         """;
 
     public static async Task<int> RunAsync(string[] args)
@@ -62,6 +69,7 @@ public static class GatewayCommands
                 "create-key" => await KeyCommands.CreateAsync(CommandArguments.Parse(settings, "role", "tenant", "description"), stop),
                 "revoke-key" => await KeyCommands.RevokeAsync(CommandArguments.Parse(settings), stop),
                 "list-keys" => await KeyCommands.ListAsync(CommandArguments.Parse(settings, "limit"), stop),
+                "reconcile" => await ReconcileCommand.RunAsync(settings, Console.Out, Console.Error, stop),
                 "help" or "--help" or "-h" => await PrintUsageAsync(),
                 _ => await FailAsync($"unknown command '{command}'"),
             };
@@ -72,18 +80,19 @@ public static class GatewayCommands
         }
     }
 
-    internal static IHost BuildCommandHost(string[] settings)
+    internal static IHost BuildCommandHost(string[] settings, Action<IServiceCollection>? configure = null)
     {
         var builder = Host.CreateApplicationBuilder(settings);
         // Logs go to standard error, so that what a command prints (a new key, say) can be captured from standard output.
         builder.Logging.AddConsole(console => console.LogToStandardErrorThreshold = LogLevel.Trace);
         builder.Services.AddChargingCore(builder.Configuration);
+        configure?.Invoke(builder.Services);
         return builder.Build();
     }
 
     private static async Task<int> WorkAsync(string[] settings, CancellationToken cancellationToken)
     {
-        using var host = BuildCommandHost(settings);
+        using var host = BuildCommandHost(settings, services => services.AddReconciliationJob());
         await GatewayApplication.MigrateAsync(host.Services, cancellationToken);
         // Stops on SIGINT/SIGTERM through the host's lifetime, flushing the settlement writer like serve does.
         await host.RunAsync(cancellationToken);

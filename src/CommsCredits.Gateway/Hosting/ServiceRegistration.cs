@@ -9,6 +9,7 @@ using CommsCredits.Gateway.Ledger;
 using CommsCredits.Gateway.Notifications;
 using CommsCredits.Gateway.Recharge;
 using CommsCredits.Gateway.Provisioning;
+using CommsCredits.Gateway.Reconciliation;
 using CommsCredits.Gateway.Storage;
 using CommsCredits.Gateway.Supervision;
 using CommsCredits.Gateway.Tenants;
@@ -33,6 +34,7 @@ public static class ServiceRegistration
         AddValidatedOptions<RechargeOptions>(services, configuration, RechargeOptions.SectionName);
         AddValidatedOptions<DirectoryOptions>(services, configuration, DirectoryOptions.SectionName);
         AddValidatedOptions<SupervisionOptions>(services, configuration, SupervisionOptions.SectionName);
+        AddValidatedOptions<ReconciliationOptions>(services, configuration, ReconciliationOptions.SectionName);
         services.AddSingleton<IValidateOptions<ChargingOptions>, ChargingOptionsValidator>();
         services.AddSingleton<IValidateOptions<DirectoryOptions>, DirectoryOptionsValidator>();
         AddValidatedOptions<NotificationsOptions>(services, configuration, NotificationsOptions.SectionName);
@@ -74,6 +76,8 @@ public static class ServiceRegistration
         services.AddSingleton<FundingExpiryJob>();
         services.AddHostedService(provider => provider.GetRequiredService<FundingExpiryJob>());
         services.AddSingleton<DirectoryAdministration>();
+        // The scheduled reconciliation job is registered by the commands that run it (worker; serve when asked).
+        services.AddSingleton<Reconciler>();
         services.AddNotifications();
         return services;
     }
