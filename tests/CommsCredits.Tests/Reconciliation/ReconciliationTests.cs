@@ -293,7 +293,7 @@ public sealed class ReconciliationTests(ReconciliationTests.Gateway fixture) : I
     /// <summary>
     /// Blocks every ledger write of the gateway's database while held (an EXCLUSIVE lock on call_records, which every
     /// settlement batch inserts into; reads go on), so that a settlement stays applied in Redis and pending.
-    /// Held for less than Settlement:CommitTimeoutMs, so the blocked request still succeeds.
+    /// Held for far less than the fixture's Settlement:CommitTimeoutMs (30 s), so the blocked request still succeeds.
     /// </summary>
     private static async Task<IAsyncDisposable> HoldLedgerWritesAsync(GatewayInstance gateway)
     {
@@ -404,7 +404,9 @@ public sealed class ReconciliationTests(ReconciliationTests.Gateway fixture) : I
         public GatewayInstance Instance { get; private set; } = null!;
 
         public async Task InitializeAsync() => Instance = await GatewayInstance.StartAsync(
-            null, "--Reconciliation:ScheduleInServe=true", "--Reconciliation:IntervalSeconds=1", "--Settlement:SweepIntervalSeconds=3600");
+            null, "--Reconciliation:ScheduleInServe=true", "--Reconciliation:IntervalSeconds=1", "--Settlement:SweepIntervalSeconds=3600",
+            // HoldLedgerWritesAsync blocks ledger writes for a moment; on a busy machine that must not fail the blocked request.
+            "--Settlement:CommitTimeoutMs=30000");
 
         public async Task DisposeAsync()
         {
