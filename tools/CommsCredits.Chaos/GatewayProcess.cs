@@ -177,8 +177,10 @@ public sealed class GatewayLife
     /// <summary>Notes how a request sent at <paramref name="sentTimestamp"/> ended, if it was in flight when the SIGTERM came.</summary>
     public void RequestEnded(long sentTimestamp, RequestEnd end)
     {
-        if (sentTimestamp >= Interlocked.Read(ref terminatingSinceTicks))
+        var terminatingSince = Interlocked.Read(ref terminatingSinceTicks);
+        if (sentTimestamp >= terminatingSince || Stopwatch.GetTimestamp() < terminatingSince)
         {
+            // Sent after the SIGTERM (a new request to a gateway that is going), or over before it.
             return;
         }
 

@@ -50,10 +50,16 @@ await using (stack)
         var load = driver.RunAsync(run, TimeSpan.FromSeconds(settings.RunSeconds));
 
         // One fault at a time, each kind in turn (shuffled per cycle), until the load's time is up.
-        var runEnd = TimeSpan.FromSeconds(settings.RunSeconds - 2);
-        while (runClock.Elapsed + TimeSpan.FromSeconds(settings.FaultIntervalSeconds) < runEnd)
+        // A fault is due every FaultIntervalSeconds from the start of the run (a slow one delays the next, never stacks
+        // two), and none starts in the last few seconds, so that every fault's recovery is under load.
+        var lastStart = TimeSpan.FromSeconds(settings.RunSeconds - 5);
+        for (var due = TimeSpan.FromSeconds(settings.FaultIntervalSeconds); due < lastStart && runClock.Elapsed < lastStart; due += TimeSpan.FromSeconds(settings.FaultIntervalSeconds))
         {
-            await Task.Delay(TimeSpan.FromSeconds(settings.FaultIntervalSeconds));
+            if (due > runClock.Elapsed)
+            {
+                await Task.Delay(due - runClock.Elapsed);
+            }
+
             if (schedule.Count == 0)
             {
                 foreach (var kind in settings.Faults.OrderBy(_ => random.Next()))
