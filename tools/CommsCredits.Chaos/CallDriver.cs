@@ -260,9 +260,8 @@ public sealed class CallDriver(ChaosSettings settings, ChaosStack stack, Observa
         }
         catch (RpcException exception) when (exception.StatusCode is StatusCode.Unavailable or StatusCode.Cancelled or StatusCode.Unknown or StatusCode.Internal or StatusCode.Aborted)
         {
-            // No answer: nothing was acknowledged, so the same request is sent again. A status the server sent has no
-            // inner exception; one the client made up from a broken connection has.
-            life.RequestEnded(sent, exception.InnerException is null ? RequestEnd.Refused : RequestEnd.Broken);
+            // No answer: nothing was acknowledged, so the same request is sent again.
+            life.RequestEnded(sent, IsShutdownRefusal(exception) ? RequestEnd.Refused : RequestEnd.Broken, $"{exception.StatusCode}: {exception.Status.Detail}");
             return new Attempt(null, null);
         }
         catch (RpcException exception) when (exception.StatusCode is StatusCode.DeadlineExceeded)
@@ -274,6 +273,13 @@ public sealed class CallDriver(ChaosSettings settings, ChaosStack stack, Observa
             return new Attempt(null, $"{exception.StatusCode}: {exception.Status.Detail}");
         }
     }
+
+    /// <summary>
+    /// UNAVAILABLE from a gateway that is going away and says so (its settlement writer takes no more work): a refusal,
+    /// not an answer lost. Any other failure of a request in flight at a SIGTERM means the drain broke it off.
+    /// </summary>
+    private static bool IsShutdownRefusal(RpcException exception) =>
+        exception.StatusCode == StatusCode.Unavailable && exception.Status.Detail.Contains("shutting down", StringComparison.Ordinal);
 
     private static Answer Of(ReserveResponse response) =>
         new(response.ResultCode, 0, null, response.GrantedSeconds, response.FinalUnitAction == FinalUnitAction.Terminate, response.ResultMessage);

@@ -71,7 +71,7 @@ public sealed class FaultInjector(ChaosSettings settings, ChaosStack stack, Obse
         var (exitCode, elapsed) = await gateway.TerminateAsync(bound);
         var summary = string.Create(
             CultureInfo.InvariantCulture,
-            $"{gateway.Name} SIGTERM: exit {(exitCode is { } code ? code.ToString(CultureInfo.InvariantCulture) : "none (killed)")} after {elapsed.TotalSeconds:0.0} s (bound {bound.TotalSeconds:0} s); in flight: {life.Answered} answered, {life.Refused} refused with a status, {life.Broken} broken off");
+            $"{gateway.Name} SIGTERM: exit {(exitCode is { } code ? code.ToString(CultureInfo.InvariantCulture) : "none (killed)")} after {elapsed.TotalSeconds:0.0} s (bound {bound.TotalSeconds:0} s); in flight: {life.Answered} answered, {life.Refused} refused with a status, {life.Broken} broken off{(life.Failures.IsEmpty ? string.Empty : " [" + string.Join("; ", life.Failures.Select(failure => failure.Key + " x" + failure.Value.ToString(CultureInfo.InvariantCulture))) + "]")}");
         if (exitCode != 0)
         {
             observations.Violations.Enqueue("SIGTERM: " + summary);

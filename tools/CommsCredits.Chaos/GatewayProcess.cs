@@ -172,16 +172,24 @@ public sealed class GatewayLife
 
     public long Broken => Interlocked.Read(ref broken);
 
+    /// <summary>What the in-flight requests that got no answer were told (status and detail), with how many were told it.</summary>
+    public System.Collections.Concurrent.ConcurrentDictionary<string, int> Failures { get; } = new(StringComparer.Ordinal);
+
     public void MarkTerminating() => Interlocked.Exchange(ref terminatingSinceTicks, Stopwatch.GetTimestamp());
 
     /// <summary>Notes how a request sent at <paramref name="sentTimestamp"/> ended, if it was in flight when the SIGTERM came.</summary>
-    public void RequestEnded(long sentTimestamp, RequestEnd end)
+    public void RequestEnded(long sentTimestamp, RequestEnd end, string? failure = null)
     {
         var terminatingSince = Interlocked.Read(ref terminatingSinceTicks);
         if (sentTimestamp >= terminatingSince || Stopwatch.GetTimestamp() < terminatingSince)
         {
             // Sent after the SIGTERM (a new request to a gateway that is going), or over before it.
             return;
+        }
+
+        if (failure is not null && Failures.Count < 10)
+        {
+            Failures.AddOrUpdate(failure, 1, (_, count) => count + 1);
         }
 
         _ = end switch

@@ -74,7 +74,7 @@ await using (stack)
         await load;
         Output.Line($"run {run}: load done after {runClock.Elapsed.TotalSeconds:0.0} s: {observations.Calls - callsBefore} calls, {observations.Acked - ackedBefore} acked, {faults.Count - faultsBefore} faults; retries so far {observations.Retries}, duplicates {observations.DuplicatesSent}, short deadlines {observations.ShortDeadlines}, ended by 5002 {observations.EndedUnknownSession}, abandoned {observations.Abandoned}, denied {observations.Denied}");
         last = await checker.CheckAsync(CancellationToken.None);
-        foreach (var failure in last.Failures.Take(50))
+        foreach (var failure in last.Failures.OrderBy(failure => failure.StartsWith("lost", StringComparison.Ordinal) || failure.StartsWith("doubled", StringComparison.Ordinal) ? 0 : 1).Take(50))
         {
             Output.Line($"  FAILED {failure}");
         }
