@@ -235,16 +235,21 @@ public sealed class CallDriver(ChaosSettings settings, ChaosStack stack, Observa
     /// <summary>The same request to both gateways at once; two answers must be the same answer.</summary>
     private async Task<Attempt> SendTwiceAsync(SessionRecord session, uint number, Func<ChargingClient, CallOptions, Task<Answer>> call, DateTime firstDeadline, DateTime secondDeadline)
     {
+        var redisLossesBefore = observations.RedisLosses;
         var first = TryOnceAsync(stack.Gateways[0], call, firstDeadline);
         var second = TryOnceAsync(stack.Gateways[1], call, secondDeadline);
         var outcomes = await Task.WhenAll(first, second);
-        if (outcomes[0].Answer is { } one && outcomes[1].Answer is { } other && one != other)
+        if (outcomes[0].Answer is { } one && outcomes[1].Answer is { } other && one != other
+            && !(observations.RedisLosses != redisLossesBefore && (one.Code == ResultCode.UnknownSessionId || other.Code == ResultCode.UnknownSessionId)))
         {
+            // Only Redis losing the session in between may turn the stored answer into 5002 (docs/charging.md).
             observations.Violations.Enqueue($"{session.TenantId} {session.SessionId} #{number}: two answers to one request differ: {one} / {other}");
         }
 
-        return outcomes[0].Answer is not null || outcomes[1].Answer is not null
-            ? new Attempt(outcomes[0].Answer ?? outcomes[1].Answer, null)
+        // The client was told whatever either answer said: a success counts (its charge must be in the ledger).
+        var answers = outcomes.Select(outcome => outcome.Answer).OfType<Answer>().ToArray();
+        return answers.Length > 0
+            ? new Attempt(answers.FirstOrDefault(answer => answer.Code == ResultCode.Success) ?? answers[0], null)
             : new Attempt(null, outcomes[0].Fatal ?? outcomes[1].Fatal);
     }
 
@@ -252,6 +257,7 @@ public sealed class CallDriver(ChaosSettings settings, ChaosStack stack, Observa
     {
         var life = gateway.Life;
         var sent = Stopwatch.GetTimestamp();
+        var response = ResponseWitness.Watch();
         try
         {
             var answer = await call(gateway.Charging, new CallOptions(Deadline: deadline));
@@ -261,7 +267,7 @@ public sealed class CallDriver(ChaosSettings settings, ChaosStack stack, Observa
         catch (RpcException exception) when (exception.StatusCode is StatusCode.Unavailable or StatusCode.Cancelled or StatusCode.Unknown or StatusCode.Internal or StatusCode.Aborted)
         {
             // No answer: nothing was acknowledged, so the same request is sent again.
-            life.RequestEnded(sent, IsShutdownRefusal(exception) ? RequestEnd.Refused : RequestEnd.Broken, $"{exception.StatusCode}: {exception.Status.Detail}");
+            life.RequestEnded(sent, response.ResponseSeen ? RequestEnd.Refused : RequestEnd.Broken, $"{exception.StatusCode}: {exception.Status.Detail}");
             return new Attempt(null, null);
         }
         catch (RpcException exception) when (exception.StatusCode is StatusCode.DeadlineExceeded)
@@ -273,13 +279,6 @@ public sealed class CallDriver(ChaosSettings settings, ChaosStack stack, Observa
             return new Attempt(null, $"{exception.StatusCode}: {exception.Status.Detail}");
         }
     }
-
-    /// <summary>
-    /// UNAVAILABLE from a gateway that is going away and says so (its settlement writer takes no more work): a refusal,
-    /// not an answer lost. Any other failure of a request in flight at a SIGTERM means the drain broke it off.
-    /// </summary>
-    private static bool IsShutdownRefusal(RpcException exception) =>
-        exception.StatusCode == StatusCode.Unavailable && exception.Status.Detail.Contains("shutting down", StringComparison.Ordinal);
 
     private static Answer Of(ReserveResponse response) =>
         new(response.ResultCode, 0, null, response.GrantedSeconds, response.FinalUnitAction == FinalUnitAction.Terminate, response.ResultMessage);

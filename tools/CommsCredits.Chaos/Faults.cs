@@ -71,7 +71,7 @@ public sealed class FaultInjector(ChaosSettings settings, ChaosStack stack, Obse
         var (exitCode, elapsed) = await gateway.TerminateAsync(bound);
         var summary = string.Create(
             CultureInfo.InvariantCulture,
-            $"{gateway.Name} SIGTERM: exit {(exitCode is { } code ? code.ToString(CultureInfo.InvariantCulture) : "none (killed)")} after {elapsed.TotalSeconds:0.0} s (bound {bound.TotalSeconds:0} s); in flight: {life.Answered} answered, {life.Refused} refused with a status, {life.Broken} broken off{(life.Failures.IsEmpty ? string.Empty : " [" + string.Join("; ", life.Failures.Select(failure => failure.Key + " x" + failure.Value.ToString(CultureInfo.InvariantCulture))) + "]")}");
+            $"{gateway.Name} SIGTERM: exit {(exitCode is { } code ? code.ToString(CultureInfo.InvariantCulture) : "none (killed)")} after {elapsed.TotalSeconds:0.0} s (bound {bound.TotalSeconds:0} s); in flight: {life.Answered} answered, {life.Refused} refused with a status (the gateway's own), {life.Broken} broken off{(life.Failures.IsEmpty ? string.Empty : " [" + string.Join("; ", life.Failures.Select(failure => failure.Key + " x" + failure.Value.ToString(CultureInfo.InvariantCulture))) + "]")}");
         if (exitCode != 0)
         {
             observations.Violations.Enqueue("SIGTERM: " + summary);
@@ -88,16 +88,20 @@ public sealed class FaultInjector(ChaosSettings settings, ChaosStack stack, Obse
 
     private async Task<string> RestartRedisAsync()
     {
+        observations.RedisLost();
         await stack.Redis.StopAsync();
         await Task.Delay(settings.DownDuration);
         await stack.Redis.StartAgainAsync();
+        observations.RedisLost();
         return "redis-server stopped and started again, empty";
     }
 
     private async Task<string> FlushRedisAsync()
     {
+        observations.RedisLost();
         using var redis = await ConnectionMultiplexer.ConnectAsync(stack.Redis.Configuration + ",allowAdmin=true,connectTimeout=2000");
         await redis.GetServer(stack.Redis.Configuration).FlushAllDatabasesAsync();
+        observations.RedisLost();
         return "FLUSHALL";
     }
 

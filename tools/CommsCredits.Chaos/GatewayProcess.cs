@@ -19,6 +19,7 @@ public sealed class GatewayProcess : IAsyncDisposable
     private readonly string gatewayDll;
     private readonly IReadOnlyList<string> settings;
     private readonly string logPath;
+    private readonly ResponseWitness witness;
     private Process? process;
 
     public GatewayProcess(string name, string gatewayDll, int port, IReadOnlyList<string> settings, string directory, string networkElementKey)
@@ -29,7 +30,8 @@ public sealed class GatewayProcess : IAsyncDisposable
         this.gatewayDll = gatewayDll;
         this.settings = settings;
         logPath = Path.Combine(directory, name + ".log");
-        Channel = GrpcChannel.ForAddress(new Uri(string.Create(CultureInfo.InvariantCulture, $"http://127.0.0.1:{port}")), new GrpcChannelOptions { ConnectTimeoutMs = 1000 });
+        witness = new ResponseWitness();
+        Channel = GrpcChannel.ForAddress(new Uri(string.Create(CultureInfo.InvariantCulture, $"http://127.0.0.1:{port}")), new GrpcChannelOptions { Handler = witness });
         Charging = new ChargingClient(Channel, networkElementKey);
     }
 
@@ -114,6 +116,7 @@ public sealed class GatewayProcess : IAsyncDisposable
         }
 
         Channel.Dispose();
+        witness.Dispose();
     }
 
     private static void Append(StreamWriter log, string? line)

@@ -42,6 +42,7 @@ public sealed class Observations
     private long duplicatesSent;
     private long shortDeadlines;
     private long denied;
+    private long redisLosses;
 
     public ConcurrentQueue<SessionRecord> Sessions { get; } = new();
 
@@ -63,6 +64,11 @@ public sealed class Observations
     public long ShortDeadlines => Interlocked.Read(ref shortDeadlines);
 
     public long Denied => Interlocked.Read(ref denied);
+
+    /// <summary>Faults so far that lost Redis' state (restart, FLUSHALL): sessions open then are gone.</summary>
+    public long RedisLosses => Interlocked.Read(ref redisLosses);
+
+    public void RedisLost() => Interlocked.Increment(ref redisLosses);
 
     public void CallStarted(SessionRecord session)
     {
