@@ -99,15 +99,18 @@ public sealed class ChaosStack : IAsyncDisposable
 
         var common = GatewaySettings(settings, 0);
         await RunGatewayCommandAsync(settings, ["migrate", .. common], cancellationToken);
-        var networkElementKey = (await RunGatewayCommandAsync(settings, ["create-key", "--role", "network-element", "--description", "chaos", .. common], cancellationToken)).Trim();
-        var adminKey = (await RunGatewayCommandAsync(settings, ["create-key", "--role", "admin", "--description", "chaos", .. common], cancellationToken)).Trim();
+        var keys = await Task.WhenAll(
+            RunGatewayCommandAsync(settings, ["create-key", "--role", "network-element", "--description", "chaos", .. common], cancellationToken),
+            RunGatewayCommandAsync(settings, ["create-key", "--role", "admin", "--description", "chaos", .. common], cancellationToken));
+        var networkElementKey = keys[0].Trim();
+        var adminKey = keys[1].Trim();
         for (var index = 0; index < GatewayCount; index++)
         {
             var port = FreePorts.Pick();
-            var gateway = new GatewayProcess("gateway" + (index + 1).ToString(CultureInfo.InvariantCulture), settings.GatewayDll, port, GatewaySettings(settings, port), Directory, networkElementKey);
-            gateways.Add(gateway);
-            await gateway.StartAsync(cancellationToken);
+            gateways.Add(new GatewayProcess("gateway" + (index + 1).ToString(CultureInfo.InvariantCulture), settings.GatewayDll, port, GatewaySettings(settings, port), Directory, networkElementKey));
         }
+
+        await Task.WhenAll(gateways.Select(gateway => gateway.StartAsync(cancellationToken)));
 
         await CreateTenantsAsync(settings, adminKey, cancellationToken);
     }
@@ -175,7 +178,7 @@ public sealed class ChaosStack : IAsyncDisposable
             throw new ChaosSetupException($"gateway {arguments[0]} failed with exit code {process.ExitCode}: {await errors}");
         }
 
-        await File.AppendAllTextAsync(Path.Combine(Directory, "commands.log"), await errors, cancellationToken);
+        await File.AppendAllTextAsync(Path.Combine(Directory, arguments[0] + "-" + Guid.NewGuid().ToString("N")[..8] + ".log"), await errors, cancellationToken);
         return await output;
     }
 }

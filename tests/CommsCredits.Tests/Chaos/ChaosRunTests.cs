@@ -10,7 +10,7 @@ using Xunit;
 [Trait("Category", "Chaos")]
 public sealed partial class ChaosRunTests
 {
-    // Enough for the stack to start, 60 s of load and the settling; a hung run is killed and fails.
+    // Enough for the stack to start, 48 s of load and the settling; a hung run is killed and fails.
     private static readonly TimeSpan RunTimeout = TimeSpan.FromMinutes(5);
 
     [Fact]
@@ -22,9 +22,9 @@ public sealed partial class ChaosRunTests
         // the ledger and in Redis, and no hold is left. The tool exits non-zero on any failed invariant.
         var (exitCode, output) = await RunChaosAsync(new Dictionary<string, string>(StringComparer.Ordinal)
         {
-            ["CHAOS_SECONDS"] = "60",
-            ["CHAOS_RUN_SECONDS"] = "60",
-            ["CHAOS_FAULT_INTERVAL_SECONDS"] = "6",
+            ["CHAOS_SECONDS"] = "48",
+            ["CHAOS_RUN_SECONDS"] = "48",
+            ["CHAOS_FAULT_INTERVAL_SECONDS"] = "5",
             ["CHAOS_CALLS_IN_PARALLEL"] = "8",
             ["CHAOS_SEED"] = "20261202",
         });
