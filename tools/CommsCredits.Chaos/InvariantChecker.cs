@@ -41,7 +41,8 @@ public sealed class InvariantChecker(ChaosSettings settings, ChaosStack stack, O
         await LoadHotStateAsync(failures);
         await WaitForSupervisionAsync(database, failures, cancellationToken);
 
-        await using var ledger = new NpgsqlConnection(stack.LedgerConnectionString);
+        // A connection of its own, not pooled: a pooled one may be a dead session of a PostgreSQL restarted since.
+        await using var ledger = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(stack.LedgerConnectionString) { Pooling = false }.ConnectionString);
         await ledger.OpenAsync(cancellationToken);
         var (lost, doubled) = await CheckSessionsAsync(ledger, failures);
         foreach (var tenantId in stack.TenantIds)
