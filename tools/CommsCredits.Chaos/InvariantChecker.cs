@@ -60,7 +60,7 @@ public sealed class InvariantChecker(ChaosSettings settings, ChaosStack stack, O
         {
             try
             {
-                return await ConnectionMultiplexer.ConnectAsync(stack.Redis.Configuration + ",allowAdmin=true,connectTimeout=2000,syncTimeout=5000");
+                return await ConnectionMultiplexer.ConnectAsync(stack.Redis.Configuration + ",allowAdmin=true,connectTimeout=2000,syncTimeout=30000");
             }
             catch (RedisConnectionException) when (DateTime.UtcNow < deadline)
             {
@@ -129,7 +129,9 @@ public sealed class InvariantChecker(ChaosSettings settings, ChaosStack stack, O
             {
                 var held = (long?)await database.HashGetAsync(Key("account", tenantId), "held") ?? 0;
                 var open = 0;
-                foreach (var key in server.Keys(pattern: Key("session:*", tenantId), pageSize: 1000))
+                // Collected first: SCAN pages are read synchronously, and must not wait on our own reads in between.
+                var sessionKeys = server.Keys(pattern: Key("session:*", tenantId), pageSize: 1000).ToList();
+                foreach (var key in sessionKeys)
                 {
                     open += string.Equals(await database.HashGetAsync(key, "state"), "open", StringComparison.Ordinal) ? 1 : 0;
                 }
