@@ -1,0 +1,184 @@
+namespace CommsCredits.Chaos;
+
+using System.Diagnostics;
+using System.Globalization;
+using CommsCredits.Client;
+using CommsCredits.Contracts.V1;
+using CommsCredits.Tests.Infrastructure;
+using CommsCredits.Tests.Infrastructure.Internal;
+using Npgsql;
+
+/// <summary>
+/// The system under test, all on loopback: a redis-server without persistence, a PostgreSQL in a temporary directory,
+/// and two gateway processes sharing them, with tenants, users, rates and money created through the admin API.
+/// </summary>
+public sealed class ChaosStack : IAsyncDisposable
+{
+    public const int GatewayCount = 2;
+    private const string DatabaseName = "commscredits";
+
+    private readonly List<GatewayProcess> gateways = [];
+
+    private ChaosStack(RedisServerProcess redis, PostgresServerProcess postgres, string directory)
+    {
+        Redis = redis;
+        Postgres = postgres;
+        Directory = directory;
+    }
+
+    public RedisServerProcess Redis { get; }
+
+    public PostgresServerProcess Postgres { get; }
+
+    public string Directory { get; }
+
+    public IReadOnlyList<GatewayProcess> Gateways => gateways;
+
+    public IReadOnlyList<string> TenantIds { get; private set; } = [];
+
+    /// <summary>Micros each tenant was funded with by the admin API (acknowledged fundings only).</summary>
+    public long FundedMicrosPerTenant { get; private set; }
+
+    public string LedgerConnectionString => new NpgsqlConnectionStringBuilder(Postgres.ConnectionString) { Database = DatabaseName, Timeout = 5, CommandTimeout = 30 }.ConnectionString;
+
+    public static async Task<ChaosStack> StartAsync(ChaosSettings settings, CancellationToken cancellationToken)
+    {
+        var redis = await RedisServerProcess.StartAsync(cancellationToken);
+        var postgres = await PostgresServerProcess.StartAsync(cancellationToken);
+        var directory = Path.Combine(Path.GetTempPath(), "commscredits-chaos-" + Environment.ProcessId.ToString(CultureInfo.InvariantCulture));
+        System.IO.Directory.CreateDirectory(directory);
+        var stack = new ChaosStack(redis, postgres, directory);
+        try
+        {
+            await stack.SetUpAsync(settings, cancellationToken);
+            return stack;
+        }
+        catch
+        {
+            await stack.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>The settings every gateway process runs with.</summary>
+    public string[] GatewaySettings(ChaosSettings settings, int port) =>
+    [
+        string.Create(CultureInfo.InvariantCulture, $"--Server:Endpoint=http://127.0.0.1:{port}"),
+        string.Create(CultureInfo.InvariantCulture, $"--Server:ShutdownTimeoutSeconds={settings.ShutdownTimeoutSeconds}"),
+        "--Storage:Redis=" + Redis.Configuration,
+        "--Storage:Postgres=" + LedgerConnectionString,
+        // The pending sweeper settles what a killed gateway left behind within seconds, so a run can be checked soon after.
+        "--Settlement:SweepIntervalSeconds=1",
+        "--Settlement:SweepMinimumAgeSeconds=2",
+        // Short validity, so that session supervision closes abandoned sessions while the run settles.
+        string.Create(CultureInfo.InvariantCulture, $"--Charging:ValiditySeconds={settings.ValiditySeconds}"),
+        "--Recharge:WorkerEnabled=false",
+        "--Logging:LogLevel:Default=Warning",
+        "--Logging:LogLevel:Microsoft.Hosting.Lifetime=Information",
+    ];
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var gateway in gateways)
+        {
+            await gateway.DisposeAsync();
+        }
+
+        await Postgres.DisposeAsync();
+        await Redis.DisposeAsync();
+    }
+
+    private async Task SetUpAsync(ChaosSettings settings, CancellationToken cancellationToken)
+    {
+        await using (var connection = new NpgsqlConnection(Postgres.ConnectionString))
+        {
+            await connection.OpenAsync(cancellationToken);
+            await using var create = new NpgsqlCommand("CREATE DATABASE " + DatabaseName, connection);
+            await create.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        var common = GatewaySettings(settings, 0);
+        await RunGatewayCommandAsync(settings, ["migrate", .. common], cancellationToken);
+        var keys = await Task.WhenAll(
+            RunGatewayCommandAsync(settings, ["create-key", "--role", "network-element", "--description", "chaos", .. common], cancellationToken),
+            RunGatewayCommandAsync(settings, ["create-key", "--role", "admin", "--description", "chaos", .. common], cancellationToken));
+        var networkElementKey = keys[0].Trim();
+        var adminKey = keys[1].Trim();
+        for (var index = 0; index < GatewayCount; index++)
+        {
+            var port = FreePorts.Pick();
+            gateways.Add(new GatewayProcess("gateway" + (index + 1).ToString(CultureInfo.InvariantCulture), settings.GatewayDll, port, GatewaySettings(settings, port), Directory, networkElementKey));
+        }
+
+        await Task.WhenAll(gateways.Select(gateway => gateway.StartAsync(cancellationToken)));
+
+        await CreateTenantsAsync(settings, adminKey, cancellationToken);
+    }
+
+    private async Task CreateTenantsAsync(ChaosSettings settings, string adminKey, CancellationToken cancellationToken)
+    {
+        var accounts = new AccountsClient(gateways[0].Channel, adminKey);
+        var directory = new DirectoryClient(gateways[0].Channel, adminKey);
+        var tenants = new List<string>();
+        for (var index = 0; index < settings.TenantCount; index++)
+        {
+            var tenantId = "chaos-" + (index + 1).ToString(CultureInfo.InvariantCulture);
+            await accounts.CreateTenantAsync(new CreateTenantRequest { TenantId = tenantId, Currency = "EUR", DisplayName = "Chaos " + tenantId });
+            foreach (var user in CallDriver.Users)
+            {
+                await directory.PutUserAsync(new PutUserRequest
+                {
+                    TenantId = tenantId, UserId = user, Upn = user, DisplayName = user, LocationCountry = "GB", CommunicationsCreditsLicence = true,
+                    CallingPlan = CallingPlan.PayAsYouGo,
+                });
+            }
+
+            var import = new ImportRatesRequest { TenantId = tenantId };
+            import.Rows.AddRange(Tariff.All.Select(tariff => tariff.ToRow()));
+            await accounts.ImportRatesAsync(import);
+            await accounts.AddFundsAsync(new AddFundsRequest
+            {
+                TenantId = tenantId, Amount = new Money { AmountMicros = settings.FundingMicros, Currency = "EUR" }, IdempotencyKey = "chaos-" + tenantId,
+            });
+            tenants.Add(tenantId);
+        }
+
+        TenantIds = tenants;
+        FundedMicrosPerTenant = settings.FundingMicros;
+
+        // Directory and rate changes reach the other gateway by notification, milliseconds later: give them a moment.
+        await Task.Delay(TimeSpan.FromSeconds(2), cancellationToken);
+    }
+
+    /// <summary>Runs one of the gateway's short commands and returns its standard output.</summary>
+    private async Task<string> RunGatewayCommandAsync(ChaosSettings settings, string[] arguments, CancellationToken cancellationToken)
+    {
+        var startInfo = new ProcessStartInfo("dotnet")
+        {
+            UseShellExecute = false,
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        startInfo.ArgumentList.Add(settings.GatewayDll);
+        foreach (var argument in arguments)
+        {
+            startInfo.ArgumentList.Add(argument);
+        }
+
+        using var process = Process.Start(startInfo) ?? throw new ChaosSetupException("could not start dotnet");
+        process.StandardInput.Close();
+        var output = process.StandardOutput.ReadToEndAsync(cancellationToken);
+        var errors = process.StandardError.ReadToEndAsync(cancellationToken);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(TimeSpan.FromSeconds(60));
+        await process.WaitForExitAsync(timeout.Token);
+        if (process.ExitCode != 0)
+        {
+            throw new ChaosSetupException($"gateway {arguments[0]} failed with exit code {process.ExitCode}: {await errors}");
+        }
+
+        await File.AppendAllTextAsync(Path.Combine(Directory, arguments[0] + "-" + Guid.NewGuid().ToString("N")[..8] + ".log"), await errors, cancellationToken);
+        return await output;
+    }
+}
