@@ -79,9 +79,17 @@ public sealed class CallDriver(ChaosSettings settings, ChaosStack stack, Observa
 
         var granted = reserved.GrantedSeconds;
         var final = reserved.FinalUnit;
+        var silentAfter = random.Next(100) < settings.SilentPercent ? random.Next(0, 3) : -1;
         uint number = 1;
         for (var updates = random.Next(0, 4); updates > 0 && !final; updates--, number++)
         {
+            if (silentAfter == number - 1)
+            {
+                // The SBC crashes: nothing more is heard of this call; supervision closes it.
+                observations.CallWentSilent();
+                return;
+            }
+
             await Task.Delay(random.Next(20, 250));
             var used = (uint)random.Next(1, (int)Math.Max(1, granted) + 1);
             session.UsedSecondsByRequest[number] = used;
@@ -97,6 +105,12 @@ public sealed class CallDriver(ChaosSettings settings, ChaosStack stack, Observa
 
             granted = answer.GrantedSeconds;
             final = answer.FinalUnit || answer.Code == ResultCode.CreditLimitReached;
+        }
+
+        if (silentAfter >= 0)
+        {
+            observations.CallWentSilent();
+            return;
         }
 
         var lastUsed = (uint)random.Next(0, (int)granted + 1);

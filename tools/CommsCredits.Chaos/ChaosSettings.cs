@@ -48,6 +48,12 @@ public sealed record ChaosSettings
 
     public int DuplicatePercent { get; init; } = 10;
 
+    /// <summary>
+    /// Share of calls whose SBC goes silent (a crash) after the Reserve or an Update, never terminating: session
+    /// supervision must close them and release their holds (percent).
+    /// </summary>
+    public int SilentPercent { get; init; } = 3;
+
     /// <summary>Share of loop iterations that are a Debit event rather than a session (percent).</summary>
     public int DebitEventPercent { get; init; } = 10;
 

@@ -82,6 +82,13 @@ public sealed class Observations
 
     public void CallAbandoned() => Interlocked.Increment(ref abandoned);
 
+    /// <summary>Calls whose SBC went silent on purpose, left to session supervision.</summary>
+    public long WentSilent => Interlocked.Read(ref wentSilent);
+
+    private long wentSilent;
+
+    public void CallWentSilent() => Interlocked.Increment(ref wentSilent);
+
     public void Retried() => Interlocked.Increment(ref retries);
 
     public void DuplicateSent() => Interlocked.Increment(ref duplicatesSent);

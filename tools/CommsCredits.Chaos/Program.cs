@@ -72,7 +72,7 @@ await using (stack)
         }
 
         await load;
-        Output.Line($"run {run}: load done after {runClock.Elapsed.TotalSeconds:0.0} s: {observations.Calls - callsBefore} calls, {observations.Acked - ackedBefore} acked, {faults.Count - faultsBefore} faults; retries so far {observations.Retries}, duplicates {observations.DuplicatesSent}, short deadlines {observations.ShortDeadlines}, ended by 5002 {observations.EndedUnknownSession}, abandoned {observations.Abandoned}, denied {observations.Denied}");
+        Output.Line($"run {run}: load done after {runClock.Elapsed.TotalSeconds:0.0} s: {observations.Calls - callsBefore} calls, {observations.Acked - ackedBefore} acked, {faults.Count - faultsBefore} faults; retries so far {observations.Retries}, duplicates {observations.DuplicatesSent}, short deadlines {observations.ShortDeadlines}, ended by 5002 {observations.EndedUnknownSession}, abandoned {observations.Abandoned}, silent (left to supervision) {observations.WentSilent}, denied {observations.Denied}");
         try
         {
             last = await checker.CheckAsync(CancellationToken.None);
