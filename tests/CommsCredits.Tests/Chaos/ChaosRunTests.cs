@@ -8,6 +8,7 @@ using Xunit;
 
 /// <summary>The short `make chaos` run, as CI runs it: the tool as a process of its own, judged by its exit code and last line.</summary>
 [Trait("Category", "Chaos")]
+[Collection(nameof(ChaosRunTests))]
 public sealed partial class ChaosRunTests
 {
     // Enough for the stack to start, 48 s of load and the settling; a hung run is killed and fails.
@@ -89,4 +90,10 @@ public sealed partial class ChaosRunTests
         text.Append(await standardOutput).Append(await standardError);
         return (process.ExitCode, text.ToString());
     }
+}
+
+/// <summary>The chaos run takes the machine's two cores for a minute and a half: it runs alone, after the parallel tests.</summary>
+[CollectionDefinition(nameof(ChaosRunTests), DisableParallelization = true)]
+public sealed class ChaosRunCollection
+{
 }

@@ -74,11 +74,21 @@ public sealed class FuzzGatewayFixture : IAsyncLifetime
     /// <summary>Fails with the error logs the gateway wrote (none are expected from anything a client sends).</summary>
     public void ShouldHaveNoErrorLogs()
     {
-        if (Gateway.Errors.Entries.Count > 0)
+        var errors = Gateway.Errors.Entries.Where(entry => !IsKestrelFloodDefence(entry)).ToList();
+        if (errors.Count > 0)
         {
-            throw new Xunit.Sdk.XunitException($"the gateway logged errors ({FuzzSettings.Replay}):\n" + string.Join("\n", Gateway.Errors.Entries.Take(10)));
+            throw new Xunit.Sdk.XunitException($"the gateway logged errors ({FuzzSettings.Replay}):\n" + string.Join("\n", errors.Take(10)));
         }
     }
+
+    /// <summary>
+    /// Kestrel's own defence against a flooding client (RST_STREAM, SETTINGS, PING floods): when the connection's
+    /// output queue fills, Kestrel aborts that connection and logs it as an error. That is the intended outcome of a
+    /// flood on a slow machine, not a failure of ours.
+    /// </summary>
+    private static bool IsKestrelFloodDefence(string entry) =>
+        entry.StartsWith("Microsoft.AspNetCore.Server.Kestrel.Http2:", StringComparison.Ordinal)
+        && entry.Contains("exceeded the output operations maximum queue size", StringComparison.Ordinal);
 
     public async Task DisposeAsync()
     {
