@@ -1,5 +1,6 @@
 namespace CommsCredits.Tests.Credentials;
 
+using CommsCredits.Tests.Hosting;
 using System.Diagnostics;
 using CommsCredits.Client;
 using CommsCredits.Contracts.V1;
@@ -108,29 +109,9 @@ public sealed class KeyCommandTests(KeyCommandTests.Gateway fixture) : IClassFix
         return keys;
     }
 
-    /// <summary>Runs the gateway program (from this test's output directory) on the fixture gateway's database.</summary>
-    private async Task<(int ExitCode, string Output, string Errors)> RunAsync(params string[] arguments)
-    {
-        var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "CommsCredits.Gateway.dll"));
-        foreach (var argument in arguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        start.ArgumentList.Add("--Storage:Postgres=" + fixture.Instance.PostgresConnectionString);
-        using var process = Process.Start(start)!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        var errors = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        await process.WaitForExitAsync(timeout.Token);
-        return (process.ExitCode, await output, await errors);
-    }
+    /// <summary>Runs the gateway program on the fixture gateway's database.</summary>
+    private Task<(int ExitCode, string Output, string Errors)> RunAsync(params string[] arguments) =>
+        GatewayProgram.RunAsync([.. arguments, "--Storage:Postgres=" + fixture.Instance.PostgresConnectionString]);
 
     /// <summary>The gateway whose database the commands work on.</summary>
     public sealed class Gateway : IAsyncLifetime

@@ -1,5 +1,6 @@
 namespace CommsCredits.Tests.Reconciliation;
 
+using CommsCredits.Tests.Hosting;
 using System.Diagnostics;
 using CommsCredits.Contracts.V1;
 using CommsCredits.Gateway.Balances;
@@ -362,31 +363,13 @@ public sealed class ReconciliationTests(ReconciliationTests.Gateway fixture) : I
         return (exitCode, output.ToString(), errors.ToString());
     }
 
-    /// <summary>Runs the gateway program (from this test's output directory) on the fixture gateway's Redis and database.</summary>
-    private async Task<(int ExitCode, string Output, string Errors)> RunProcessAsync(params string[] arguments)
-    {
-        var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "CommsCredits.Gateway.dll"));
-        foreach (var argument in arguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        start.ArgumentList.Add("--Storage:Redis=" + fixture.Instance.RedisSetting);
-        start.ArgumentList.Add("--Storage:Postgres=" + fixture.Instance.PostgresConnectionString);
-        start.ArgumentList.Add("--Logging:LogLevel:Default=Warning");
-        using var process = Process.Start(start)!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        var errors = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        await process.WaitForExitAsync(timeout.Token);
-        return (process.ExitCode, await output, await errors);
-    }
+    /// <summary>Runs the gateway program on the fixture gateway's Redis and database.</summary>
+    private Task<(int ExitCode, string Output, string Errors)> RunProcessAsync(params string[] arguments) =>
+        GatewayProgram.RunAsync(
+        [
+            .. arguments, "--Storage:Redis=" + fixture.Instance.RedisSetting, "--Storage:Postgres=" + fixture.Instance.PostgresConnectionString,
+            "--Logging:LogLevel:Default=Warning",
+        ]);
 
     private sealed class Held(NpgsqlConnection connection, NpgsqlTransaction transaction) : IAsyncDisposable
     {
