@@ -4,6 +4,7 @@ using System.Data;
 using System.Globalization;
 using CommsCredits.Gateway.Balances;
 using CommsCredits.Gateway.Ledger;
+using CommsCredits.Gateway.Tenants;
 using Dapper;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -22,6 +23,7 @@ using LedgerEntryKind = CommsCredits.Gateway.Ledger.LedgerEntryKind;
 /// </summary>
 public sealed partial class Reconciler(
     NpgsqlDataSource dataSource,
+    TenantRepository tenantRepository,
     IHotStore hotStore,
     HotStateLoader loader,
     SettlementWriter writer,
@@ -67,7 +69,7 @@ public sealed partial class Reconciler(
                 return summary;
             }
 
-            var page = await TenantPageAsync(after, wanted, cancellationToken);
+            var page = await tenantRepository.ListIdsAsync(after, wanted, cancellationToken);
             foreach (var tenantId in page)
             {
                 var found = await CheckAsync(tenantId, cancellationToken);
@@ -276,16 +278,6 @@ public sealed partial class Reconciler(
 
     private static long? Number(string? text) =>
         long.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var value) ? value : null;
-
-    private async Task<IReadOnlyList<string>> TenantPageAsync(string after, int pageSize, CancellationToken cancellationToken)
-    {
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        var tenants = await connection.QueryAsync<string>(new CommandDefinition(
-            "SELECT tenant_id FROM tenants WHERE tenant_id > @after ORDER BY tenant_id LIMIT @pageSize",
-            new { after, pageSize },
-            cancellationToken: cancellationToken));
-        return tenants.AsList();
-    }
 
     private const string LedgerSql =
         """

@@ -3,7 +3,7 @@ namespace CommsCredits.Gateway.Supervision;
 using CommsCredits.Gateway.Charging;
 using CommsCredits.Gateway.Hosting;
 using CommsCredits.Gateway.Storage;
-using Dapper;
+using CommsCredits.Gateway.Tenants;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -17,7 +17,7 @@ using Npgsql;
 /// atomically whether a session is still due, so each is closed exactly once.
 /// </summary>
 public sealed partial class SessionSupervisor(
-    NpgsqlDataSource dataSource,
+    TenantRepository tenantRepository,
     SessionCharging charging,
     IOptions<SupervisionOptions> options,
     TimeProvider timeProvider,
@@ -27,11 +27,6 @@ public sealed partial class SessionSupervisor(
 
     /// <summary>The tenants of the last round, used while PostgreSQL cannot be read: closing sessions needs only Redis.</summary>
     private List<string> knownTenants = [];
-
-    /// <summary>Sessions this process has closed since it started.</summary>
-    public long Closed => Interlocked.Read(ref closed);
-
-    private long closed;
 
     protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
         settings.Enabled
@@ -62,7 +57,6 @@ public sealed partial class SessionSupervisor(
                 if (await charging.CloseIfSilentAsync(tenantId, sessionId, cancellationToken))
                 {
                     closedNow++;
-                    Interlocked.Increment(ref closed);
                     LogClosed(logger, tenantId, sessionId, settings.Policy);
                 }
             }
@@ -81,13 +75,9 @@ public sealed partial class SessionSupervisor(
         try
         {
             var tenants = new List<string>();
-            await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
             while (true)
             {
-                var page = (await connection.QueryAsync<string>(new CommandDefinition(
-                    "SELECT tenant_id FROM tenants WHERE tenant_id > @after ORDER BY tenant_id LIMIT @limit",
-                    new { after = tenants.Count == 0 ? string.Empty : tenants[^1], limit = settings.TenantPageSize },
-                    cancellationToken: cancellationToken))).AsList();
+                var page = await tenantRepository.ListIdsAsync(tenants.Count == 0 ? string.Empty : tenants[^1], settings.TenantPageSize, cancellationToken);
                 tenants.AddRange(page);
                 if (page.Count < settings.TenantPageSize)
                 {

@@ -11,6 +11,15 @@ public sealed class TenantRepository(NpgsqlDataSource dataSource)
     /// <summary>The channel on which a rate import tells every gateway which tenant's rates changed.</summary>
     public const string RatesChangedChannel = "commscredits_rates_changed";
 
+    /// <summary>Up to <paramref name="limit"/> tenant ids after <paramref name="after"/> (empty: from the first), in id order: one page of a walk over every tenant.</summary>
+    public async Task<IReadOnlyList<string>> ListIdsAsync(string after, int limit, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        var tenants = await connection.QueryAsync<string>(new CommandDefinition(
+            "SELECT tenant_id FROM tenants WHERE tenant_id > @after ORDER BY tenant_id LIMIT @limit", new { after, limit }, cancellationToken: cancellationToken));
+        return tenants.AsList();
+    }
+
     public async Task<TenantRecord?> GetAsync(string tenantId, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
