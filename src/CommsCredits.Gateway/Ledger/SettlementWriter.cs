@@ -194,7 +194,13 @@ public sealed partial class SettlementWriter : BackgroundService
 #pragma warning restore CA1031
         {
             LogBatchFailed(logger, exception, batch.Count);
-            Interlocked.CompareExchange(ref failingSinceTicks, timeProvider.GetUtcNow().UtcTicks, 0);
+            if (IsTransient(exception))
+            {
+                // The ledger could not be reached (or did not answer in time). A settlement it refused (a constraint)
+                // says the ledger is up: that must not stop new calls.
+                Interlocked.CompareExchange(ref failingSinceTicks, timeProvider.GetUtcNow().UtcTicks, 0);
+            }
+
             var failure = new StorageUnavailableException("the ledger could not be written: " + exception.Message, exception);
             foreach (var item in batch)
             {

@@ -1,6 +1,11 @@
 namespace CommsCredits.Tests.Charging;
 
 using CommsCredits.Contracts.V1;
+using CommsCredits.Gateway.Ledger;
+using CommsCredits.Tests.Ledger;
+using Dapper;
+using Microsoft.Extensions.DependencyInjection;
+using Npgsql;
 using CommsCredits.Grpc.Protocol;
 using CommsCredits.Tests.Infrastructure;
 using Shouldly;
@@ -60,5 +65,26 @@ public sealed class LedgerOutageTests
         (await gateway.CallRecordsAsync(tenant)).ShouldBe((2L, 120_000L));
         (await gateway.Charging.ReserveAsync(Reserve(tenant, NewSessionId(), 60))).ResultCode.ShouldBe(ResultCode.Success);
         await gateway.ShouldConserveMoneyAsync(tenant);
+    }
+
+    [Fact]
+    public async Task A_settlement_the_ledger_refuses_is_no_outage_and_does_not_stop_new_calls()
+    {
+        // A constraint the ledger enforces (billed seconds below used) fails that one request, but PostgreSQL answered:
+        // new calls must go on being granted however long no other batch commits.
+        await using var gateway = await StartAsync(null, "--Settlement:MaxLedgerOutageSeconds=30", "--Supervision:Enabled=false");
+        var tenant = await gateway.CreateTenantAsync(5_000_000, Rate("44", 60_000, first: 60, next: 1));
+        await using var connection = new NpgsqlConnection(gateway.PostgresConnectionString);
+        var epoch = await connection.ExecuteScalarAsync<long>("SELECT hot_epoch FROM tenants WHERE tenant_id = @tenant", new { tenant });
+        var broken = LedgerBatchStoreTests.Call(sessionNumber: 1_000_000) with { UsedSeconds = 100, BilledSeconds = 50 };
+        var refused = new Settlement(tenant, epoch, 1_000_000, LedgerBatchStoreTests.Now, LedgerBatchStoreTests.Debit(-60_000), null, broken);
+        var writer = gateway.Services.GetRequiredService<SettlementWriter>();
+
+        await Should.ThrowAsync<CommsCredits.Gateway.Storage.StorageUnavailableException>(() => writer.WriteAsync(refused, CancellationToken.None));
+
+        writer.LedgerFailingFor.ShouldBe(TimeSpan.Zero);
+        gateway.Clock.Advance(TimeSpan.FromSeconds(31));
+        (await gateway.Charging.ReserveAsync(Reserve(tenant, NewSessionId(), 60))).ResultCode.ShouldBe(ResultCode.Success);
+        (await gateway.LedgerAsync(tenant)).Debited.ShouldBe(0);
     }
 }

@@ -11,7 +11,7 @@ using Xunit;
 /// <summary>The group-commit write itself, against a real PostgreSQL.</summary>
 public sealed class LedgerBatchStoreTests
 {
-    private static readonly DateTimeOffset Now = new(2026, 11, 22, 12, 0, 0, TimeSpan.Zero);
+    internal static readonly DateTimeOffset Now = new(2026, 11, 22, 12, 0, 0, TimeSpan.Zero);
 
     [Fact]
     public async Task A_batch_is_one_transaction_a_bad_call_record_takes_its_ledger_entry_with_it()
@@ -82,10 +82,10 @@ public sealed class LedgerBatchStoreTests
         return (dataSource, new LedgerBatchStore(dataSource));
     }
 
-    private static LedgerEntry Debit(long amountMicros) =>
+    internal static LedgerEntry Debit(long amountMicros) =>
         new(LedgerEntryKind.Debit, amountMicros, "session-1", 1, 1, null, null, null, [new LotDraw(new EntryKey(1, 1), -amountMicros)]);
 
-    private static CallRecord Call(long sessionNumber) => new(
+    internal static CallRecord Call(long sessionNumber) => new(
         sessionNumber, "session-1", "user-1", 1, "+14155550100", "+442079460000", Now.AddMinutes(-2), Now, 90, 120, 120_000, 0,
         "United Kingdom", "44", 60_000, 0, 60, 60, Now.AddYears(-1), 1, 30, "gb-domestic");
 
