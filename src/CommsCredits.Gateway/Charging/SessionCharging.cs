@@ -164,7 +164,7 @@ public sealed class SessionCharging(
         var reply = await RunUsageAsync(profile, sessionId, SupervisorRequest, SupervisorRequest, 0, 0, TerminationCause.SupervisionTimeout, policy, cancellationToken);
         if (reply is null || !string.Equals(reply[0], "ok", StringComparison.Ordinal))
         {
-            // Not loaded (so not open), closed already, or heard from since it was listed.
+            // No such tenant in the ledger, closed already (by its client or another supervisor), or heard from since it was listed.
             return false;
         }
 
