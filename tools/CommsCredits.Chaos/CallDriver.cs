@@ -15,7 +15,8 @@ public sealed record Answer(ResultCode Code, long ChargedMicros, long? SessionCh
 /// gateways. A request that fails for want of an answer (UNAVAILABLE, a deadline, a broken connection) is retried
 /// with the same session and request number on the other gateway until <see cref="ChaosSettings.RetryBudget"/> runs
 /// out; some requests are sent twice at once on purpose, some with a deadline too short to be met. A call whose
-/// Update or Terminate gets 5002 (its session was lost with Redis) ends there.
+/// Update or Terminate gets 5002 ends there; the checker then requires that supervision closed it (a session must
+/// survive the loss of Redis).
 /// </summary>
 public sealed class CallDriver(ChaosSettings settings, ChaosStack stack, Observations observations)
 {
@@ -169,6 +170,7 @@ public sealed class CallDriver(ChaosSettings settings, ChaosStack stack, Observa
             case ResultCode.CreditLimitReached:
                 return false;
             case ResultCode.UnknownSessionId:
+                session.EndedByUnknownSession = true;
                 observations.EndedByUnknownSession();
                 return true;
             default:
@@ -256,7 +258,8 @@ public sealed class CallDriver(ChaosSettings settings, ChaosStack stack, Observa
         if (outcomes[0].Answer is { } one && outcomes[1].Answer is { } other && one != other
             && !(observations.RedisLosses != redisLossesBefore && (one.Code == ResultCode.UnknownSessionId || other.Code == ResultCode.UnknownSessionId)))
         {
-            // Only Redis losing the session in between may turn the stored answer into 5002 (docs/charging.md).
+            // Only a session closed in between (by supervision, which the checker verifies) may turn the stored answer
+            // into 5002; the restored session of a lost Redis answers as the lost one did.
             observations.Violations.Enqueue($"{session.TenantId} {session.SessionId} #{number}: two answers to one request differ: {one} / {other}");
         }
 

@@ -22,7 +22,9 @@ public sealed record CheckResult(long Lost, long Doubled, IReadOnlyList<string> 
 /// <item>every acknowledged Terminate or Debit has exactly one call record, with the acknowledged charge; no session has two;</item>
 /// <item>money per tenant: the fundings in the ledger are those acknowledged, the ledger balance is not negative, nothing is
 /// pending in Redis, Redis holds the ledger's balance, and its lots (and the ledger's) add up to it, lot by lot;</item>
-/// <item>holds: after session supervision had time to act, no tenant has money held and no session is open.</item>
+/// <item>holds: after session supervision had time to act, no tenant has money held and no session is open;</item>
+/// <item>sessions: a call answered UNKNOWN_SESSION_ID was closed by session supervision (its client was slower than
+/// validity plus grace), never lost: sessions in progress survive the loss of Redis.</item>
 /// </list>
 /// </summary>
 public sealed class InvariantChecker(ChaosSettings settings, ChaosStack stack, Observations observations)
@@ -165,9 +167,9 @@ public sealed class InvariantChecker(ChaosSettings settings, ChaosStack stack, O
         var debits = (await ledger.QueryAsync<(string TenantId, string SessionId, long Debited)>(
                 "SELECT tenant_id, session_id, (-sum(amount_micros))::bigint FROM ledger_entries WHERE kind = 2 AND session_id IS NOT NULL GROUP BY tenant_id, session_id"))
             .ToDictionary(row => (row.TenantId, row.SessionId), row => row.Debited);
-        var records = (await ledger.QueryAsync<(string TenantId, string SessionId, long Count, long Charged)>(
-                "SELECT tenant_id, session_id, count(*), max(charge_micros)::bigint FROM call_records GROUP BY tenant_id, session_id"))
-            .ToDictionary(row => (row.TenantId, row.SessionId), row => (row.Count, row.Charged));
+        var records = (await ledger.QueryAsync<(string TenantId, string SessionId, long Count, long Charged, short Cause)>(
+                "SELECT tenant_id, session_id, count(*), max(charge_micros)::bigint, max(termination_cause) FROM call_records GROUP BY tenant_id, session_id"))
+            .ToDictionary(row => (row.TenantId, row.SessionId), row => (row.Count, row.Charged, row.Cause));
         long lost = 0;
         long doubled = 0;
         foreach (var session in observations.Sessions)
@@ -189,7 +191,14 @@ public sealed class InvariantChecker(ChaosSettings settings, ChaosStack stack, O
                     $"doubled: {session.TenantId} {session.SessionId}: the ledger debited {debited} micros, more than {bound} ({(session.FinalAckedChargedMicros is null ? "the cost of the usage reported" : "the acknowledged charge")})"));
             }
 
-            var (count, charged) = records.GetValueOrDefault(key);
+            var (count, charged, cause) = records.GetValueOrDefault(key);
+            if (session.EndedByUnknownSession && cause != (short)TerminationCause.SupervisionTimeout)
+            {
+                failures.Add(string.Create(
+                    CultureInfo.InvariantCulture,
+                    $"sessions: {session.TenantId} {session.SessionId}: answered UNKNOWN_SESSION_ID, but supervision did not close it ({count} call records): the session was lost"));
+            }
+
             if (count > 1 || (session.FinalAckedChargedMicros is { } final && (count != 1 || charged != final)))
             {
                 failures.Add(string.Create(CultureInfo.InvariantCulture, $"call records: {session.TenantId} {session.SessionId}: {count} records (charge {charged}), acknowledged {session.FinalAckedChargedMicros}"));

@@ -27,6 +27,9 @@ public sealed class SessionRecord(string tenantId, string sessionId, Tariff tari
 
     public bool Abandoned { get; set; }
 
+    /// <summary>An Update or Terminate was answered UNKNOWN_SESSION_ID: only session supervision closing the call may explain it.</summary>
+    public bool EndedByUnknownSession { get; set; }
+
     /// <summary>The most the reported usage can cost: cost(billed(sum of used seconds, each request number once)).</summary>
     public long MaxChargeableMicros => Tariff.CostMicros(UsedSecondsByRequest.Values.Sum(seconds => (long)seconds));
 }
@@ -65,7 +68,7 @@ public sealed class Observations
 
     public long Denied => Interlocked.Read(ref denied);
 
-    /// <summary>Faults so far that lost Redis' state (restart, FLUSHALL): sessions open then are gone.</summary>
+    /// <summary>Faults so far that lost Redis' state (restart, FLUSHALL): sessions open then are restored from the session journal.</summary>
     public long RedisLosses => Interlocked.Read(ref redisLosses);
 
     public void RedisLost() => Interlocked.Increment(ref redisLosses);

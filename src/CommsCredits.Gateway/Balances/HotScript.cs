@@ -7,6 +7,9 @@ using System.Text;
 public enum HotScriptName
 {
     LoadAccount,
+
+    /// <summary>Writes sessions restored from the session journal into a tenant's hot state being rebuilt.</summary>
+    RestoreSessions,
     InvalidateAccount,
     Reserve,
     Usage,
@@ -51,6 +54,7 @@ public sealed class HotScript
         var files = new Dictionary<HotScriptName, string>
         {
             [HotScriptName.LoadAccount] = "load_account.lua",
+            [HotScriptName.RestoreSessions] = "restore_sessions.lua",
             [HotScriptName.InvalidateAccount] = "invalidate_account.lua",
             [HotScriptName.Reserve] = "reserve.lua",
             [HotScriptName.Usage] = "usage.lua",

@@ -59,11 +59,51 @@ public sealed class HotState(IHotStore store, HotStateLoader loader, SettlementW
         }
 
         var settlement = SettlementCodec.Decode(tenantId, encodedSettlement);
-        var outcome = await writer.WriteAsync(settlement, cancellationToken);
+        await RefuseIfStaleAsync(settlement, await writer.WriteAsync(settlement, cancellationToken));
+    }
+
+    /// <summary>
+    /// Makes a session's opening durable if the ledger takes it within <paramref name="wait"/>, so that the session
+    /// survives the loss of Redis; otherwise (the ledger is failing or slow) the Reserve is answered from Redis alone,
+    /// and its opening reaches the ledger from the pending hash later (the writer, or the sweeper). Throws
+    /// <see cref="StorageUnavailableException"/> only when the ledger refused it for a stale epoch: the session was
+    /// opened in a hot state that no longer counts.
+    /// </summary>
+    public async Task SettleOpeningAsync(string tenantId, string? encodedSettlement, TimeSpan wait, CancellationToken cancellationToken)
+    {
+        if (string.IsNullOrEmpty(encodedSettlement) || !writer.IsKeepingUp)
+        {
+            return;
+        }
+
+        var settlement = SettlementCodec.Decode(tenantId, encodedSettlement);
+        SettlementOutcome outcome;
+        try
+        {
+            outcome = await writer.WriteAsync(settlement, CancellationToken.None).WaitAsync(wait, cancellationToken);
+        }
+        catch (TimeoutException)
+        {
+            writer.NoteSlowLedger();
+            return;
+        }
+        catch (StorageUnavailableException)
+        {
+            // Queue full, or the batch failed: the opening waits in the pending hash; the call goes on from Redis.
+            return;
+        }
+
+        await RefuseIfStaleAsync(settlement, outcome);
+    }
+
+    private async Task RefuseIfStaleAsync(Settlement settlement, SettlementOutcome outcome)
+    {
         if (outcome == SettlementOutcome.Committed)
         {
             return;
         }
+
+        var tenantId = settlement.TenantId;
 
         // The ledger has moved to another epoch. If Redis still serves the refused one, its state is not the ledger's
         // (a rebuild whose commit failed): drop it so the next request rebuilds it.

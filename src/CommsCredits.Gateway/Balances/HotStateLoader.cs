@@ -1,20 +1,29 @@
 namespace CommsCredits.Gateway.Balances;
 
 using System.Globalization;
+using CommsCredits.Gateway.Charging;
 using CommsCredits.Gateway.Ledger;
 using CommsCredits.Gateway.Storage;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using Npgsql;
 
 /// <summary>
 /// Rebuilds a tenant's hot state in Redis from the ledger when Redis does not have it (a new or restarted Redis, a
 /// tenant never served before). Under the exclusive rebuild lock (<see cref="LedgerLocks"/>) it gives the tenant a new
-/// epoch, sums its ledger, and installs that balance with no holds, unless another gateway got there first. Settlements
-/// applied under the old epoch are then refused by the ledger, so the rebuilt balance is exact.
+/// epoch, sums its ledger, restores its sessions in progress from the session journal (with their holds, pool
+/// allotments and answers), and installs that balance, unless another gateway got there first. Settlements applied
+/// under the old epoch are then refused by the ledger, so the rebuilt balance is exact.
 /// </summary>
-public sealed partial class HotStateLoader(NpgsqlDataSource dataSource, IHotStore hotStore, TimeProvider timeProvider, ILogger<HotStateLoader> logger)
+public sealed partial class HotStateLoader(
+    NpgsqlDataSource dataSource, IHotStore hotStore, IOptions<ChargingOptions> chargingOptions, TimeProvider timeProvider, ILogger<HotStateLoader> logger)
 {
     private static readonly TimeSpan LoadTimeout = TimeSpan.FromSeconds(15);
+
+    /// <summary>Most script arguments in one chunk of restored sessions (a session with many answers is a chunk of its own).</summary>
+    private const int MaxRestoreArgumentsPerChunk = 20_000;
+
+    private readonly int maxOpenSessions = chargingOptions.Value.MaxOpenSessionsPerTenant;
     private readonly SingleFlight<bool> loading = new();
 
     /// <summary>Makes sure Redis holds the tenant's state. False when the tenant does not exist.</summary>
@@ -71,10 +80,29 @@ public sealed partial class HotStateLoader(NpgsqlDataSource dataSource, IHotStor
 
         var lots = FitLotsToBalance(tenantId, await ReadLotsAsync(connection, transaction, tenantId, cancellationToken), balance);
         var now = timeProvider.GetUtcNow();
+        var sessions = await ReadSessionsAsync(connection, transaction, tenantId, balance, cancellationToken);
+        if (!await RestoreSessionsAsync(tenantId, epoch, sessions, cancellationToken))
+        {
+            // Another gateway rebuilt it between our request's miss and our lock: keep its epoch.
+            await transaction.RollbackAsync(cancellationToken);
+            return true;
+        }
+
+        long held = 0;
+        var poolsHeld = new Dictionary<string, long>(StringComparer.Ordinal);
+        foreach (var session in sessions)
+        {
+            held += session.HoldMicros;
+            if (session.PoolId.Length > 0)
+            {
+                poolsHeld[session.PoolId] = poolsHeld.GetValueOrDefault(session.PoolId) + session.PoolSecondsHeld;
+            }
+        }
+
         var arguments = new List<string>
         {
             epoch.ToString(CultureInfo.InvariantCulture), balance.ToString(CultureInfo.InvariantCulture), SettlementCodec.FormatMonth(now),
-            lots.Count.ToString(CultureInfo.InvariantCulture),
+            lots.Count.ToString(CultureInfo.InvariantCulture), held.ToString(CultureInfo.InvariantCulture),
         };
         foreach (var lot in lots)
         {
@@ -83,10 +111,12 @@ public sealed partial class HotStateLoader(NpgsqlDataSource dataSource, IHotStor
             arguments.Add(lot.ExpiresAt.ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture));
         }
 
-        foreach (var (poolId, seconds) in await ReadPoolUseAsync(connection, transaction, tenantId, now, cancellationToken))
+        var poolsUsed = await ReadPoolUseAsync(connection, transaction, tenantId, now, cancellationToken);
+        foreach (var poolId in poolsUsed.Keys.Union(poolsHeld.Keys, StringComparer.Ordinal))
         {
             arguments.Add(poolId);
-            arguments.Add(seconds.ToString(CultureInfo.InvariantCulture));
+            arguments.Add(poolsUsed.GetValueOrDefault(poolId).ToString(CultureInfo.InvariantCulture));
+            arguments.Add(poolsHeld.GetValueOrDefault(poolId).ToString(CultureInfo.InvariantCulture));
         }
 
         var reply = await hotStore.RunAsync(
@@ -102,7 +132,68 @@ public sealed partial class HotStateLoader(NpgsqlDataSource dataSource, IHotStor
         }
 
         await transaction.CommitAsync(cancellationToken);
-        LogLoaded(logger, tenantId, epoch, balance);
+        LogLoaded(logger, tenantId, epoch, balance, sessions.Count, held);
+        return true;
+    }
+
+    /// <summary>
+    /// The tenant's sessions in progress from the session journal, their holds lowered where the rebuilt balance no
+    /// longer has the money (a funding the lost Redis had applied was never acknowledged, so the ledger lacks it).
+    /// </summary>
+    private async Task<List<RestoredSession>> ReadSessionsAsync(
+        NpgsqlConnection connection, NpgsqlTransaction transaction, string tenantId, long balanceMicros, CancellationToken cancellationToken)
+    {
+        var found = await RestoredSession.ReadAsync(connection, transaction, tenantId, maxOpenSessions, cancellationToken);
+        var sessions = new List<RestoredSession>(found.Count);
+        long held = 0;
+        foreach (var session in found)
+        {
+            if (!session.HasOpening)
+            {
+                // Its Reserve was answered while the ledger was down and its opening was lost with Redis: its next
+                // request gets UNKNOWN_SESSION_ID, as it would have before the session journal.
+                LogOpeningMissing(logger, tenantId, session.SessionId);
+                continue;
+            }
+
+            session.CapHold(balanceMicros - held);
+            held += session.HoldMicros;
+            sessions.Add(session);
+        }
+
+        return sessions;
+    }
+
+    /// <summary>Writes the restored sessions into Redis in chunks; false when another gateway's state is there already.</summary>
+    private async Task<bool> RestoreSessionsAsync(string tenantId, long epoch, List<RestoredSession> sessions, CancellationToken cancellationToken)
+    {
+        var first = true;
+        var index = 0;
+        do
+        {
+            var keys = new List<string> { HotStateKeys.Account(tenantId), HotStateKeys.SessionDeadlines(tenantId) };
+            var arguments = new List<string> { first ? "1" : "0" };
+            while (index < sessions.Count && (keys.Count == 2 || arguments.Count < MaxRestoreArgumentsPerChunk))
+            {
+                var session = sessions[index++];
+                var fields = session.HashFields(epoch);
+                keys.Add(HotStateKeys.Session(tenantId, session.SessionId));
+                arguments.Add(session.SessionId);
+                arguments.Add(session.DeadlineAt.ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture));
+                arguments.Add((fields.Count / 2).ToString(CultureInfo.InvariantCulture));
+                arguments.AddRange(fields);
+            }
+
+            var reply = await hotStore.RunAsync(HotScriptName.RestoreSessions, [.. keys], [.. arguments], cancellationToken);
+            if (string.Equals(reply[0], "present", StringComparison.Ordinal))
+            {
+                return false;
+            }
+
+            first = false;
+        }
+        while (index < sessions.Count);
+
         return true;
     }
 
@@ -139,7 +230,7 @@ public sealed partial class HotStateLoader(NpgsqlDataSource dataSource, IHotStor
     }
 
     /// <summary>Seconds used this month (UTC) of each of the tenant's pools, as the ledger's pool usage says.</summary>
-    private static async Task<List<(string PoolId, long Seconds)>> ReadPoolUseAsync(
+    private static async Task<Dictionary<string, long>> ReadPoolUseAsync(
         NpgsqlConnection connection, NpgsqlTransaction transaction, string tenantId, DateTimeOffset now, CancellationToken cancellationToken)
     {
         await using var command = new NpgsqlCommand(
@@ -148,11 +239,11 @@ public sealed partial class HotStateLoader(NpgsqlDataSource dataSource, IHotStor
             transaction);
         command.Parameters.AddWithValue("tenant", tenantId);
         command.Parameters.AddWithValue("month", new DateOnly(now.UtcDateTime.Year, now.UtcDateTime.Month, 1));
-        var pools = new List<(string, long)>();
+        var pools = new Dictionary<string, long>(StringComparer.Ordinal);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {
-            pools.Add((reader.GetString(0), reader.GetInt64(1)));
+            pools[reader.GetString(0)] = reader.GetInt64(1);
         }
 
         return pools;
@@ -204,6 +295,9 @@ public sealed partial class HotStateLoader(NpgsqlDataSource dataSource, IHotStor
 
     private sealed record LoadedLot(EntryKey Id, DateTimeOffset ExpiresAt, long RemainingMicros);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Rebuilt the hot state of tenant {TenantId} from the ledger: epoch {Epoch}, balance {BalanceMicros} micros")]
-    private static partial void LogLoaded(ILogger logger, string tenantId, long epoch, long balanceMicros);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Rebuilt the hot state of tenant {TenantId} from the ledger: epoch {Epoch}, balance {BalanceMicros} micros, {Sessions} sessions in progress restored holding {HeldMicros} micros")]
+    private static partial void LogLoaded(ILogger logger, string tenantId, long epoch, long balanceMicros, int sessions, long heldMicros);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Tenant {TenantId}: session {SessionId} has Updates in the session journal but no opening; it is not restored")]
+    private static partial void LogOpeningMissing(ILogger logger, string tenantId, string sessionId);
 }

@@ -31,6 +31,21 @@ public sealed class ChargingOptions
     [Range(2, 1_000_000)]
     public int MaxRequestsPerSession { get; set; } = 10_000;
 
+    /// <summary>
+    /// Most sessions one tenant may have open at once (RESOURCE_EXHAUSTED beyond): bounds a tenant's hot state, and
+    /// the sessions a rebuild of it restores from the session journal.
+    /// </summary>
+    [Range(1, 10_000_000)]
+    public int MaxOpenSessionsPerTenant { get; set; } = 100_000;
+
+    /// <summary>
+    /// How long a Reserve waits for its session's opening to be in PostgreSQL, which lets the session survive the loss
+    /// of Redis. A ledger slower than this (or failing) does not stop new calls: the Reserve is answered from Redis and
+    /// the opening is written when the ledger can take it.
+    /// </summary>
+    [Range(1, 10_000)]
+    public int ReserveDurabilityWaitMs { get; set; } = 250;
+
     /// <summary>Largest amount one Refund event may credit, in micro-units.</summary>
     [Range(1, 1_000_000_000_000_000)]
     public long MaxRefundMicros { get; set; } = 1_000_000_000;

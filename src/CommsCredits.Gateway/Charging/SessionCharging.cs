@@ -45,12 +45,12 @@ public sealed class SessionCharging(
             .. TariffArguments(tariff),
             Text((int)request.CallType), request.UserId, request.CallingNumber, request.CalledNumber, tariff.DestinationName, tariff.Prefix,
             Milliseconds(tariff.EffectiveFrom), request.SessionId, Text(settings.SessionRetentionSeconds), .. rated.Coverage.Arguments(now),
-            Text(SupervisionWindowMilliseconds),
+            Text(SupervisionWindowMilliseconds), Text(settings.MaxOpenSessionsPerTenant),
         ];
         string[] keys =
         [
             HotStateKeys.Account(request.TenantId), HotStateKeys.Session(request.TenantId, request.SessionId), HotStateKeys.Lots(request.TenantId),
-            HotStateKeys.LotExpiry(request.TenantId), HotStateKeys.SessionDeadlines(request.TenantId),
+            HotStateKeys.LotExpiry(request.TenantId), HotStateKeys.SessionDeadlines(request.TenantId), HotStateKeys.Pending(request.TenantId),
         ];
         var reply = await hotState.RunAsync(
             request.TenantId,
@@ -63,8 +63,16 @@ public sealed class SessionCharging(
             return new ReserveResponse { ResultCode = ResultCode.UserUnknown, ResultMessage = CallRating.UnknownTenant(request.TenantId) };
         }
 
+        if (string.Equals(reply[0], "too_many_sessions", StringComparison.Ordinal))
+        {
+            throw new RpcException(new Status(
+                StatusCode.ResourceExhausted,
+                $"tenant {request.TenantId} has {settings.MaxOpenSessionsPerTenant} calls in progress, the most allowed (Charging:MaxOpenSessionsPerTenant)"));
+        }
+
         var answer = HotAnswer.Decode(reply[1]!);
         EnsureSameRequest(answer.Fingerprint, fingerprint, request.SessionId, request.RequestNumber);
+        await hotState.SettleOpeningAsync(request.TenantId, reply[9], TimeSpan.FromMilliseconds(settings.ReserveDurabilityWaitMs), cancellationToken);
         var currency = profile.Tenant.Currency;
         return new ReserveResponse
         {
@@ -216,6 +224,12 @@ public sealed class SessionCharging(
 
         var answer = HotAnswer.Decode(reply[1]!);
         EnsureSameRequest(answer.Fingerprint, fingerprint, sessionId, requestNumber);
+        if (reply.Length > 3)
+        {
+            // The session's opening, still pending: without it the session journal could not restore this step.
+            await hotState.SettleAsync(tenantId, reply[3], cancellationToken);
+        }
+
         await hotState.SettleAsync(tenantId, reply[2], cancellationToken);
         return new UsageOutcome(answer, profile.Tenant.Currency, null);
     }

@@ -46,6 +46,7 @@ public static class ServiceRegistration
         services.AddSingleton<IHotStore, RedisHotStore>();
         services.AddSingleton<SchemaMigrator>();
         services.AddSingleton<LedgerBatchStore>();
+        services.AddSingleton<SessionJournal>();
         services.AddSingleton<SettlementWriter>();
         services.AddHostedService(provider => provider.GetRequiredService<SettlementWriter>());
         services.AddSingleton<PendingSettlementSweeper>();

@@ -17,13 +17,13 @@ public sealed class LedgerBatchStore(NpgsqlDataSource dataSource)
             SELECT tenant_id, hot_epoch, currency FROM tenants WHERE tenant_id = ANY(@tenant_ids)
         ), entries AS (
             INSERT INTO ledger_entries (tenant_id, epoch, operation_number, kind, amount_micros, session_id,
-                                        request_number, session_number, reference, note, occurred_at)
+                                        request_number, session_number, session_epoch, reference, note, occurred_at)
             SELECT e.tenant_id, e.epoch, e.operation_number, e.kind, e.amount_micros, e.session_id,
-                   e.request_number, e.session_number, e.reference, e.note, e.occurred_at
+                   e.request_number, e.session_number, e.session_epoch, e.reference, e.note, e.occurred_at
             FROM unnest(@e_tenant, @e_epoch, @e_operation, @e_kind, @e_amount, @e_session, @e_request, @e_session_number,
-                        @e_reference, @e_note, @e_occurred)
+                        @e_session_epoch, @e_reference, @e_note, @e_occurred)
                  AS e(tenant_id, epoch, operation_number, kind, amount_micros, session_id, request_number,
-                      session_number, reference, note, occurred_at)
+                      session_number, session_epoch, reference, note, occurred_at)
             JOIN live ON live.tenant_id = e.tenant_id AND live.hot_epoch = e.epoch
             ON CONFLICT DO NOTHING
             RETURNING 1
@@ -78,21 +78,44 @@ public sealed class LedgerBatchStore(NpgsqlDataSource dataSource)
             JOIN live ON live.tenant_id = n.tenant_id AND live.hot_epoch = n.epoch
             ON CONFLICT DO NOTHING
             RETURNING 1
+        ), steps AS (
+            INSERT INTO session_steps (tenant_id, epoch, operation_number, session_epoch, session_number, session_id, step,
+                                       request, used_seconds, charged_micros, pool_seconds, allotted_seconds, hold_micros,
+                                       granted_seconds, deadline_at, answer, opening)
+            SELECT s.tenant_id, s.epoch, s.operation_number, s.session_epoch, s.session_number, s.session_id, s.step,
+                   s.request, s.used_seconds, s.charged_micros, s.pool_seconds, s.allotted_seconds, s.hold_micros,
+                   s.granted_seconds, s.deadline_at, s.answer, s.opening
+            FROM unnest(@s_tenant, @s_epoch, @s_operation, @s_session_epoch, @s_session_number, @s_session, @s_step,
+                        @s_request, @s_used, @s_charged, @s_pool, @s_allotted, @s_hold, @s_granted, @s_deadline,
+                        @s_answer, @s_opening)
+                 AS s(tenant_id, epoch, operation_number, session_epoch, session_number, session_id, step, request,
+                      used_seconds, charged_micros, pool_seconds, allotted_seconds, hold_micros, granted_seconds,
+                      deadline_at, answer, opening)
+            JOIN live ON live.tenant_id = s.tenant_id AND live.hot_epoch = s.epoch
+            ON CONFLICT DO NOTHING
+            RETURNING 1
+        ), closed_sessions AS (
+            -- A closed session's journal goes with its call record (written below, in this transaction).
+            DELETE FROM session_steps j
+            USING unnest(@x_tenant, @x_epoch, @x_session_epoch, @x_session_number) AS x(tenant_id, epoch, session_epoch, session_number)
+            JOIN live ON live.tenant_id = x.tenant_id AND live.hot_epoch = x.epoch
+            WHERE j.tenant_id = x.tenant_id AND j.session_epoch = x.session_epoch AND j.session_number = x.session_number
+            RETURNING 1
         ), calls AS (
             INSERT INTO call_records (tenant_id, epoch, session_number, session_id, user_id, call_type, calling_number,
                                       called_number, started_at, ended_at, used_seconds, billed_seconds, charge_micros,
                                       uncharged_micros, currency, destination_name, rated_prefix, rate_per_minute_micros,
                                       connection_fee_micros, first_increment_seconds, next_increment_seconds,
                                       rate_effective_from, termination_cause, included_seconds, pool_id)
-            SELECT c.tenant_id, c.epoch, c.session_number, c.session_id, c.user_id, c.call_type, c.calling_number,
+            SELECT c.tenant_id, c.session_epoch, c.session_number, c.session_id, c.user_id, c.call_type, c.calling_number,
                    c.called_number, c.started_at, c.ended_at, c.used_seconds, c.billed_seconds, c.charge_micros,
                    c.uncharged_micros, live.currency, c.destination_name, c.rated_prefix, c.rate_per_minute_micros,
                    c.connection_fee_micros, c.first_increment_seconds, c.next_increment_seconds,
                    c.rate_effective_from, c.termination_cause, c.included_seconds, c.pool_id
-            FROM unnest(@c_tenant, @c_epoch, @c_session_number, @c_session, @c_user, @c_call_type, @c_calling, @c_called,
-                        @c_started, @c_ended, @c_used, @c_billed, @c_charge, @c_uncharged, @c_destination, @c_prefix,
-                        @c_rate, @c_fee, @c_first, @c_next, @c_effective, @c_cause, @c_included, @c_pool)
-                 AS c(tenant_id, epoch, session_number, session_id, user_id, call_type, calling_number, called_number,
+            FROM unnest(@c_tenant, @c_epoch, @c_session_epoch, @c_session_number, @c_session, @c_user, @c_call_type, @c_calling,
+                        @c_called, @c_started, @c_ended, @c_used, @c_billed, @c_charge, @c_uncharged, @c_destination,
+                        @c_prefix, @c_rate, @c_fee, @c_first, @c_next, @c_effective, @c_cause, @c_included, @c_pool)
+                 AS c(tenant_id, epoch, session_epoch, session_number, session_id, user_id, call_type, calling_number, called_number,
                       started_at, ended_at, used_seconds, billed_seconds, charge_micros, uncharged_micros,
                       destination_name, rated_prefix, rate_per_minute_micros, connection_fee_micros,
                       first_increment_seconds, next_increment_seconds, rate_effective_from, termination_cause,
@@ -116,6 +139,7 @@ public sealed class LedgerBatchStore(NpgsqlDataSource dataSource)
         AddLotParameters(write.Parameters, settlements);
         AddPoolParameters(write.Parameters, settlements);
         AddEventParameters(write.Parameters, settlements);
+        AddStepParameters(write.Parameters, settlements);
         AddCallParameters(write.Parameters, settlements);
         batch.BatchCommands.Add(write);
 
@@ -163,6 +187,7 @@ public sealed class LedgerBatchStore(NpgsqlDataSource dataSource)
         Add(parameters, "e_session", NpgsqlDbType.Text, withEntry, s => s.Entry!.SessionId);
         Add(parameters, "e_request", NpgsqlDbType.Bigint, withEntry, s => s.Entry!.RequestNumber);
         Add(parameters, "e_session_number", NpgsqlDbType.Bigint, withEntry, s => s.Entry!.SessionNumber);
+        Add(parameters, "e_session_epoch", NpgsqlDbType.Bigint, withEntry, s => s.Entry!.SessionNumber is null ? (long?)null : s.SessionEpoch);
         Add(parameters, "e_reference", NpgsqlDbType.Text, withEntry, s => s.Entry!.Reference);
         Add(parameters, "e_note", NpgsqlDbType.Text, withEntry, s => s.Entry!.Note);
         Add(parameters, "e_occurred", NpgsqlDbType.TimestampTz, withEntry, s => s.OccurredAt);
@@ -296,6 +321,41 @@ public sealed class LedgerBatchStore(NpgsqlDataSource dataSource)
         }
     }
 
+    private static void AddStepParameters(NpgsqlParameterCollection parameters, Settlement[] settlements)
+    {
+        var steps = new List<Settlement>();
+        var closings = new List<Settlement>();
+        foreach (var settlement in settlements)
+        {
+            if (settlement.Step is { } step)
+            {
+                (step.Kind == SessionStepKind.Closing ? closings : steps).Add(settlement);
+            }
+        }
+
+        Add(parameters, "s_tenant", NpgsqlDbType.Text, steps, s => s.TenantId);
+        Add(parameters, "s_epoch", NpgsqlDbType.Bigint, steps, s => s.Epoch);
+        Add(parameters, "s_operation", NpgsqlDbType.Bigint, steps, s => s.OperationNumber);
+        Add(parameters, "s_session_epoch", NpgsqlDbType.Bigint, steps, s => s.Step!.SessionEpoch);
+        Add(parameters, "s_session_number", NpgsqlDbType.Bigint, steps, s => s.Step!.SessionNumber);
+        Add(parameters, "s_session", NpgsqlDbType.Text, steps, s => s.Step!.SessionId);
+        Add(parameters, "s_step", NpgsqlDbType.Smallint, steps, s => (short)s.Step!.Kind);
+        Add(parameters, "s_request", NpgsqlDbType.Text, steps, s => s.Step!.Request);
+        Add(parameters, "s_used", NpgsqlDbType.Bigint, steps, s => s.Step!.UsedSeconds);
+        Add(parameters, "s_charged", NpgsqlDbType.Bigint, steps, s => s.Step!.ChargedMicros);
+        Add(parameters, "s_pool", NpgsqlDbType.Bigint, steps, s => s.Step!.PoolSeconds);
+        Add(parameters, "s_allotted", NpgsqlDbType.Bigint, steps, s => s.Step!.AllottedSeconds);
+        Add(parameters, "s_hold", NpgsqlDbType.Bigint, steps, s => s.Step!.HoldMicros);
+        Add(parameters, "s_granted", NpgsqlDbType.Bigint, steps, s => s.Step!.GrantedSeconds);
+        Add(parameters, "s_deadline", NpgsqlDbType.TimestampTz, steps, s => s.Step!.DeadlineAt);
+        Add(parameters, "s_answer", NpgsqlDbType.Text, steps, s => s.Step!.Answer);
+        Add(parameters, "s_opening", NpgsqlDbType.Text, steps, s => s.Step!.OpeningFields);
+        Add(parameters, "x_tenant", NpgsqlDbType.Text, closings, s => s.TenantId);
+        Add(parameters, "x_epoch", NpgsqlDbType.Bigint, closings, s => s.Epoch);
+        Add(parameters, "x_session_epoch", NpgsqlDbType.Bigint, closings, s => s.Step!.SessionEpoch);
+        Add(parameters, "x_session_number", NpgsqlDbType.Bigint, closings, s => s.Step!.SessionNumber);
+    }
+
     private static void AddCallParameters(NpgsqlParameterCollection parameters, Settlement[] settlements)
     {
         var withCall = new List<Settlement>(settlements.Length);
@@ -309,6 +369,7 @@ public sealed class LedgerBatchStore(NpgsqlDataSource dataSource)
 
         Add(parameters, "c_tenant", NpgsqlDbType.Text, withCall, s => s.TenantId);
         Add(parameters, "c_epoch", NpgsqlDbType.Bigint, withCall, s => s.Epoch);
+        Add(parameters, "c_session_epoch", NpgsqlDbType.Bigint, withCall, s => s.SessionEpoch);
         Add(parameters, "c_session_number", NpgsqlDbType.Bigint, withCall, s => s.Call!.SessionNumber);
         Add(parameters, "c_session", NpgsqlDbType.Text, withCall, s => s.Call!.SessionId);
         Add(parameters, "c_user", NpgsqlDbType.Text, withCall, s => s.Call!.UserId);

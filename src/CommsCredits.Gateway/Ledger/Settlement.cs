@@ -62,7 +62,48 @@ public sealed record Settlement(
 {
     /// <summary>What else the operation causes, written in the same transaction (see <see cref="SettlementEvent"/>).</summary>
     public IReadOnlyList<SettlementEvent> Events { get; init; } = [];
+
+    /// <summary>The session step for the session journal, when the operation was a step of a session (Reserve, Update, closing).</summary>
+    public SessionStep? Step { get; init; }
+
+    /// <summary>The epoch that names the operation's session with its session number: the session's own, kept across rebuilds.</summary>
+    public long SessionEpoch => Step?.SessionEpoch ?? Epoch;
 }
+
+/// <summary>What a session step is.</summary>
+public enum SessionStepKind
+{
+    /// <summary>Reserve opened the session.</summary>
+    Opening = 1,
+
+    /// <summary>An Update reported usage and took the next slice.</summary>
+    Update = 2,
+
+    /// <summary>A Terminate, or the supervisor, closed the session; its call record ends the session's journal.</summary>
+    Closing = 3,
+}
+
+/// <summary>
+/// One step of a session in the session journal (table session_steps), so that a rebuild of the hot state can restore
+/// the session (HotStateLoader). The session is (SessionEpoch, SessionNumber), its client's id SessionId. UsedSeconds, ChargedMicros and PoolSeconds are the step's own; AllottedSeconds,
+/// HoldMicros, GrantedSeconds and DeadlineAt are the session's after it. Answer is the answer given, as the scripts
+/// store it; OpeningFields (the opening only) are the session's fixed fields as name/value pairs.
+/// </summary>
+public sealed record SessionStep(
+    SessionStepKind Kind,
+    long SessionEpoch,
+    long SessionNumber,
+    string SessionId,
+    string Request,
+    long UsedSeconds,
+    long ChargedMicros,
+    long PoolSeconds,
+    long AllottedSeconds,
+    long HoldMicros,
+    long GrantedSeconds,
+    DateTimeOffset DeadlineAt,
+    string Answer,
+    string? OpeningFields);
 
 /// <summary>
 /// Something a settlement causes besides its ledger entry, written in the same transaction so that it happens exactly

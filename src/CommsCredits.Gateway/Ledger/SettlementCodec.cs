@@ -11,13 +11,18 @@ public static class SettlementCodec
 {
     private const int CommonFieldCount = 18;
     private const int CallFieldCount = 20;
+    private const int StepFieldCount = 12;
 
     public static Settlement Decode(string tenantId, string encoded)
     {
         var fields = Netstrings.Decode(encoded);
-        if (fields.Length != CommonFieldCount && fields.Length != CommonFieldCount + CallFieldCount)
+        var hasCall = fields.Length >= CommonFieldCount && string.Equals(fields[17], "1", StringComparison.Ordinal);
+        var stepStart = CommonFieldCount + (hasCall ? CallFieldCount : 0);
+        // Settlements written before the session journal have no step.
+        if (fields.Length != stepStart && fields.Length != stepStart + StepFieldCount)
         {
-            throw new FormatException($"a settlement has {CommonFieldCount} or {CommonFieldCount + CallFieldCount} fields, not {fields.Length}");
+            throw new FormatException(
+                $"a settlement has {CommonFieldCount} fields, {CallFieldCount} more with a call record and {StepFieldCount} more with a session step, not {fields.Length}");
         }
 
         var epoch = Netstrings.ParseInteger(fields[0]);
@@ -33,11 +38,40 @@ public static class SettlementCodec
             ? null
             : new LedgerEntry((LedgerEntryKind)kind, amount, sessionId, requestNumber, sessionNumber, NullIfEmpty(fields[8]), NullIfEmpty(fields[9]), lot, DecodeDraws(fields[12]));
         var poolUse = fields[13].Length == 0 ? null : new PoolUse(fields[13], Netstrings.ParseInteger(fields[14]), ParseMonth(fields[15]));
-        var call = string.Equals(fields[17], "1", StringComparison.Ordinal)
-            ? DecodeCall(fields.AsSpan(CommonFieldCount), sessionNumber, sessionId)
-            : null;
+        var call = hasCall ? DecodeCall(fields.AsSpan(CommonFieldCount), sessionNumber, sessionId) : null;
         var events = fields[16].Length == 0 ? [] : Array.ConvertAll(fields[16].Split(';'), SettlementEvent.Parse);
-        return Checked(new Settlement(tenantId, epoch, operation, occurredAt, entry, poolUse, call) { Events = events });
+        var step = fields.Length > stepStart ? DecodeStep(fields.AsSpan(stepStart), sessionNumber, sessionId, hasCall) : null;
+        return Checked(new Settlement(tenantId, epoch, operation, occurredAt, entry, poolUse, call) { Events = events, Step = step });
+    }
+
+    private static SessionStep DecodeStep(ReadOnlySpan<string> s, long? sessionNumber, string? sessionId, bool hasCall)
+    {
+        var kind = (SessionStepKind)Netstrings.ParseInteger(s[0]);
+        if (kind is not (SessionStepKind.Opening or SessionStepKind.Update or SessionStepKind.Closing) || sessionNumber is not { } number || sessionId is null)
+        {
+            throw new FormatException($"'{s[0]}' is not a session step kind, or the step has no session number or id");
+        }
+
+        if ((kind == SessionStepKind.Closing) != hasCall || (kind == SessionStepKind.Opening) != (s[11].Length > 0))
+        {
+            throw new FormatException($"a {kind} step must have a call record exactly when it closes, and opening fields exactly when it opens");
+        }
+
+        return new SessionStep(
+            kind,
+            SessionEpoch: Netstrings.ParseInteger(s[1]),
+            SessionNumber: number,
+            SessionId: sessionId,
+            Request: s[2],
+            UsedSeconds: Netstrings.ParseInteger(s[3]),
+            ChargedMicros: Netstrings.ParseInteger(s[4]),
+            PoolSeconds: Netstrings.ParseInteger(s[5]),
+            AllottedSeconds: Netstrings.ParseInteger(s[6]),
+            HoldMicros: Netstrings.ParseInteger(s[7]),
+            GrantedSeconds: Netstrings.ParseInteger(s[8]),
+            DeadlineAt: FromMilliseconds(s[9]),
+            Answer: s[10],
+            OpeningFields: s[11].Length == 0 ? null : s[11]);
     }
 
     /// <summary>
@@ -46,6 +80,12 @@ public static class SettlementCodec
     /// </summary>
     private static Settlement Checked(Settlement settlement)
     {
+        if (settlement.Step is { } step && step.ChargedMicros != -(settlement.Entry?.AmountMicros ?? 0))
+        {
+            throw new FormatException(
+                $"settlement {settlement.Epoch}.{settlement.OperationNumber} of tenant {settlement.TenantId}: its session step charged {step.ChargedMicros}, its entry {settlement.Entry?.AmountMicros ?? 0}");
+        }
+
         if (settlement.Entry is not { } entry)
         {
             return settlement;

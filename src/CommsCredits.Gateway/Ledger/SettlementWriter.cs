@@ -28,6 +28,9 @@ public sealed partial class SettlementWriter : BackgroundService
     /// <summary>When the ledger's current run of failed batches began (UTC ticks), or 0 while batches commit.</summary>
     private long failingSinceTicks;
 
+    /// <summary>When a writer last found the ledger too slow to wait for (UTC ticks), or 0 once a batch has committed since.</summary>
+    private long slowSinceTicks;
+
     public SettlementWriter(LedgerBatchStore store, IHotStore hotStore, IOptions<SettlementOptions> options, TimeProvider timeProvider, ILogger<SettlementWriter> logger)
     {
         this.store = store;
@@ -82,6 +85,15 @@ public sealed partial class SettlementWriter : BackgroundService
                 $"the ledger (PostgreSQL) has failed for {(long)failing.TotalSeconds} s, longer than Settlement:MaxLedgerOutageSeconds ({options.MaxLedgerOutageSeconds} s); new calls are refused until it is back");
         }
     }
+
+    /// <summary>
+    /// Whether the ledger is taking batches as they come: none has failed, and nobody found it too slow to wait for,
+    /// since the last commit. While it is not, Reserve does not wait for a session's opening to be durable.
+    /// </summary>
+    public bool IsKeepingUp => Interlocked.Read(ref failingSinceTicks) == 0 && Interlocked.Read(ref slowSinceTicks) == 0;
+
+    /// <summary>Records that a settlement was not committed within the time a caller could wait; the next commit clears it.</summary>
+    public void NoteSlowLedger() => Interlocked.CompareExchange(ref slowSinceTicks, timeProvider.GetUtcNow().UtcTicks, 0);
 
     /// <summary>
     /// Queues a settlement and waits until the ledger has taken it. Cancelling stops the wait, not the write: a
@@ -211,6 +223,7 @@ public sealed partial class SettlementWriter : BackgroundService
         }
 
         Interlocked.Exchange(ref failingSinceTicks, 0);
+        Interlocked.Exchange(ref slowSinceTicks, 0);
         Interlocked.Increment(ref batchesCommitted);
         Interlocked.Add(ref settlementsCommitted, batch.Count);
         for (var index = 0; index < batch.Count; index++)

@@ -292,11 +292,11 @@ public sealed partial class Reconciler(
         SELECT count(*)::bigint, coalesce(sum(charge_micros), 0)::bigint FROM call_records WHERE tenant_id = @tenant;
         SELECT coalesce(-sum(e.amount_micros), 0)::bigint
         FROM ledger_entries e
-        JOIN call_records c ON c.tenant_id = e.tenant_id AND c.epoch = e.epoch AND c.session_number = e.session_number
+        JOIN call_records c ON c.tenant_id = e.tenant_id AND c.epoch = e.session_epoch AND c.session_number = e.session_number
         WHERE e.tenant_id = @tenant AND e.kind = 2;
         SELECT EXISTS (SELECT 1 FROM ledger_entries e WHERE e.tenant_id = @tenant AND e.epoch = @epoch AND e.operation_number = p.operation),
-               EXISTS (SELECT 1 FROM call_records c WHERE c.tenant_id = @tenant AND c.epoch = @epoch AND c.session_number = p.session_number)
-        FROM unnest(@operations, @sessionNumbers) WITH ORDINALITY AS p(operation, session_number, position)
+               EXISTS (SELECT 1 FROM call_records c WHERE c.tenant_id = @tenant AND c.epoch = p.session_epoch AND c.session_number = p.session_number)
+        FROM unnest(@operations, @sessionEpochs, @sessionNumbers) WITH ORDINALITY AS p(operation, session_epoch, session_number, position)
         ORDER BY p.position;
         """;
 
@@ -312,6 +312,7 @@ public sealed partial class Reconciler(
             epoch = redis?.Epoch ?? -1,
             operationSequence = redis?.OperationSequence ?? 0,
             operations = pending.Select(settlement => settlement.OperationNumber).ToArray(),
+            sessionEpochs = pending.Select(settlement => settlement.SessionEpoch).ToArray(),
             sessionNumbers = pending.Select(settlement => settlement.Entry!.SessionNumber ?? 0).ToArray(),
         };
         await using var results = await connection.QueryMultipleAsync(new CommandDefinition(LedgerSql, parameters, transaction, cancellationToken: cancellationToken));

@@ -2,6 +2,7 @@ namespace CommsCredits.Gateway.Supervision;
 
 using CommsCredits.Gateway.Charging;
 using CommsCredits.Gateway.Hosting;
+using CommsCredits.Gateway.Ledger;
 using CommsCredits.Gateway.Storage;
 using CommsCredits.Gateway.Tenants;
 using Microsoft.Extensions.Hosting;
@@ -14,11 +15,13 @@ using Npgsql;
 /// <see cref="SupervisionOptions.IntervalSeconds"/>, for each tenant, the sessions whose deadline (last request plus
 /// validity plus grace) has passed are closed like a Terminate with cause SUPERVISION_TIMEOUT: the hold is released
 /// (or, by policy, the last grant debited) and the call record written. Every gateway may run it: usage.lua decides
-/// atomically whether a session is still due, so each is closed exactly once.
+/// atomically whether a session is still due, so each is closed exactly once. Each round also removes, from the session
+/// journal, the steps that closed sessions left behind (<see cref="SessionJournal"/>).
 /// </summary>
 public sealed partial class SessionSupervisor(
     TenantRepository tenantRepository,
     SessionCharging charging,
+    SessionJournal journal,
     IOptions<SupervisionOptions> options,
     TimeProvider timeProvider,
     ILogger<SessionSupervisor> logger) : BackgroundService
@@ -41,6 +44,15 @@ public sealed partial class SessionSupervisor(
         foreach (var tenantId in await TenantsAsync(cancellationToken))
         {
             closedNow += await SuperviseTenantAsync(tenantId, cancellationToken);
+        }
+
+        try
+        {
+            await journal.PurgeAsync(settings.MaxPurgedStepsPerRound, cancellationToken);
+        }
+        catch (NpgsqlException exception)
+        {
+            LogPurgeFailed(logger, exception);
         }
 
         return closedNow;
@@ -103,6 +115,9 @@ public sealed partial class SessionSupervisor(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Supervision could not read the tenants from PostgreSQL; supervising the {Count} of the last round")]
     private static partial void LogTenantsUnreadable(ILogger logger, int count, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Supervision could not purge the session journal; the next round tries again")]
+    private static partial void LogPurgeFailed(ILogger logger, Exception exception);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "A supervision round failed (storage unavailable); the next round tries again")]
     private static partial void LogRoundFailed(ILogger logger, Exception exception);

@@ -35,6 +35,10 @@ public sealed class SupervisionOptions
     [Range(1, 100_000)]
     public int MaxClosuresPerTenantPerRound { get; set; } = 1_000;
 
+    /// <summary>Most steps of closed sessions removed from the session journal per round (SessionJournal.PurgeAsync).</summary>
+    [Range(1, 1_000_000)]
+    public int MaxPurgedStepsPerRound { get; set; } = 10_000;
+
     /// <summary>Validity plus grace, in milliseconds, for a validity time of <paramref name="validitySeconds"/>.</summary>
     public long WindowMilliseconds(int validitySeconds) => (validitySeconds + (GraceSeconds ?? validitySeconds)) * 1_000L;
 }

@@ -138,7 +138,7 @@ public sealed class CallRulesTests
         var first = await gateway.Charging.DebitAsync(Debit(tenant, "alice", 100));
         (first.IncludedSeconds, first.Charged.AmountMicros).ShouldBe((100u, 0L));
 
-        await ForgetHotStateAsync(gateway, tenant);
+        await gateway.LoseHotStateAsync(tenant);
         var second = await gateway.Charging.DebitAsync(Debit(tenant, "alice", 60));
 
         (second.IncludedSeconds, second.BilledSeconds, second.Charged.AmountMicros).ShouldBe((20u, 80u, Euro));
@@ -221,13 +221,6 @@ public sealed class CallRulesTests
     {
         var values = await gateway.Redis.HashGetAsync(HotStateKeys.Account(tenant), ["pu:" + pool, "ph:" + pool]);
         return ((long)values[0], (long)values[1]);
-    }
-
-    private static async Task ForgetHotStateAsync(GatewayInstance gateway, string tenant)
-    {
-        var server = gateway.Redis.Multiplexer.GetServer(gateway.Redis.Multiplexer.GetEndPoints()[0]);
-        var keys = server.Keys(gateway.RedisDatabase, pattern: "cc:{" + tenant + "}:*").ToArray();
-        await gateway.Redis.KeyDeleteAsync(keys);
     }
 
     private sealed record CallRow(long UsedSeconds, long IncludedSeconds, long BilledSeconds, long ChargeMicros, long UnchargedMicros, string? PoolId);

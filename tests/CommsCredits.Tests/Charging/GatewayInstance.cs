@@ -96,14 +96,22 @@ public sealed class GatewayInstance : IAsyncDisposable
         var servers = await TestServers.SharedAsync();
         var postgres = await servers.CreateDatabaseAsync("gateway");
         // Gateways with different ledgers must not share a Redis database: each would treat the other's pending
-        // settlements as its own. Redis has 16 databases; database 0 is left to other tests.
+        // settlements as its own. Database 0 is left to other tests; our test servers have 64 databases (a server named by
+        // COMMSCREDITS_TEST_REDIS has its own number, 16 by default).
         var redisDatabase = redisConfiguration is null ? Interlocked.Increment(ref nextRedisDatabase) : 0;
-        if (redisDatabase > 15)
+        if (redisConfiguration is null && redisDatabase >= await DatabaseCountAsync(servers.RedisConfiguration))
         {
-            throw new InvalidOperationException("more than 15 gateways on the shared Redis; give the test a Redis of its own");
+            throw new InvalidOperationException($"more gateways on the shared Redis than it has databases ({redisDatabase}); give the test a Redis of its own");
         }
 
         return await StartOnAsync(postgres, redisConfiguration ?? servers.RedisConfiguration, redisDatabase, settings);
+    }
+
+    private static async Task<int> DatabaseCountAsync(string redisConfiguration)
+    {
+        using var admin = await ConnectionMultiplexer.ConnectAsync(redisConfiguration + ",allowAdmin=true");
+        var setting = admin.GetServer(admin.GetEndPoints()[0]).ConfigGet("databases");
+        return setting.Length == 1 ? int.Parse(setting[0].Value, System.Globalization.CultureInfo.InvariantCulture) : 16;
     }
 
     /// <summary>A gateway on servers of the test's own (database 0 of the Redis), for tests that stop or stall them.</summary>
@@ -228,16 +236,22 @@ public sealed class GatewayInstance : IAsyncDisposable
     }
 
     /// <summary>Balance and held amount as Redis holds them (null when Redis has no state for the tenant).</summary>
-    public async Task<(long Balance, long Held)?> RedisAccountAsync(string tenantId)
+    public Task<(long Balance, long Held)?> RedisAccountAsync(string tenantId) =>
+        WhileReconnectingAsync<(long Balance, long Held)?>(async () =>
+        {
+            var values = await Redis.HashGetAsync(HotStateKeys.Account(tenantId), ["balance", "held"]);
+            return values[0].IsNull ? null : ((long)values[0], (long)values[1]);
+        });
+
+    /// <summary>Runs a read of the test's own Redis connection, which after a Redis restart may still be reconnecting for a few seconds.</summary>
+    private static async Task<T> WhileReconnectingAsync<T>(Func<Task<T>> read)
     {
-        // After a Redis restart this test connection may still be reconnecting: give it a few seconds.
         var deadline = DateTime.UtcNow.AddSeconds(10);
         while (true)
         {
             try
             {
-                var values = await Redis.HashGetAsync(HotStateKeys.Account(tenantId), ["balance", "held"]);
-                return values[0].IsNull ? null : ((long)values[0], (long)values[1]);
+                return await read();
             }
             catch (RedisConnectionException) when (DateTime.UtcNow < deadline)
             {
@@ -321,8 +335,19 @@ public sealed class GatewayInstance : IAsyncDisposable
         (await LedgerLotsAsync(tenantId)).ShouldBe(redisLots);
     }
 
+    /// <summary>
+    /// As a lost Redis would for one tenant: its account, sessions, lots, pending settlements and everything else of it
+    /// disappear; the next request rebuilds it from the ledger.
+    /// </summary>
+    public async Task LoseHotStateAsync(string tenantId)
+    {
+        var server = redis.GetServer(redis.GetEndPoints()[0]);
+        await Redis.KeyDeleteAsync(server.Keys(RedisDatabase, pattern: "cc:{" + tenantId + "}:*").ToArray());
+        (await RedisAccountAsync(tenantId)).ShouldBeNull();
+    }
+
     /// <summary>Settlements still pending in Redis for the tenant.</summary>
-    public async Task<long> PendingCountAsync(string tenantId) => await Redis.HashLengthAsync(HotStateKeys.Pending(tenantId));
+    public Task<long> PendingCountAsync(string tenantId) => WhileReconnectingAsync(() => Redis.HashLengthAsync(HotStateKeys.Pending(tenantId)));
 
     public async ValueTask DisposeAsync()
     {

@@ -23,8 +23,9 @@ public sealed class RecoveryTests
     [Fact]
     public async Task A_restarted_empty_Redis_is_rebuilt_from_the_ledger_exactly()
     {
-        // Proves invariant 5: after Redis restarts empty, the balance is the ledger's, holds of the lost sessions are
-        // gone (their sessions answer UNKNOWN_SESSION_ID), nothing is lost or doubled, and charging goes on.
+        // Proves invariant 5: after Redis restarts empty, the balance is the ledger's, the session in progress is restored
+        // from the session journal with its hold, nothing is lost or doubled, and charging goes on (the restored call and
+        // a new one).
         await using var redis = await RedisServerProcess.StartAsync();
         await using var gateway = await GatewayInstance.StartAsync(redis.Configuration);
         var tenant = await gateway.CreateTenantAsync(5_000_000, Rate("44", 60_000, first: 60, next: 60));
@@ -41,15 +42,20 @@ public sealed class RecoveryTests
 
         var balance = await Eventually.SucceedsAsync(() => gateway.Charging.CheckBalanceAsync(new CheckBalanceRequest { TenantId = tenant }));
         balance.Balance.Balance_.AmountMicros.ShouldBe(before.Sum);
-        balance.Balance.Held.AmountMicros.ShouldBe(0);
-        (await gateway.Charging.UpdateAsync(Update(tenant, open, 1, 60, 60))).ResultCode.ShouldBe(ResultCode.UnknownSessionId);
+        balance.Balance.Held.AmountMicros.ShouldBe(120_000);
+        var updated = await gateway.Charging.UpdateAsync(Update(tenant, open, 1, 60, 60));
+        updated.ResultCode.ShouldBe(ResultCode.Success);
+        updated.Charged.AmountMicros.ShouldBe(60_000);
+        (await gateway.Charging.TerminateAsync(Terminate(tenant, open, 2, 30))).SessionCharged.AmountMicros.ShouldBe(120_000);
 
         var next = NewSessionId();
         (await gateway.Charging.ReserveAsync(Reserve(tenant, next, 60))).ResultCode.ShouldBe(ResultCode.Success);
         (await gateway.Charging.TerminateAsync(Terminate(tenant, next, 1, 30))).SessionCharged.AmountMicros.ShouldBe(60_000);
         var after = await gateway.LedgerAsync(tenant);
-        after.Sum.ShouldBe(before.Sum - 60_000);
+        after.Sum.ShouldBe(before.Sum - 120_000 - 60_000);
         (await gateway.RedisAccountAsync(tenant)).ShouldBe((after.Sum, 0L));
+        (await gateway.CallRecordsAsync(tenant)).ShouldBe((3L, 300_000L));
+        await gateway.ShouldConserveMoneyAsync(tenant);
     }
 
     [Fact]
@@ -110,7 +116,8 @@ public sealed class RecoveryTests
     {
         // Proves the epoch fence: when the ledger's epoch for a tenant moves on (another gateway rebuilt the tenant),
         // a debit applied in Redis under the old epoch is refused by the ledger, the client gets UNAVAILABLE, and the
-        // next request rebuilds the balance from the ledger, which does not contain the refused debit.
+        // next request rebuilds the balance from the ledger, which does not contain the refused debit; the client's
+        // retry is then carried out once on the restored session.
         await using var redis = await RedisServerProcess.StartAsync();
         await using var gateway = await GatewayInstance.StartAsync(redis.Configuration);
         var tenant = await gateway.CreateTenantAsync(5_000_000, Rate("44", 60_000, first: 60, next: 60));
@@ -128,7 +135,11 @@ public sealed class RecoveryTests
         var balance = await gateway.Charging.CheckBalanceAsync(new CheckBalanceRequest { TenantId = tenant });
         balance.Balance.Balance_.AmountMicros.ShouldBe(5_000_000);
         (await gateway.LedgerAsync(tenant)).Sum.ShouldBe(5_000_000);
-        (await gateway.Charging.UpdateAsync(Update(tenant, session, 1, 60, 60))).ResultCode.ShouldBe(ResultCode.UnknownSessionId);
+        // The session's opening was in the ledger: the rebuild restored it, and the retried Update is charged once.
+        var retried = await gateway.Charging.UpdateAsync(Update(tenant, session, 1, 60, 60));
+        retried.ResultCode.ShouldBe(ResultCode.Success);
+        retried.Charged.AmountMicros.ShouldBe(60_000);
+        (await gateway.LedgerAsync(tenant)).Debited.ShouldBe(60_000);
         gateway.Errors.Entries.ShouldBeEmpty();
     }
 

@@ -191,6 +191,8 @@ public sealed class RedisServerProcess : IAsyncDisposable, IOwnedServer
         // Redis holds only hot state that is rebuilt from PostgreSQL: nothing is persisted.
         "--save", string.Empty,
         "--appendonly", "no",
+        // Gateways of different tests share a server, each on a logical database of its own (GatewayInstance).
+        "--databases", "64",
         "--dir", directory,
         // An empty log file name logs to standard output, which LoggedProcess copies to server.log.
         "--logfile", string.Empty,

@@ -23,9 +23,10 @@ end
 -- lot is nil or { expires ms, source } for an entry that creates a funding lot; draws is '' or what the entry took
 -- from lots, "lot:micros;lot:micros" (see apply_draws); pool is nil or { pool id, seconds, month } for included
 -- minutes used; events is '' or what else the entry causes, "name" or "name=value" joined by ';' (see
--- SettlementEvents). Field order is the contract with SettlementCodec.Decode.
+-- SettlementEvents). step is nil, or a session step for the session journal (see session_step). Field order is the
+-- contract with SettlementCodec.Decode.
 local function settlement(epoch, operation, occurred_ms, kind, amount, session_id, request_number, session_number,
-                          reference, note, lot, draws, pool, events, call)
+                          reference, note, lot, draws, pool, events, call, step)
   local fields = { epoch, int(operation), occurred_ms, int(kind), int(amount), session_id, request_number,
                    session_number, reference, note, '', '', draws, '', '', '', events }
   if lot then
@@ -42,7 +43,23 @@ local function settlement(epoch, operation, occurred_ms, kind, amount, session_i
   else
     fields[#fields + 1] = '0'
   end
+  if step then
+    for i = 1, #step do
+      fields[#fields + 1] = step[i]
+    end
+  end
   return encode(fields)
+end
+
+-- A step of a session for the session journal (session_steps), written with its settlement so that a rebuild of the
+-- hot state can restore the session: kind 1 the opening (Reserve), 2 an Update, 3 the closing (whose call record ends
+-- the session's journal). The values after it are the step's own (seconds used, micros charged, pool seconds used)
+-- and the session's after it (pool seconds allotted, hold, last grant, deadline ms), the answer given, and for the
+-- opening the session's fixed fields (encoded, see opening_fields).
+local function session_step(kind, session_epoch, request, used, charged, pool_used, allotted, hold, granted, deadline_ms,
+                            answer, opening)
+  return { int(kind), session_epoch, request, int(used), int(charged), int(pool_used), int(allotted), int(hold),
+           int(granted), deadline_ms, answer, opening }
 end
 
 -- Stops the script before its first write when a money invariant would break. An error reply from a script that

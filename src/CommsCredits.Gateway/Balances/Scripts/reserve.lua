@@ -8,25 +8,29 @@
 --     [19] pool id or '' when no pool covers the call, [20] pool size seconds, [21] month (YYYYMM, UTC),
 --     [22] '1' when the call may draw on credits (the user holds the licence), '0' when only the pool may pay,
 --     [23] supervision window ms (validity + grace): an open session not heard from for that long is closed by the
---     supervisor
--- Reply: {'not_loaded'} | {'replay', answer, session tariff...} | {'ok', answer, session tariff...}
+--     supervisor, [24] the most sessions a tenant may have open at once
+-- Reply: {'not_loaded'} | {'too_many_sessions'} | {'replay', answer, session tariff..., pending settlement or ''}
+--      | {'ok', answer, session tariff..., settlement or ''}
 -- An answer is encode{code, granted, validity, final, charged, session charged, reserved, used, billed,
 -- operation, fingerprint, granted included seconds, included seconds used}.
-local account, session, lots, order, deadlines = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+-- A granted session's opening is a settlement with no ledger entry: its step for the session journal, so that the
+-- session can be restored if Redis is lost (see session_step).
+local account, session, lots, order, deadlines, pending = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 local epoch = redis.call('HGET', account, 'epoch')
 if not epoch then
   return { 'not_loaded' }
 end
 
-local function tariff_reply(status, answer)
+local function tariff_reply(status, answer, record)
   local t = redis.call('HMGET', session, 'dst', 'pfx', 'r', 'f', 'fi', 'ni', 'eff')
-  return { status, answer, t[1], t[2], t[3], t[4], t[5], t[6], t[7] }
+  return { status, answer, t[1], t[2], t[3], t[4], t[5], t[6], t[7], record }
 end
 
-local existing = redis.call('HMGET', session, 'ep', 'a:0')
-if existing[1] == epoch and existing[2] then
-  return tariff_reply('replay', existing[2])
+local stored, stored_record = stored_answer(session, '0', epoch, pending)
+if stored then
+  return tariff_reply('replay', stored, stored_record)
 end
+local existing_epoch = redis.call('HGET', session, 'ep')
 
 local balance = tonumber(redis.call('HGET', account, 'balance'))
 local held = tonumber(redis.call('HGET', account, 'held'))
@@ -61,31 +65,39 @@ if granted == 0 then
   code, final = credits_allowed and 4012 or 4010, 0
 end
 ensure(hold >= 0 and hold <= available, 'reserve hold exceeds the available balance')
+if code == 2001 and redis.call('ZCARD', deadlines) >= tonumber(ARGV[24]) then
+  return { 'too_many_sessions' }
+end
 
 -- Writes start here.
-if existing[1] then
+if existing_epoch then
   -- A session of an older epoch: its hold died with that state.
   redis.call('DEL', session)
 end
 local number = redis.call('HINCRBY', account, 'opseq', 1)
 local answer = encode({ int(code), int(granted), ARGV[4], int(final), '0', '0', int(hold), '0', '0', '0', ARGV[1],
                         int(pool_granted), '0' })
+-- The fields a session keeps for its whole life; the opening step carries them to the session journal.
+local fixed = { 'sid', ARGV[17], 'ct', ARGV[10], 'user', ARGV[11], 'from', ARGV[12], 'to', ARGV[13],
+                'r', ARGV[6], 'f', ARGV[7], 'fi', ARGV[8], 'ni', ARGV[9], 'dst', ARGV[14], 'pfx', ARGV[15], 'eff', ARGV[16],
+                't0', ARGV[2], 'pl', pool, 'ps', int(pool_size), 'ca', credits_allowed and '1' or '0' }
+redis.call('HSET', session, unpack(fixed))
 redis.call('HSET', session,
-  'ep', epoch, 'num', int(number), 'state', code == 2001 and 'open' or 'denied', 'sid', ARGV[17],
-  'ct', ARGV[10], 'user', ARGV[11], 'from', ARGV[12], 'to', ARGV[13],
-  'r', ARGV[6], 'f', ARGV[7], 'fi', ARGV[8], 'ni', ARGV[9], 'dst', ARGV[14], 'pfx', ARGV[15], 'eff', ARGV[16],
-  't0', ARGV[2], 'u', '0', 'd', '0', 'h', int(hold), 'requests', '1', 'a:0', answer,
-  'pl', pool, 'ps', int(pool_size), 'pa', int(pool_granted), 'pc', '0', 'ca', credits_allowed and '1' or '0',
-  'g', int(granted))
+  'ep', epoch, 'sep', epoch, 'num', int(number), 'state', code == 2001 and 'open' or 'denied',
+  'u', '0', 'd', '0', 'h', int(hold), 'requests', '1', 'a:0', answer, 'pa', int(pool_granted), 'pc', '0', 'g', int(granted))
+local record = ''
 if code == 2001 then
   local deadline = int(tonumber(ARGV[2]) + tonumber(ARGV[23]))
-  redis.call('HSET', session, 'dl', deadline)
+  redis.call('HSET', session, 'dl', deadline, 'o:0', int(number))
   redis.call('ZADD', deadlines, deadline, ARGV[17])
   redis.call('HSET', account, 'held', int(held + hold))
   if pool_granted > 0 then
     write_pool_counters(account, pool, month, pool_used, pool_held + pool_granted)
   end
+  local step = session_step(1, epoch, '0', 0, 0, 0, pool_granted, hold, granted, deadline, answer, encode(fixed))
+  record = settlement(epoch, number, ARGV[2], 0, 0, ARGV[17], '0', int(number), '', '', nil, '', nil, '', nil, step)
+  redis.call('HSET', pending, int(number), record)
 else
   redis.call('EXPIRE', session, ARGV[18])
 end
-return tariff_reply('ok', answer)
+return tariff_reply('ok', answer, record)

@@ -23,7 +23,12 @@
 --     warning levels in micros joined by ',', or '', [15] supervision window ms (validity + grace), [16] '' for a
 --     client's request, or the supervisor's policy 'release' or 'debit', [17] the session id
 -- Reply: {'not_loaded'} | {'unknown_session'} | {'closed'} | {'too_many_requests'} | {'too_long'} | {'alive'}
---      | {'replay', answer, pending settlement or ''} | {'ok', answer, settlement or ''}
+--      | {'replay', answer, pending settlement or ''} | {'ok', answer, settlement, pending opening or ''}
+-- Every request that is carried out makes a settlement: its ledger entry when it debits, and always its step for the
+-- session journal (an Update's usage, hold and answer; a termination's call record), so that a rebuilt hot state
+-- restores the session as the ledger knows it. An Update whose session's opening is still pending (its Reserve was
+-- answered while the ledger could not take it) returns the opening too, for the gateway to write first; a termination
+-- drops it, since a closed session is never restored.
 local account, session, pending, lots, order, deadlines = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 local epoch = redis.call('HGET', account, 'epoch')
 if not epoch then
@@ -153,36 +158,39 @@ ensure(new_balance >= 0, 'balance would go negative')
 ensure(hold >= 0 and hold <= new_balance - new_held, 'new hold exceeds the available balance')
 
 -- Writes start here.
-local operation = 0
-local record = ''
 local billed = pool_used + credit_billed
-if payable > 0 or terminate or pool_used_now > 0 then
-  operation = redis.call('HINCRBY', account, 'opseq', 1)
-  local call = nil
-  if terminate then
-    local c = redis.call('HMGET', session, 'user', 'ct', 'from', 'to', 't0', 'dst', 'pfx', 'r', 'f', 'fi', 'ni', 'eff')
-    call = { c[1], c[2], c[3], c[4], c[5], ARGV[3], int(used), int(billed), int(debited), int(uncharged),
-             c[6], c[7], c[8], c[9], c[10], c[11], c[12], ARGV[9], int(pool_used), pool_used > 0 and pool or '' }
-  end
-  local kind = 0
-  if payable > 0 then
-    kind = 2
-  end
-  local pool_record = nil
-  if pool_used_now > 0 then
-    pool_record = { pool, pool_used_now, month }
-  end
-  local sid = redis.call('HGET', session, 'sid')
-  local number = redis.call('HGET', session, 'num')
-  local draws = apply_draws(lots, order, plan)
-  -- The supervisor's closing is no request of the network element's: its ledger entry has no request number.
-  local ledger_request = supervision == '' and request or ''
-  record = settlement(epoch, operation, ARGV[3], kind, -payable, sid, ledger_request, number, '', '', nil, draws, pool_record,
-                      debit_events(balance, new_balance, ARGV[13], ARGV[14]), call)
-  redis.call('HSET', pending, int(operation), record)
-end
+local operation = redis.call('HINCRBY', account, 'opseq', 1)
 local answer = encode({ int(code), int(granted), ARGV[6], int(final), int(payable), int(debited), int(hold),
                         int(used), int(billed), int(operation), ARGV[2], int(pool_granted), int(pool_used) })
+local deadline = '0'
+if not terminate then
+  deadline = int(tonumber(ARGV[3]) + tonumber(ARGV[15]))
+end
+local call = nil
+if terminate then
+  local c = redis.call('HMGET', session, 'user', 'ct', 'from', 'to', 't0', 'dst', 'pfx', 'r', 'f', 'fi', 'ni', 'eff')
+  call = { c[1], c[2], c[3], c[4], c[5], ARGV[3], int(used), int(billed), int(debited), int(uncharged),
+           c[6], c[7], c[8], c[9], c[10], c[11], c[12], ARGV[9], int(pool_used), pool_used > 0 and pool or '' }
+end
+local kind = 0
+if payable > 0 then
+  kind = 2
+end
+local pool_record = nil
+if pool_used_now > 0 then
+  pool_record = { pool, pool_used_now, month }
+end
+local identity = redis.call('HMGET', session, 'sid', 'num', 'sep')
+-- Sessions opened before the session journal have no 'sep': they were opened in the epoch they are still in.
+local session_epoch = identity[3] or epoch
+local draws = apply_draws(lots, order, plan)
+-- The supervisor's closing is no request of the network element's: its ledger entry has no request number.
+local ledger_request = supervision == '' and request or ''
+local step = session_step(terminate and 3 or 2, session_epoch, request, reported, payable, pool_used_now, new_allotted,
+                          hold, granted, deadline, answer, '')
+local record = settlement(epoch, operation, ARGV[3], kind, -payable, identity[1], ledger_request, identity[2], '', '', nil,
+                          draws, pool_record, debit_events(balance, new_balance, ARGV[13], ARGV[14]), call, step)
+redis.call('HSET', pending, int(operation), record)
 redis.call('HSET', account, 'balance', int(new_balance), 'held', int(new_held + hold))
 if pool ~= '' then
   write_pool_counters(account, pool, month, pool_month_used, pool_held)
@@ -195,8 +203,16 @@ if terminate then
   redis.call('EXPIRE', session, ARGV[10])
   redis.call('ZREM', deadlines, ARGV[17])
 else
-  local deadline = int(tonumber(ARGV[3]) + tonumber(ARGV[15]))
   redis.call('HSET', session, 'g', int(granted), 'dl', deadline)
   redis.call('ZADD', deadlines, deadline, ARGV[17])
 end
-return { 'ok', answer, record }
+local opening = ''
+local opening_operation = redis.call('HGET', session, 'o:0')
+if opening_operation and opening_operation ~= '0' then
+  if terminate then
+    redis.call('HDEL', pending, opening_operation)
+  else
+    opening = redis.call('HGET', pending, opening_operation) or ''
+  end
+end
+return { 'ok', answer, record, opening }
