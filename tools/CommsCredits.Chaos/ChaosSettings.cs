@@ -70,6 +70,9 @@ public sealed record ChaosSettings
 
     public TimeSpan DownDuration { get; init; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>How much load a redis-stale fault lets through between its snapshot and the restart that loads it.</summary>
+    public TimeSpan StaleDuration { get; init; } = TimeSpan.FromSeconds(1);
+
     /// <summary>After the load stops: the longest wait for pending settlements to be swept, and for supervision to close sessions.</summary>
     public TimeSpan SettleTimeout { get; init; } = TimeSpan.FromSeconds(60);
 

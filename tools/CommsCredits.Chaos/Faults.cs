@@ -9,6 +9,9 @@ public enum FaultKind
     GatewayTerm,
     RedisRestart,
     RedisFlush,
+
+    /// <summary>Redis restarts from a snapshot taken a moment before: it comes back with stale state.</summary>
+    RedisStale,
     PostgresRestart,
     PostgresStall,
 }
@@ -21,6 +24,7 @@ public static class FaultNames
         FaultKind.GatewayTerm => "gateway-term",
         FaultKind.RedisRestart => "redis-restart",
         FaultKind.RedisFlush => "redis-flush",
+        FaultKind.RedisStale => "redis-stale",
         FaultKind.PostgresRestart => "postgres-restart",
         FaultKind.PostgresStall => "postgres-stall",
         _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "unknown fault"),
@@ -47,6 +51,7 @@ public sealed class FaultInjector(ChaosSettings settings, ChaosStack stack, Obse
             FaultKind.GatewayTerm => await TerminateGatewayAsync(cancellationToken),
             FaultKind.RedisRestart => await RestartRedisAsync(),
             FaultKind.RedisFlush => await FlushRedisAsync(),
+            FaultKind.RedisStale => await RestartRedisStaleAsync(cancellationToken),
             FaultKind.PostgresRestart => await RestartPostgresAsync(),
             FaultKind.PostgresStall => await StallPostgresAsync(cancellationToken),
             _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "unknown fault"),
@@ -103,6 +108,29 @@ public sealed class FaultInjector(ChaosSettings settings, ChaosStack stack, Obse
         await redis.GetServer(stack.Redis.Configuration).FlushAllDatabasesAsync();
         observations.RedisLost();
         return "FLUSHALL";
+    }
+
+    /// <summary>
+    /// SAVE, more load (acknowledged work the snapshot lacks), then a restart that loads the snapshot: the gateways must
+    /// not trust that state (docs/charging.md, "A Redis that comes back with old data").
+    /// </summary>
+    private async Task<string> RestartRedisStaleAsync(CancellationToken cancellationToken)
+    {
+        using (var redis = await ConnectionMultiplexer.ConnectAsync(stack.Redis.Configuration + ",allowAdmin=true,connectTimeout=2000"))
+        {
+#pragma warning disable CS0618 // A SAVE in the foreground: the snapshot is on disk when it returns.
+            await redis.GetServer(stack.Redis.Configuration).SaveAsync(SaveType.ForegroundSave);
+#pragma warning restore CS0618
+        }
+
+        await Task.Delay(settings.StaleDuration, cancellationToken);
+        observations.RedisLost();
+        await stack.Redis.StopAsync();
+        await Task.Delay(settings.DownDuration, cancellationToken);
+        await stack.Redis.StartAgainAsync();
+        stack.Redis.ForgetSnapshot();
+        observations.RedisLost();
+        return string.Create(CultureInfo.InvariantCulture, $"SAVE, {settings.StaleDuration.TotalSeconds:0} s more load, redis-server restarted from that snapshot");
     }
 
     private async Task<string> RestartPostgresAsync()

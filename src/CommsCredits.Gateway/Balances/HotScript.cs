@@ -11,6 +11,12 @@ public enum HotScriptName
     /// <summary>Writes sessions restored from the session journal into a tenant's hot state being rebuilt.</summary>
     RestoreSessions,
     InvalidateAccount,
+
+    /// <summary>Drops an account built in another Redis process than the one serving now (RedisHotStore.Incarnation.cs).</summary>
+    RetireAccount,
+
+    /// <summary>The run id of the Redis process, and the one the hot state was last checked against.</summary>
+    Incarnation,
     Reserve,
     Usage,
     DebitEvent,
@@ -56,6 +62,8 @@ public sealed class HotScript
             [HotScriptName.LoadAccount] = "load_account.lua",
             [HotScriptName.RestoreSessions] = "restore_sessions.lua",
             [HotScriptName.InvalidateAccount] = "invalidate_account.lua",
+            [HotScriptName.RetireAccount] = "retire_account.lua",
+            [HotScriptName.Incarnation] = "incarnation.lua",
             [HotScriptName.Reserve] = "reserve.lua",
             [HotScriptName.Usage] = "usage.lua",
             [HotScriptName.DebitEvent] = "debit_event.lua",

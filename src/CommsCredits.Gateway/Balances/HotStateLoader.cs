@@ -102,7 +102,7 @@ public sealed partial class HotStateLoader(
         var arguments = new List<string>
         {
             epoch.ToString(CultureInfo.InvariantCulture), balance.ToString(CultureInfo.InvariantCulture), SettlementCodec.FormatMonth(now),
-            lots.Count.ToString(CultureInfo.InvariantCulture), held.ToString(CultureInfo.InvariantCulture),
+            lots.Count.ToString(CultureInfo.InvariantCulture), held.ToString(CultureInfo.InvariantCulture), await hotStore.IncarnationAsync(cancellationToken),
         };
         foreach (var lot in lots)
         {

@@ -21,4 +21,10 @@ public interface IHotStore
     Task<IReadOnlyList<string>> ScanKeysAsync(string pattern, int maxKeys, CancellationToken cancellationToken);
 
     Task<bool> PingAsync(CancellationToken cancellationToken);
+
+    /// <summary>
+    /// The identity of the Redis process (its run id) that this gateway has checked the hot state against: a rebuilt
+    /// account records it, so that state a restarted Redis brings back from disk is told apart and rebuilt.
+    /// </summary>
+    ValueTask<string> IncarnationAsync(CancellationToken cancellationToken);
 }

@@ -1,6 +1,7 @@
 namespace CommsCredits.Gateway.Balances;
 
 using CommsCredits.Gateway.Storage;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 
@@ -8,16 +9,19 @@ using StackExchange.Redis;
 /// <see cref="IHotStore"/> on StackExchange.Redis 1.2.6 (the version that restores here; see STACK.md). Scripts run by
 /// EVALSHA, falling back to EVAL when the server has forgotten them (a restart empties its script cache). Every call
 /// is bounded by Storage:RedisTimeoutMs; a timeout or connection failure becomes <see cref="StorageUnavailableException"/>.
+/// After a connection failure, no command runs before the incarnation check (RedisHotStore.Incarnation.cs).
 /// </summary>
-public sealed class RedisHotStore : IHotStore, IDisposable
+public sealed partial class RedisHotStore : IHotStore, IDisposable
 {
     private const int ScanPageSize = 500;
     private readonly ConnectionMultiplexer multiplexer;
     private readonly IDatabase database;
     private readonly TimeSpan timeout;
+    private readonly ILogger<RedisHotStore> logger;
 
-    public RedisHotStore(IOptions<StorageOptions> options)
+    public RedisHotStore(IOptions<StorageOptions> options, ILogger<RedisHotStore> logger)
     {
+        this.logger = logger;
         var settings = options.Value;
         var configuration = ConfigurationOptions.Parse(settings.Redis);
         // Start even when Redis is down: requests fail with UNAVAILABLE until it is back, and the multiplexer reconnects.
@@ -25,11 +29,19 @@ public sealed class RedisHotStore : IHotStore, IDisposable
         configuration.ConnectTimeout = Math.Max(settings.RedisTimeoutMs, 1_000);
         configuration.SyncTimeout = settings.RedisTimeoutMs;
         multiplexer = ConnectionMultiplexer.Connect(configuration);
+        // The server may come back as another process, with state it brought back from disk: check before the next command.
+        multiplexer.ConnectionFailed += (_, _) => incarnation = null;
         database = multiplexer.GetDatabase();
         timeout = TimeSpan.FromMilliseconds(settings.RedisTimeoutMs);
     }
 
     public async Task<string?[]> RunAsync(HotScriptName script, string[] keys, string[] arguments, CancellationToken cancellationToken)
+    {
+        await EnsureCheckedAsync(cancellationToken);
+        return await RunUncheckedAsync(script, keys, arguments, cancellationToken);
+    }
+
+    private async Task<string?[]> RunUncheckedAsync(HotScriptName script, string[] keys, string[] arguments, CancellationToken cancellationToken)
     {
         var hotScript = HotScript.Get(script);
         var redisKeys = ToKeys(keys);
@@ -49,6 +61,7 @@ public sealed class RedisHotStore : IHotStore, IDisposable
 
     public async Task<string?[]> ReadHashAsync(string key, string[] fields, CancellationToken cancellationToken)
     {
+        await EnsureCheckedAsync(cancellationToken);
         var names = ToValues(fields);
         var values = await Bounded(database.HashGetAsync(key, names), cancellationToken);
         var texts = new string?[values.Length];
@@ -62,6 +75,7 @@ public sealed class RedisHotStore : IHotStore, IDisposable
 
     public async Task<IReadOnlyList<string>> ReadHashValuesAsync(string key, int maxEntries, CancellationToken cancellationToken)
     {
+        await EnsureCheckedAsync(cancellationToken);
         // IDatabase.HashScan pages with HSCAN on a worker thread; the page size bounds each round trip.
         var read = Task.Run(
             () =>
@@ -89,10 +103,19 @@ public sealed class RedisHotStore : IHotStore, IDisposable
         }
     }
 
-    public Task DeleteHashFieldsAsync(string key, string[] fields, CancellationToken cancellationToken) =>
-        Bounded(database.HashDeleteAsync(key, ToValues(fields)), cancellationToken);
+    public async Task DeleteHashFieldsAsync(string key, string[] fields, CancellationToken cancellationToken)
+    {
+        await EnsureCheckedAsync(cancellationToken);
+        await Bounded(database.HashDeleteAsync(key, ToValues(fields)), cancellationToken);
+    }
 
     public async Task<IReadOnlyList<string>> ScanKeysAsync(string pattern, int maxKeys, CancellationToken cancellationToken)
+    {
+        await EnsureCheckedAsync(cancellationToken);
+        return await ScanUncheckedAsync(pattern, maxKeys, cancellationToken);
+    }
+
+    private async Task<IReadOnlyList<string>> ScanUncheckedAsync(string pattern, int maxKeys, CancellationToken cancellationToken)
     {
         var keys = new List<string>();
         foreach (var endpoint in multiplexer.GetEndPoints())

@@ -18,9 +18,10 @@ public sealed partial class ChaosRunTests
     public async Task A_short_chaos_run_injects_every_fault_and_loses_and_doubles_nothing()
     {
         // Proves issue 5's chaos acceptance in CI: two gateway processes under SBC-like load (retries, duplicates, short
-        // deadlines) survive kill -9, SIGTERM, Redis restart and FLUSHALL, PostgreSQL restart and stall, one at a time,
-        // and afterwards no acknowledged charge is missing from the ledger, none is counted twice, money is conserved in
-        // the ledger and in Redis, and no hold is left. The tool exits non-zero on any failed invariant.
+        // deadlines) survive kill -9, SIGTERM, Redis restart, FLUSHALL and a restart from a stale snapshot, PostgreSQL restart
+        // and stall, one at a time, and afterwards no acknowledged charge is missing from the ledger, none is counted twice,
+        // money is conserved in the ledger and in Redis, no session was lost and no hold is left. The tool exits non-zero
+        // on any failed invariant.
         var (exitCode, output) = await RunChaosAsync(new Dictionary<string, string>(StringComparer.Ordinal)
         {
             ["CHAOS_SECONDS"] = "48",
@@ -37,7 +38,7 @@ public sealed partial class ChaosRunTests
         long.Parse(summary.Groups["acked"].Value, System.Globalization.CultureInfo.InvariantCulture).ShouldBeGreaterThan(0);
         summary.Groups["lost"].Value.ShouldBe("0");
         summary.Groups["doubled"].Value.ShouldBe("0");
-        foreach (var fault in new[] { "gateway-kill", "gateway-term", "redis-restart", "redis-flush", "postgres-restart", "postgres-stall" })
+        foreach (var fault in new[] { "gateway-kill", "gateway-term", "redis-restart", "redis-flush", "redis-stale", "postgres-restart", "postgres-stall" })
         {
             lines.ShouldContain(line => line.Contains(": " + fault + ": ", StringComparison.Ordinal), "fault " + fault + " was not injected:\n" + output);
         }

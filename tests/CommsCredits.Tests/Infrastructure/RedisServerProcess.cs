@@ -6,7 +6,8 @@ namespace CommsCredits.Tests.Infrastructure;
 /// <summary>
 /// A redis-server of its own, for tests that flush, stop, restart or kill Redis without disturbing
 /// others. It listens on 127.0.0.1 on a free port and keeps nothing on disk: a restart starts empty,
-/// as Redis does after losing its hot state in production.
+/// as Redis does after losing its hot state in production. Unless it is told to SAVE: then restarts
+/// load that snapshot, stale by what came after it, until <see cref="ForgetSnapshot"/>.
 /// </summary>
 public sealed class RedisServerProcess : IAsyncDisposable, IOwnedServer
 {
@@ -91,6 +92,9 @@ public sealed class RedisServerProcess : IAsyncDisposable, IOwnedServer
     }
 
     /// <summary>Starts Redis again on the same port, with no data.</summary>
+    /// <summary>Deletes the snapshot a SAVE left, so that the next start is empty again.</summary>
+    public void ForgetSnapshot() => File.Delete(Path.Combine(directory, "dump.rdb"));
+
     public async Task StartAgainAsync()
     {
         await gate.WaitAsync();
