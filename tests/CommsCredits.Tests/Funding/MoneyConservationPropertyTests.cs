@@ -16,8 +16,9 @@ using static CommsCredits.Tests.Charging.Calls;
 using static CommsCredits.Tests.Charging.GatewayInstance;
 
 /// <summary>
-/// Invariant 1 under random use: sequences of fundings, calls (some left open across an expiry), direct debits,
-/// refunds and expiries, each against a real gateway, Redis and PostgreSQL.
+/// Invariants 1 and 5 under random use: sequences of fundings, calls (some left open across an expiry or a loss of
+/// Redis), direct debits, refunds, expiries and losses of the tenant's Redis state, each against a real gateway, Redis
+/// and PostgreSQL.
 /// </summary>
 [Collection(FundingCollection.Name)]
 public sealed class MoneyConservationPropertyTests(FundingGateway fixture)
@@ -30,14 +31,15 @@ public sealed class MoneyConservationPropertyTests(FundingGateway fixture)
     private readonly GatewayInstance gateway = fixture.Gateway;
 
     [Fact]
-    public async Task Money_is_conserved_after_every_step_of_any_sequence_of_fund_call_expire_and_refund()
+    public async Task Money_is_conserved_after_every_step_of_any_sequence_of_fund_call_expire_refund_and_lost_Redis()
     {
         // Proves, after every step of every generated sequence: the balance Redis holds equals what the answers said
         // (fundings and refunds added, charges and forfeitures taken), equals the ledger's sum, equals the sum of the
         // lots in Redis and in the ledger lot by lot, and covers what is held. At the end, with every call closed, the
         // call records' charges equal the ledger's debits. Calls are made by a pay-as-you-go user (all credit) or by a
         // user on a domestic plan with a 3-minute pool (pool first): the pool's counter in Redis equals the month's
-        // pool_usage in the ledger, never exceeds the pool, and holds nothing once no call is open.
+        // pool_usage in the ledger, never exceeds the pool, and holds nothing once no call is open. When Redis loses the
+        // tenant, the rebuild restores the same balance, the same money and pool seconds held, and the open calls go on.
         var steps = from length in Gen.Choose(1, 12)
                     from sequence in Gen.ArrayOf(Steps(), length)
                     select sequence;
@@ -109,6 +111,13 @@ public sealed class MoneyConservationPropertyTests(FundingGateway fixture)
                     SessionId = NewSessionId(), TenantId = tenant, Amount = new Money { AmountMicros = refund.Micros, Currency = "EUR" }, Reason = "property",
                 })).Refunded.AmountMicros;
                 break;
+            case Step.LoseRedis:
+                var held = await gateway.Redis.HashGetAsync(HotStateKeys.Account(tenant), ["held", "ph:" + PoolId]);
+                await gateway.LoseHotStateAsync(tenant);
+                await gateway.Charging.CheckBalanceAsync(new CheckBalanceRequest { TenantId = tenant });
+                var restored = await gateway.Redis.HashGetAsync(HotStateKeys.Account(tenant), ["held", "ph:" + PoolId]);
+                ((long)restored[0], (long)restored[1]).ShouldBe(((long)held[0], (long)held[1]));
+                break;
             case Step.Expire expire:
                 gateway.Clock.Advance(TimeSpan.FromDays(expire.Days));
                 model.BalanceMicros -= await gateway.Services.GetRequiredService<FundingExpiryJob>().ExpireTenantAsync(tenant, gateway.Clock.GetUtcNow(), CancellationToken.None);
@@ -178,7 +187,8 @@ public sealed class MoneyConservationPropertyTests(FundingGateway fixture)
             (1, from user in users from seconds in Gen.Choose(1, 600) select (Step)new Step.OpenCall(user, (uint)seconds)),
             (2, from user in users from seconds in Gen.Choose(1, 1_200) select (Step)new Step.DirectDebit(user, (uint)seconds)),
             (1, Gen.Choose(1, 30_000_000).Select(micros => (Step)new Step.Refund(micros))),
-            (2, Gen.Elements(1, 40, 200, 366, 400).Select(days => (Step)new Step.Expire(days))));
+            (2, Gen.Elements(1, 40, 200, 366, 400).Select(days => (Step)new Step.Expire(days))),
+            (1, Gen.Constant((Step)new Step.LoseRedis())));
     }
 
     private sealed class Model
@@ -205,5 +215,7 @@ public sealed class MoneyConservationPropertyTests(FundingGateway fixture)
         public sealed record Refund(long Micros) : Step;
 
         public sealed record Expire(int Days) : Step;
+
+        public sealed record LoseRedis : Step;
     }
 }
