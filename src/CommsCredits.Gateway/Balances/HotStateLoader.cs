@@ -10,7 +10,7 @@ using Npgsql;
 
 /// <summary>
 /// Rebuilds a tenant's hot state in Redis from the ledger when Redis does not have it (a new or restarted Redis, a
-/// tenant never served before). Under the exclusive rebuild lock (<see cref="LedgerLocks"/>) it gives the tenant a new
+/// tenant never served before). Under the tenant's exclusive rebuild lock (<see cref="LedgerLocks"/>) it gives the tenant a new
 /// epoch, sums its ledger, restores its sessions in progress from the session journal (with their holds, pool
 /// allotments and answers), and installs that balance, unless another gateway got there first. Settlements applied
 /// under the old epoch are then refused by the ledger, so the rebuilt balance is exact.
@@ -50,9 +50,10 @@ public sealed partial class HotStateLoader(
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        await using (var lockCommand = new NpgsqlCommand("SET LOCAL lock_timeout = '10s'; SELECT pg_advisory_xact_lock(@key)", connection, transaction))
+        await using (var lockCommand = new NpgsqlCommand("SET LOCAL lock_timeout = '10s'; " + LedgerLocks.TakeTenantSql, connection, transaction))
         {
-            lockCommand.Parameters.AddWithValue("key", LedgerLocks.HotStateRebuildKey);
+            lockCommand.Parameters.AddWithValue("lock_class", LedgerLocks.HotStateRebuildClass);
+            lockCommand.Parameters.AddWithValue("tenant", tenantId);
             await lockCommand.ExecuteNonQueryAsync(cancellationToken);
         }
 

@@ -74,7 +74,15 @@ public sealed partial class RedisHotStore
         }
 
         await Bounded(database.StringSetAsync(IncarnationKey, runId), cancellationToken);
-        LogIncarnationChecked(logger, runId, marker ?? "none", accounts.Count, retired);
+        if (retired > 0)
+        {
+            LogStaleAccountsRetired(logger, runId, marker ?? "none", accounts.Count, retired);
+        }
+        else
+        {
+            LogIncarnationChecked(logger, runId, accounts.Count);
+        }
+
         if (accounts.Count >= MaxAccountsChecked)
         {
             LogTooManyAccounts(logger, MaxAccountsChecked);
@@ -82,7 +90,10 @@ public sealed partial class RedisHotStore
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Redis is a process the hot state was not checked against (run id {RunId}, checked against {Previous}): {Retired} of {Accounts} tenant accounts were built in another process and will be rebuilt from the ledger")]
-    private static partial void LogIncarnationChecked(ILogger logger, string runId, string previous, int accounts, int retired);
+    private static partial void LogStaleAccountsRetired(ILogger logger, string runId, string previous, int accounts, int retired);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Redis process {RunId} checked: none of its {Accounts} tenant accounts was built in another process")]
+    private static partial void LogIncarnationChecked(ILogger logger, string runId, int accounts);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "More than {Count} tenant accounts in Redis: the ones beyond were not checked against the Redis process")]
     private static partial void LogTooManyAccounts(ILogger logger, int count);

@@ -5,8 +5,8 @@ using NpgsqlTypes;
 
 /// <summary>
 /// Writes a batch of settlements in one round trip: an NpgsqlBatch without an explicit transaction runs as one
-/// implicit transaction, committed when PostgreSQL answers. The first statement takes the rebuild lock shared (see
-/// <see cref="LedgerLocks"/>); the second inserts ledger entries and call records whose epoch is the tenant's current
+/// implicit transaction, committed when PostgreSQL answers. The first statement takes its tenants' rebuild locks shared
+/// (see <see cref="LedgerLocks"/>); the second inserts ledger entries and call records whose epoch is the tenant's current
 /// one, ignores those already there, and returns each tenant's epoch so that every settlement learns its outcome.
 /// </summary>
 public sealed class LedgerBatchStore(NpgsqlDataSource dataSource)
@@ -131,8 +131,9 @@ public sealed class LedgerBatchStore(NpgsqlDataSource dataSource)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var batch = new NpgsqlBatch(connection);
-        var lockCommand = new NpgsqlBatchCommand("SELECT pg_advisory_xact_lock_shared(@key)");
-        lockCommand.Parameters.AddWithValue("key", LedgerLocks.HotStateRebuildKey);
+        var lockCommand = new NpgsqlBatchCommand(LedgerLocks.ShareTenantsSql);
+        lockCommand.Parameters.AddWithValue("lock_class", LedgerLocks.HotStateRebuildClass);
+        lockCommand.Parameters.AddWithValue("tenant_ids", settlements.Select(settlement => settlement.TenantId).Distinct(StringComparer.Ordinal).ToArray());
         batch.BatchCommands.Add(lockCommand);
         var write = new NpgsqlBatchCommand(WriteSql);
         AddEntryParameters(write.Parameters, settlements);

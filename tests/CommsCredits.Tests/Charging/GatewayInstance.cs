@@ -107,10 +107,16 @@ public sealed class GatewayInstance : IAsyncDisposable
         return await StartOnAsync(postgres, redisConfiguration ?? servers.RedisConfiguration, redisDatabase, settings);
     }
 
-    private static async Task<int> DatabaseCountAsync(string redisConfiguration)
+    /// <summary>How many logical databases the shared Redis has, asked once.</summary>
+    private static Task<int> DatabaseCountAsync(string redisConfiguration) =>
+        LazyInitializer.EnsureInitialized(ref databaseCount, () => AskDatabaseCountAsync(redisConfiguration));
+
+    private static Task<int>? databaseCount;
+
+    private static async Task<int> AskDatabaseCountAsync(string redisConfiguration)
     {
-        using var admin = await ConnectionMultiplexer.ConnectAsync(redisConfiguration + ",allowAdmin=true");
-        var setting = admin.GetServer(admin.GetEndPoints()[0]).ConfigGet("databases");
+        using var admin = await ConnectionMultiplexer.ConnectAsync(redisConfiguration + ",allowAdmin=true,syncTimeout=30000");
+        var setting = await admin.GetServer(admin.GetEndPoints()[0]).ConfigGetAsync("databases");
         return setting.Length == 1 ? int.Parse(setting[0].Value, System.Globalization.CultureInfo.InvariantCulture) : 16;
     }
 
