@@ -11,121 +11,160 @@ using NpgsqlTypes;
 /// </summary>
 public sealed class LedgerBatchStore(NpgsqlDataSource dataSource)
 {
-    private const string WriteSql =
+    /// <summary>The tenants of the batch with their current epochs: every part below writes only rows of a live epoch.</summary>
+    private const string LiveSql =
         """
-        WITH live AS (
+        live AS (
             SELECT tenant_id, hot_epoch, currency FROM tenants WHERE tenant_id = ANY(@tenant_ids)
-        ), entries AS (
-            INSERT INTO ledger_entries (tenant_id, epoch, operation_number, kind, amount_micros, session_id,
-                                        request_number, session_number, session_epoch, reference, note, occurred_at)
-            SELECT e.tenant_id, e.epoch, e.operation_number, e.kind, e.amount_micros, e.session_id,
-                   e.request_number, e.session_number, e.session_epoch, e.reference, e.note, e.occurred_at
-            FROM unnest(@e_tenant, @e_epoch, @e_operation, @e_kind, @e_amount, @e_session, @e_request, @e_session_number,
-                        @e_session_epoch, @e_reference, @e_note, @e_occurred)
-                 AS e(tenant_id, epoch, operation_number, kind, amount_micros, session_id, request_number,
-                      session_number, session_epoch, reference, note, occurred_at)
-            JOIN live ON live.tenant_id = e.tenant_id AND live.hot_epoch = e.epoch
-            ON CONFLICT DO NOTHING
-            RETURNING 1
-        ), lots AS (
-            INSERT INTO funding_lots (tenant_id, epoch, operation_number, amount_micros, source, purchased_at, expires_at)
-            SELECT l.tenant_id, l.epoch, l.operation_number, l.amount_micros, l.source, l.purchased_at, l.expires_at
-            FROM unnest(@l_tenant, @l_epoch, @l_operation, @l_amount, @l_source, @l_purchased, @l_expires)
-                 AS l(tenant_id, epoch, operation_number, amount_micros, source, purchased_at, expires_at)
-            JOIN live ON live.tenant_id = l.tenant_id AND live.hot_epoch = l.epoch
-            ON CONFLICT DO NOTHING
-            RETURNING 1
-        ), draws AS (
-            INSERT INTO lot_draws (tenant_id, epoch, operation_number, lot_epoch, lot_operation_number, amount_micros)
-            SELECT d.tenant_id, d.epoch, d.operation_number, d.lot_epoch, d.lot_operation_number, d.amount_micros
-            FROM unnest(@d_tenant, @d_epoch, @d_operation, @d_lot_epoch, @d_lot_operation, @d_amount)
-                 AS d(tenant_id, epoch, operation_number, lot_epoch, lot_operation_number, amount_micros)
-            JOIN live ON live.tenant_id = d.tenant_id AND live.hot_epoch = d.epoch
-            ON CONFLICT DO NOTHING
-            RETURNING 1
-        ), pools AS (
-            INSERT INTO pool_usage (tenant_id, epoch, operation_number, pool_id, month, seconds)
-            SELECT p.tenant_id, p.epoch, p.operation_number, p.pool_id, p.month, p.seconds
-            FROM unnest(@p_tenant, @p_epoch, @p_operation, @p_pool, @p_month, @p_seconds)
-                 AS p(tenant_id, epoch, operation_number, pool_id, month, seconds)
-            JOIN live ON live.tenant_id = p.tenant_id AND live.hot_epoch = p.epoch
-            ON CONFLICT DO NOTHING
-            RETURNING 1
-        ), recharges_due AS (
-            INSERT INTO recharge_requests (tenant_id, epoch, operation_number, amount_micros, currency, payment_method_reference)
-            SELECT r.tenant_id, r.epoch, r.operation_number, s.recharge_micros, live.currency, s.payment_method_reference
-            FROM unnest(@r_tenant, @r_epoch, @r_operation) AS r(tenant_id, epoch, operation_number)
-            JOIN live ON live.tenant_id = r.tenant_id AND live.hot_epoch = r.epoch
-            JOIN auto_recharge_settings s ON s.tenant_id = r.tenant_id AND s.enabled
-            ON CONFLICT DO NOTHING
-            RETURNING 1
-        ), recharges_paid AS (
-            UPDATE recharge_requests q SET status = 'succeeded', completed_at = now(), claimed_until = NULL
-            FROM unnest(@p_paid_tenant, @p_paid_epoch, @p_paid_operation, @p_paid_entry_epoch)
-                 AS p(tenant_id, epoch, operation_number, entry_epoch)
-            JOIN live ON live.tenant_id = p.tenant_id AND live.hot_epoch = p.entry_epoch
-            WHERE q.tenant_id = p.tenant_id AND q.epoch = p.epoch AND q.operation_number = p.operation_number
-            RETURNING 1
-        ), notifications AS (
-            INSERT INTO notification_outbox (tenant_id, kind, event_id, payload, occurred_at)
-            SELECT n.tenant_id, n.kind, n.event_id,
-                   jsonb_strip_nulls(jsonb_build_object('recharge_id', n.recharge_id, 'amount_micros', n.amount_micros,
-                                                        'level_micros', n.level_micros, 'balance_micros', n.balance_micros,
-                                                        'currency', live.currency)),
-                   n.occurred_at
-            FROM unnest(@n_tenant, @n_epoch, @n_kind, @n_event_id, @n_recharge, @n_amount, @n_level, @n_balance, @n_occurred)
-                 AS n(tenant_id, epoch, kind, event_id, recharge_id, amount_micros, level_micros, balance_micros, occurred_at)
-            JOIN live ON live.tenant_id = n.tenant_id AND live.hot_epoch = n.epoch
-            ON CONFLICT DO NOTHING
-            RETURNING 1
-        ), steps AS (
-            INSERT INTO session_steps (tenant_id, epoch, operation_number, session_epoch, session_number, session_id, step,
-                                       request, used_seconds, charged_micros, pool_seconds, allotted_seconds, hold_micros,
-                                       granted_seconds, deadline_at, answer, opening)
-            SELECT s.tenant_id, s.epoch, s.operation_number, s.session_epoch, s.session_number, s.session_id, s.step,
-                   s.request, s.used_seconds, s.charged_micros, s.pool_seconds, s.allotted_seconds, s.hold_micros,
-                   s.granted_seconds, s.deadline_at, s.answer, s.opening
-            FROM unnest(@s_tenant, @s_epoch, @s_operation, @s_session_epoch, @s_session_number, @s_session, @s_step,
-                        @s_request, @s_used, @s_charged, @s_pool, @s_allotted, @s_hold, @s_granted, @s_deadline,
-                        @s_answer, @s_opening)
-                 AS s(tenant_id, epoch, operation_number, session_epoch, session_number, session_id, step, request,
-                      used_seconds, charged_micros, pool_seconds, allotted_seconds, hold_micros, granted_seconds,
-                      deadline_at, answer, opening)
-            JOIN live ON live.tenant_id = s.tenant_id AND live.hot_epoch = s.epoch
-            ON CONFLICT DO NOTHING
-            RETURNING 1
-        ), closed_sessions AS (
-            -- A closed session's journal goes with its call record (written below, in this transaction).
-            DELETE FROM session_steps j
-            USING unnest(@x_tenant, @x_epoch, @x_session_epoch, @x_session_number) AS x(tenant_id, epoch, session_epoch, session_number)
-            JOIN live ON live.tenant_id = x.tenant_id AND live.hot_epoch = x.epoch
-            WHERE j.tenant_id = x.tenant_id AND j.session_epoch = x.session_epoch AND j.session_number = x.session_number
-            RETURNING 1
-        ), calls AS (
-            INSERT INTO call_records (tenant_id, epoch, session_number, session_id, user_id, call_type, calling_number,
-                                      called_number, started_at, ended_at, used_seconds, billed_seconds, charge_micros,
-                                      uncharged_micros, currency, destination_name, rated_prefix, rate_per_minute_micros,
-                                      connection_fee_micros, first_increment_seconds, next_increment_seconds,
-                                      rate_effective_from, termination_cause, included_seconds, pool_id)
-            SELECT c.tenant_id, c.session_epoch, c.session_number, c.session_id, c.user_id, c.call_type, c.calling_number,
-                   c.called_number, c.started_at, c.ended_at, c.used_seconds, c.billed_seconds, c.charge_micros,
-                   c.uncharged_micros, live.currency, c.destination_name, c.rated_prefix, c.rate_per_minute_micros,
-                   c.connection_fee_micros, c.first_increment_seconds, c.next_increment_seconds,
-                   c.rate_effective_from, c.termination_cause, c.included_seconds, c.pool_id
-            FROM unnest(@c_tenant, @c_epoch, @c_session_epoch, @c_session_number, @c_session, @c_user, @c_call_type, @c_calling,
-                        @c_called, @c_started, @c_ended, @c_used, @c_billed, @c_charge, @c_uncharged, @c_destination,
-                        @c_prefix, @c_rate, @c_fee, @c_first, @c_next, @c_effective, @c_cause, @c_included, @c_pool)
-                 AS c(tenant_id, epoch, session_epoch, session_number, session_id, user_id, call_type, calling_number, called_number,
-                      started_at, ended_at, used_seconds, billed_seconds, charge_micros, uncharged_micros,
-                      destination_name, rated_prefix, rate_per_minute_micros, connection_fee_micros,
-                      first_increment_seconds, next_increment_seconds, rate_effective_from, termination_cause,
-                      included_seconds, pool_id)
-            JOIN live ON live.tenant_id = c.tenant_id AND live.hot_epoch = c.epoch
-            ON CONFLICT DO NOTHING
-            RETURNING 1
         )
-        SELECT tenant_id, hot_epoch FROM live
         """;
+
+    /// <summary>
+    /// The parts of the statement, each named by the prefix of its parameters (whose "tenant" array says whether the batch
+    /// has rows for it). Only the parts with rows go into the statement, so a batch of session openings does not plan and
+    /// run a dozen empty inserts.
+    /// </summary>
+    private static readonly (string Prefix, string Sql)[] Parts =
+    [
+        ("e_", """
+            entries AS (
+                INSERT INTO ledger_entries (tenant_id, epoch, operation_number, kind, amount_micros, session_id,
+                                            request_number, session_number, session_epoch, reference, note, occurred_at)
+                SELECT e.tenant_id, e.epoch, e.operation_number, e.kind, e.amount_micros, e.session_id,
+                       e.request_number, e.session_number, e.session_epoch, e.reference, e.note, e.occurred_at
+                FROM unnest(@e_tenant, @e_epoch, @e_operation, @e_kind, @e_amount, @e_session, @e_request, @e_session_number,
+                            @e_session_epoch, @e_reference, @e_note, @e_occurred)
+                     AS e(tenant_id, epoch, operation_number, kind, amount_micros, session_id, request_number,
+                          session_number, session_epoch, reference, note, occurred_at)
+                JOIN live ON live.tenant_id = e.tenant_id AND live.hot_epoch = e.epoch
+                ON CONFLICT DO NOTHING
+                RETURNING 1
+            )
+            """),
+        ("l_", """
+            lots AS (
+                INSERT INTO funding_lots (tenant_id, epoch, operation_number, amount_micros, source, purchased_at, expires_at)
+                SELECT l.tenant_id, l.epoch, l.operation_number, l.amount_micros, l.source, l.purchased_at, l.expires_at
+                FROM unnest(@l_tenant, @l_epoch, @l_operation, @l_amount, @l_source, @l_purchased, @l_expires)
+                     AS l(tenant_id, epoch, operation_number, amount_micros, source, purchased_at, expires_at)
+                JOIN live ON live.tenant_id = l.tenant_id AND live.hot_epoch = l.epoch
+                ON CONFLICT DO NOTHING
+                RETURNING 1
+            )
+            """),
+        ("d_", """
+            draws AS (
+                INSERT INTO lot_draws (tenant_id, epoch, operation_number, lot_epoch, lot_operation_number, amount_micros)
+                SELECT d.tenant_id, d.epoch, d.operation_number, d.lot_epoch, d.lot_operation_number, d.amount_micros
+                FROM unnest(@d_tenant, @d_epoch, @d_operation, @d_lot_epoch, @d_lot_operation, @d_amount)
+                     AS d(tenant_id, epoch, operation_number, lot_epoch, lot_operation_number, amount_micros)
+                JOIN live ON live.tenant_id = d.tenant_id AND live.hot_epoch = d.epoch
+                ON CONFLICT DO NOTHING
+                RETURNING 1
+            )
+            """),
+        ("p_", """
+            pools AS (
+                INSERT INTO pool_usage (tenant_id, epoch, operation_number, pool_id, month, seconds)
+                SELECT p.tenant_id, p.epoch, p.operation_number, p.pool_id, p.month, p.seconds
+                FROM unnest(@p_tenant, @p_epoch, @p_operation, @p_pool, @p_month, @p_seconds)
+                     AS p(tenant_id, epoch, operation_number, pool_id, month, seconds)
+                JOIN live ON live.tenant_id = p.tenant_id AND live.hot_epoch = p.epoch
+                ON CONFLICT DO NOTHING
+                RETURNING 1
+            )
+            """),
+        ("r_", """
+            recharges_due AS (
+                INSERT INTO recharge_requests (tenant_id, epoch, operation_number, amount_micros, currency, payment_method_reference)
+                SELECT r.tenant_id, r.epoch, r.operation_number, s.recharge_micros, live.currency, s.payment_method_reference
+                FROM unnest(@r_tenant, @r_epoch, @r_operation) AS r(tenant_id, epoch, operation_number)
+                JOIN live ON live.tenant_id = r.tenant_id AND live.hot_epoch = r.epoch
+                JOIN auto_recharge_settings s ON s.tenant_id = r.tenant_id AND s.enabled
+                ON CONFLICT DO NOTHING
+                RETURNING 1
+            )
+            """),
+        ("q_", """
+            recharges_paid AS (
+                UPDATE recharge_requests q SET status = 'succeeded', completed_at = now(), claimed_until = NULL
+                FROM unnest(@q_tenant, @q_epoch, @q_operation, @q_entry_epoch)
+                     AS p(tenant_id, epoch, operation_number, entry_epoch)
+                JOIN live ON live.tenant_id = p.tenant_id AND live.hot_epoch = p.entry_epoch
+                WHERE q.tenant_id = p.tenant_id AND q.epoch = p.epoch AND q.operation_number = p.operation_number
+                RETURNING 1
+            )
+            """),
+        ("n_", """
+            notifications AS (
+                INSERT INTO notification_outbox (tenant_id, kind, event_id, payload, occurred_at)
+                SELECT n.tenant_id, n.kind, n.event_id,
+                       jsonb_strip_nulls(jsonb_build_object('recharge_id', n.recharge_id, 'amount_micros', n.amount_micros,
+                                                            'level_micros', n.level_micros, 'balance_micros', n.balance_micros,
+                                                            'currency', live.currency)),
+                       n.occurred_at
+                FROM unnest(@n_tenant, @n_epoch, @n_kind, @n_event_id, @n_recharge, @n_amount, @n_level, @n_balance, @n_occurred)
+                     AS n(tenant_id, epoch, kind, event_id, recharge_id, amount_micros, level_micros, balance_micros, occurred_at)
+                JOIN live ON live.tenant_id = n.tenant_id AND live.hot_epoch = n.epoch
+                ON CONFLICT DO NOTHING
+                RETURNING 1
+            )
+            """),
+        ("s_", """
+            steps AS (
+                INSERT INTO session_steps (tenant_id, epoch, operation_number, session_epoch, session_number, session_id, step,
+                                           request, used_seconds, charged_micros, pool_seconds, allotted_seconds, hold_micros,
+                                           granted_seconds, deadline_at, answer, opening)
+                SELECT s.tenant_id, s.epoch, s.operation_number, s.session_epoch, s.session_number, s.session_id, s.step,
+                       s.request, s.used_seconds, s.charged_micros, s.pool_seconds, s.allotted_seconds, s.hold_micros,
+                       s.granted_seconds, s.deadline_at, s.answer, s.opening
+                FROM unnest(@s_tenant, @s_epoch, @s_operation, @s_session_epoch, @s_session_number, @s_session, @s_step,
+                            @s_request, @s_used, @s_charged, @s_pool, @s_allotted, @s_hold, @s_granted, @s_deadline,
+                            @s_answer, @s_opening)
+                     AS s(tenant_id, epoch, operation_number, session_epoch, session_number, session_id, step, request,
+                          used_seconds, charged_micros, pool_seconds, allotted_seconds, hold_micros, granted_seconds,
+                          deadline_at, answer, opening)
+                JOIN live ON live.tenant_id = s.tenant_id AND live.hot_epoch = s.epoch
+                ON CONFLICT DO NOTHING
+                RETURNING 1
+            )
+            """),
+        ("x_", """
+            closed_sessions AS (
+                -- A closed session's journal goes with its call record (written below, in this transaction).
+                DELETE FROM session_steps j
+                USING unnest(@x_tenant, @x_epoch, @x_session_epoch, @x_session_number) AS x(tenant_id, epoch, session_epoch, session_number)
+                JOIN live ON live.tenant_id = x.tenant_id AND live.hot_epoch = x.epoch
+                WHERE j.tenant_id = x.tenant_id AND j.session_epoch = x.session_epoch AND j.session_number = x.session_number
+                RETURNING 1
+            )
+            """),
+        ("c_", """
+            calls AS (
+                INSERT INTO call_records (tenant_id, epoch, session_number, session_id, user_id, call_type, calling_number,
+                                          called_number, started_at, ended_at, used_seconds, billed_seconds, charge_micros,
+                                          uncharged_micros, currency, destination_name, rated_prefix, rate_per_minute_micros,
+                                          connection_fee_micros, first_increment_seconds, next_increment_seconds,
+                                          rate_effective_from, termination_cause, included_seconds, pool_id)
+                SELECT c.tenant_id, c.session_epoch, c.session_number, c.session_id, c.user_id, c.call_type, c.calling_number,
+                       c.called_number, c.started_at, c.ended_at, c.used_seconds, c.billed_seconds, c.charge_micros,
+                       c.uncharged_micros, live.currency, c.destination_name, c.rated_prefix, c.rate_per_minute_micros,
+                       c.connection_fee_micros, c.first_increment_seconds, c.next_increment_seconds,
+                       c.rate_effective_from, c.termination_cause, c.included_seconds, c.pool_id
+                FROM unnest(@c_tenant, @c_epoch, @c_session_epoch, @c_session_number, @c_session, @c_user, @c_call_type, @c_calling,
+                            @c_called, @c_started, @c_ended, @c_used, @c_billed, @c_charge, @c_uncharged, @c_destination,
+                            @c_prefix, @c_rate, @c_fee, @c_first, @c_next, @c_effective, @c_cause, @c_included, @c_pool)
+                     AS c(tenant_id, epoch, session_epoch, session_number, session_id, user_id, call_type, calling_number, called_number,
+                          started_at, ended_at, used_seconds, billed_seconds, charge_micros, uncharged_micros,
+                          destination_name, rated_prefix, rate_per_minute_micros, connection_fee_micros,
+                          first_increment_seconds, next_increment_seconds, rate_effective_from, termination_cause,
+                          included_seconds, pool_id)
+                JOIN live ON live.tenant_id = c.tenant_id AND live.hot_epoch = c.epoch
+                ON CONFLICT DO NOTHING
+                RETURNING 1
+            )
+            """),
+    ];
 
     public async Task<IReadOnlyList<SettlementOutcome>> WriteBatchAsync(Settlement[] settlements, CancellationToken cancellationToken)
     {
@@ -135,13 +174,14 @@ public sealed class LedgerBatchStore(NpgsqlDataSource dataSource)
         lockCommand.Parameters.AddWithValue("lock_class", LedgerLocks.HotStateRebuildClass);
         lockCommand.Parameters.AddWithValue("tenant_ids", settlements.Select(settlement => settlement.TenantId).Distinct(StringComparer.Ordinal).ToArray());
         batch.BatchCommands.Add(lockCommand);
-        var write = new NpgsqlBatchCommand(WriteSql);
+        var write = new NpgsqlBatchCommand();
         AddEntryParameters(write.Parameters, settlements);
         AddLotParameters(write.Parameters, settlements);
         AddPoolParameters(write.Parameters, settlements);
         AddEventParameters(write.Parameters, settlements);
         AddStepParameters(write.Parameters, settlements);
         AddCallParameters(write.Parameters, settlements);
+        write.CommandText = WriteSql(write.Parameters);
         batch.BatchCommands.Add(write);
 
         var epochs = new Dictionary<string, long>(StringComparer.Ordinal);
@@ -164,6 +204,30 @@ public sealed class LedgerBatchStore(NpgsqlDataSource dataSource)
         }
 
         return outcomes;
+    }
+
+    /// <summary>The statement for the batch: the parts it has rows for (their parameters stay, the others' go).</summary>
+    private static string WriteSql(NpgsqlParameterCollection parameters)
+    {
+        var sql = new System.Text.StringBuilder("WITH ").Append(LiveSql);
+        foreach (var (prefix, part) in Parts)
+        {
+            if (((Array)parameters[prefix + "tenant"].Value!).Length > 0)
+            {
+                sql.Append(", ").Append(part);
+                continue;
+            }
+
+            for (var index = parameters.Count - 1; index >= 0; index--)
+            {
+                if (parameters[index].ParameterName.StartsWith(prefix, StringComparison.Ordinal))
+                {
+                    parameters.RemoveAt(index);
+                }
+            }
+        }
+
+        return sql.Append(" SELECT tenant_id, hot_epoch FROM live").ToString();
     }
 
     private static void AddEntryParameters(NpgsqlParameterCollection parameters, Settlement[] settlements)
@@ -269,10 +333,10 @@ public sealed class LedgerBatchStore(NpgsqlDataSource dataSource)
         Add(parameters, "r_tenant", NpgsqlDbType.Text, due, s => s.TenantId);
         Add(parameters, "r_epoch", NpgsqlDbType.Bigint, due, s => s.Epoch);
         Add(parameters, "r_operation", NpgsqlDbType.Bigint, due, s => s.OperationNumber);
-        Add(parameters, "p_paid_tenant", NpgsqlDbType.Text, paid, p => p.Settlement.TenantId);
-        Add(parameters, "p_paid_epoch", NpgsqlDbType.Bigint, paid, p => p.Request.Epoch);
-        Add(parameters, "p_paid_operation", NpgsqlDbType.Bigint, paid, p => p.Request.OperationNumber);
-        Add(parameters, "p_paid_entry_epoch", NpgsqlDbType.Bigint, paid, p => p.Settlement.Epoch);
+        Add(parameters, "q_tenant", NpgsqlDbType.Text, paid, p => p.Settlement.TenantId);
+        Add(parameters, "q_epoch", NpgsqlDbType.Bigint, paid, p => p.Request.Epoch);
+        Add(parameters, "q_operation", NpgsqlDbType.Bigint, paid, p => p.Request.OperationNumber);
+        Add(parameters, "q_entry_epoch", NpgsqlDbType.Bigint, paid, p => p.Settlement.Epoch);
         Add(parameters, "n_tenant", NpgsqlDbType.Text, notifications, n => n.Settlement.TenantId);
         Add(parameters, "n_epoch", NpgsqlDbType.Bigint, notifications, n => n.Settlement.Epoch);
         Add(parameters, "n_kind", NpgsqlDbType.Text, notifications, n => n.Notice.Kind);
