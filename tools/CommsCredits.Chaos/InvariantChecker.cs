@@ -131,8 +131,11 @@ public sealed class InvariantChecker(ChaosSettings settings, ChaosStack stack, O
             {
                 var held = (long?)await database.HashGetAsync(Key("account", tenantId), "held") ?? 0;
                 var open = 0;
-                // Collected first: SCAN pages are read synchronously, and must not wait on our own reads in between.
-                var sessionKeys = server.Keys(pattern: Key("session:*", tenantId), pageSize: 1000).ToList();
+                // SCAN pages are read synchronously, so on a worker thread of their own: after an await this code may
+                // be running on the multiplexer's reader thread, which would then wait for a reply only it can read.
+                var pattern = Key("session:*", tenantId);
+                var sessionKeys = await Task.Run(() => server.Keys(database.Database, pattern, pageSize: 1000).ToList(), cancellationToken);
+
                 foreach (var key in sessionKeys)
                 {
                     open += string.Equals(await database.HashGetAsync(key, "state"), "open", StringComparison.Ordinal) ? 1 : 0;

@@ -168,12 +168,11 @@ public sealed partial class HotStateLoader(
     /// <summary>Writes the restored sessions into Redis in chunks; false when another gateway's state is there already.</summary>
     private async Task<bool> RestoreSessionsAsync(string tenantId, long epoch, List<RestoredSession> sessions, CancellationToken cancellationToken)
     {
-        var first = true;
         var index = 0;
-        do
+        while (index < sessions.Count)
         {
             var keys = new List<string> { HotStateKeys.Account(tenantId), HotStateKeys.SessionDeadlines(tenantId) };
-            var arguments = new List<string> { first ? "1" : "0" };
+            var arguments = new List<string>();
             while (index < sessions.Count && (keys.Count == 2 || arguments.Count < MaxRestoreArgumentsPerChunk))
             {
                 var session = sessions[index++];
@@ -190,10 +189,7 @@ public sealed partial class HotStateLoader(
             {
                 return false;
             }
-
-            first = false;
         }
-        while (index < sessions.Count);
 
         return true;
     }

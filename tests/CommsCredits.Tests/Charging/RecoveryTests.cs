@@ -3,6 +3,7 @@ namespace CommsCredits.Tests.Charging;
 using CommsCredits.Contracts.V1;
 using CommsCredits.Gateway.Balances;
 using CommsCredits.Gateway.Ledger;
+using CommsCredits.Gateway.Supervision;
 using CommsCredits.Grpc.Protocol;
 using CommsCredits.Tests.Infrastructure;
 using Dapper;
@@ -67,12 +68,16 @@ public sealed class RecoveryTests
         // it would reuse operation numbers the ledger holds (the next debits would be taken for written ones, and lost)
         // and show the old balance. Instead the stale account is dropped and rebuilt: balances, the call in progress and
         // every later debit are exactly the ledger's, and a retry of an Update answered after the snapshot gets its answer.
+        // A call open in the snapshot and finished after it comes back open in Redis, dead (of the old state): the
+        // supervisor deletes it, without charging or recording it again.
         await using var redis = await RedisServerProcess.StartAsync();
-        await using var gateway = await GatewayInstance.StartAsync(redis.Configuration);
+        await using var gateway = await GatewayInstance.StartAsync(redis.Configuration, "--Supervision:Enabled=false");
         var tenant = await gateway.CreateTenantAsync(5_000_000, Rate("44", 60_000, first: 60, next: 60));
         var session = NewSessionId();
         await gateway.Charging.ReserveAsync(Reserve(tenant, session, 60));
         await gateway.Charging.UpdateAsync(Update(tenant, session, 1, 60, 60));
+        var finishedLater = NewSessionId();
+        await gateway.Charging.ReserveAsync(Reserve(tenant, finishedLater, 60));
 #pragma warning disable CS0618 // SAVE in the foreground is the point: the snapshot is on disk when it returns.
         await gateway.Redis.Multiplexer.GetServer(gateway.Redis.Multiplexer.GetEndPoints()[0]).SaveAsync(SaveType.ForegroundSave);
 #pragma warning restore CS0618
@@ -82,9 +87,10 @@ public sealed class RecoveryTests
         var other = NewSessionId();
         await gateway.Charging.ReserveAsync(Reserve(tenant, other, 60));
         await gateway.Charging.TerminateAsync(Terminate(tenant, other, 1, 120));
+        await gateway.Charging.TerminateAsync(Terminate(tenant, finishedLater, 1, 60));
         await gateway.Accounts.AddFundsAsync(new AddFundsRequest { TenantId = tenant, Amount = new Money { AmountMicros = 1_000_000, Currency = "EUR" }, IdempotencyKey = "after-snapshot" });
         var before = await gateway.LedgerAsync(tenant);
-        before.Sum.ShouldBe(6_000_000 - 120_000 - 120_000);
+        before.Sum.ShouldBe(6_000_000 - 120_000 - 120_000 - 60_000);
 
         await redis.StopAsync();
         await redis.StartAgainAsync();
@@ -101,9 +107,18 @@ public sealed class RecoveryTests
         (await gateway.Charging.TerminateAsync(Terminate(tenant, session, 3, 10))).SessionCharged.AmountMicros.ShouldBe(180_000);
 
         var after = await gateway.LedgerAsync(tenant);
-        (after.Sum, after.Debited).ShouldBe((before.Sum - 120_000, 360_000L));
-        (await gateway.CallRecordsAsync(tenant)).ShouldBe((3L, 120_000L + 60_000L + 180_000L));
+        (after.Sum, after.Debited).ShouldBe((before.Sum - 120_000, 420_000L));
+        (await gateway.CallRecordsAsync(tenant)).ShouldBe((4L, 120_000L + 60_000L + 60_000L + 180_000L));
         await gateway.ShouldConserveMoneyAsync(tenant);
+
+        var stale = HotStateKeys.Session(tenant, finishedLater);
+        ((string?)await gateway.Redis.HashGetAsync(stale, "state")).ShouldBe("open");
+        var supervisor = gateway.Services.GetRequiredService<SessionSupervisor>();
+        gateway.Clock.Advance(TimeSpan.FromHours(1));
+        (await supervisor.SuperviseTenantAsync(tenant, CancellationToken.None)).ShouldBe(0);
+        (await gateway.Redis.KeyExistsAsync(stale)).ShouldBeFalse();
+        (await gateway.Redis.SortedSetLengthAsync(HotStateKeys.SessionDeadlines(tenant))).ShouldBe(0);
+        ((await gateway.LedgerAsync(tenant)).Sum, await gateway.CallRecordsAsync(tenant)).ShouldBe((after.Sum, (4L, 420_000L)));
         gateway.Errors.Entries.ShouldBeEmpty();
         // Redis did come back with the snapshot's state: the check found the tenant's account there, built in another process.
         gateway.Errors.Warnings.ShouldContain(warning => warning.Contains("1 of 1 tenant accounts were built in another process", StringComparison.Ordinal));

@@ -1,17 +1,15 @@
 -- Writes sessions in progress, restored from the session journal, into a tenant's hot state being rebuilt, before
 -- load_account.lua installs the account: no request can reach them until then. Runs in chunks under the rebuild lock.
 -- KEYS[1] account hash, KEYS[2] session deadlines, KEYS[3...] the session hashes, one for each session in ARGV
--- ARGV[1] '1' for a rebuild's first chunk (the deadlines of the old state go), then for every session: session id,
---     deadline ms, the number of fields P, then P name/value pairs of its hash
+-- ARGV for every session: session id, deadline ms, the number of fields P, then P name/value pairs of its hash
+-- The deadlines of the old state's sessions stay: the supervisor finds them due and deletes the sessions that were not
+-- restored (usage.lua), which a state brought back from disk may hold open.
 -- Reply: {'restored', n} | {'present', epoch of the state already there}
 local existing = redis.call('HGET', KEYS[1], 'epoch')
 if existing then
   return { 'present', existing }
 end
-if ARGV[1] == '1' then
-  redis.call('DEL', KEYS[2])
-end
-local position = 2
+local position = 1
 for k = 3, #KEYS do
   local count = tonumber(ARGV[position + 2])
   ensure(count and count > 0 and position + 2 + 2 * count <= #ARGV, 'restore arguments are malformed')

@@ -40,8 +40,13 @@ local supervision = ARGV[16]
 local s = redis.call('HMGET', session, 'ep', 'state', 'dl', 'g')
 if supervision ~= '' then
   if s[1] ~= epoch or s[2] ~= 'open' then
-    -- Closed by its client or another supervisor, or of a rebuilt state: nothing to supervise any more.
+    -- Closed by its client or another supervisor, or of a rebuilt state: nothing to supervise any more. A session of
+    -- an older state that the rebuild did not restore is dead (its hold went with that state, and the ledger holds
+    -- what it was charged), though a state brought back from disk may show it open: it goes.
     redis.call('ZREM', deadlines, ARGV[17])
+    if s[1] and s[1] ~= epoch then
+      redis.call('DEL', session)
+    end
     return { 'closed' }
   end
   if tonumber(s[3] or '0') > tonumber(ARGV[3]) then
