@@ -124,6 +124,16 @@ public sealed class GatewayInstance : IAsyncDisposable
     public static Task<GatewayInstance> StartOnOwnServersAsync(string postgresConnectionString, string redisConfiguration, params string[] settings) =>
         StartOnAsync(postgresConnectionString, redisConfiguration, 0, settings);
 
+    /// <summary>
+    /// Settings for a test that stops PostgreSQL: a write gives up on it within about a second and is not retried
+    /// behind the test's back (no sweep, no supervision round while the test runs).
+    /// </summary>
+    public static readonly string[] QuickToGiveUpOnTheLedger =
+    [
+        "--Settlement:CommitTimeoutMs=500", "--Settlement:MaxAttempts=2", "--Settlement:SweepIntervalSeconds=3600", "--Supervision:IntervalSeconds=3600",
+        "--Storage:PostgresCommandTimeoutSeconds=2",
+    ];
+
     /// <summary>A second gateway on the same PostgreSQL database and Redis database as <paramref name="first"/>.</summary>
     public static Task<GatewayInstance> StartAlongsideAsync(GatewayInstance first, params string[] settings) =>
         StartOnAsync(first.PostgresConnectionString, first.redisConfiguration, first.RedisDatabase, settings);

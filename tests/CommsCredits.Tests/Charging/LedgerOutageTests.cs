@@ -25,10 +25,7 @@ public sealed class LedgerOutageTests
     {
         await using var postgres = await PostgresServerProcess.StartAsync();
         await using var redis = await RedisServerProcess.StartAsync();
-        await using var gateway = await StartOnOwnServersAsync(
-            postgres.ConnectionString, redis.Configuration,
-            "--Settlement:MaxLedgerOutageSeconds=30", "--Settlement:CommitTimeoutMs=500", "--Settlement:MaxAttempts=2", "--Settlement:SweepIntervalSeconds=3600",
-            "--Supervision:IntervalSeconds=3600", "--Storage:PostgresCommandTimeoutSeconds=2");
+        await using var gateway = await StartOnOwnServersAsync(postgres.ConnectionString, redis.Configuration, [.. QuickToGiveUpOnTheLedger, "--Settlement:MaxLedgerOutageSeconds=30"]);
         var tenant = await gateway.CreateTenantAsync(5_000_000, Rate("44", 60_000, first: 60, next: 1));
         var open = NewSessionId();
         (await gateway.Charging.ReserveAsync(Reserve(tenant, open, 60))).ResultCode.ShouldBe(ResultCode.Success);

@@ -98,10 +98,7 @@ public sealed class SessionRestoreTests
         // the network element's retry is carried out once, and the call costs what its reported usage costs.
         await using var postgres = await PostgresServerProcess.StartAsync();
         await using var redis = await RedisServerProcess.StartAsync();
-        await using var gateway = await StartOnOwnServersAsync(
-            postgres.ConnectionString, redis.Configuration,
-            "--Settlement:CommitTimeoutMs=500", "--Settlement:MaxAttempts=2", "--Settlement:SweepIntervalSeconds=3600", "--Supervision:IntervalSeconds=3600",
-            "--Storage:PostgresCommandTimeoutSeconds=2");
+        await using var gateway = await StartOnOwnServersAsync(postgres.ConnectionString, redis.Configuration, QuickToGiveUpOnTheLedger);
         var tenant = await gateway.CreateTenantAsync(5 * Euro, Rate("44", 60_000, first: 60, next: 1));
         var session = NewSessionId();
         await gateway.Charging.ReserveAsync(Reserve(tenant, session, 60));
@@ -135,10 +132,7 @@ public sealed class SessionRestoreTests
         // so a Redis loss after that still restores the call.
         await using var postgres = await PostgresServerProcess.StartAsync();
         await using var redis = await RedisServerProcess.StartAsync();
-        await using var gateway = await StartOnOwnServersAsync(
-            postgres.ConnectionString, redis.Configuration,
-            "--Settlement:CommitTimeoutMs=500", "--Settlement:MaxAttempts=2", "--Settlement:SweepIntervalSeconds=3600", "--Supervision:IntervalSeconds=3600",
-            "--Storage:PostgresCommandTimeoutSeconds=2");
+        await using var gateway = await StartOnOwnServersAsync(postgres.ConnectionString, redis.Configuration, QuickToGiveUpOnTheLedger);
         var tenant = await gateway.CreateTenantAsync(5 * Euro, Rate("44", 60_000, first: 60, next: 1));
         (await gateway.Charging.ReserveAsync(Reserve(tenant, NewSessionId(), 60))).ResultCode.ShouldBe(ResultCode.Success);
         await postgres.StopAsync();
