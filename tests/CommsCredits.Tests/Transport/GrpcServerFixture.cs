@@ -1,5 +1,6 @@
 namespace CommsCredits.Tests.Transport;
 
+using System.IO.Pipelines;
 using System.Net;
 using CommsCredits.Grpc.Client;
 using CommsCredits.Grpc.Server;
@@ -8,6 +9,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -22,6 +24,9 @@ public sealed class GrpcServerFixture : IAsyncLifetime
 {
     public const int MaxReceiveMessageSizeBytes = 2 * 1024 * 1024;
     public const int MaxSendMessageSizeBytes = 2 * 1024 * 1024;
+
+    /// <summary>A request with this header gets a body whose read fails as Kestrel's does after the client's RST_STREAM.</summary>
+    public const string BrokenBodyHeader = "x-test-broken-body";
 
     private WebApplication? app;
     private HttpClient? rawClient;
@@ -64,6 +69,15 @@ public sealed class GrpcServerFixture : IAsyncLifetime
         builder.Services.AddGrpcService<EchoTestService>(EchoReflection.Descriptor.Services[0]);
 
         app = builder.Build();
+        app.Use((context, next) =>
+        {
+            if (context.Request.Headers.ContainsKey(BrokenBodyHeader))
+            {
+                context.Features.Set<IRequestBodyPipeFeature>(new BrokenRequestBody());
+            }
+
+            return next(context);
+        });
         app.MapGet("/healthz", () => "ok");
         app.MapGrpcServices();
         await app.StartAsync();
@@ -99,5 +113,17 @@ public sealed class GrpcServerFixture : IAsyncLifetime
             await app.StopAsync();
             await app.DisposeAsync();
         }
+    }
+
+    private sealed class BrokenRequestBody : IRequestBodyPipeFeature
+    {
+        public BrokenRequestBody()
+        {
+            var pipe = new Pipe();
+            pipe.Writer.Complete(new IOException("The client reset the request stream."));
+            Reader = pipe.Reader;
+        }
+
+        public PipeReader Reader { get; }
     }
 }

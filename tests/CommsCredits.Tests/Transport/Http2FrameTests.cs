@@ -78,5 +78,22 @@ public sealed class Http2FrameTests(GrpcServerFixture server) : IClassFixture<Gr
         reset[0].Payload.ShouldBe(new byte[] { 0, 0, 0, 0 });
     }
 
+    [Fact]
+    public async Task A_request_body_broken_off_by_the_client_is_a_cancellation_not_a_handler_failure()
+    {
+        // Proves a request whose body read fails as Kestrel's does once the client reset the stream (an SBC giving up
+        // on a call), before RequestAborted fires, is taken for the client's cancellation: nothing is answered to a
+        // client that is gone, and no handler-failure error is logged (an error log pages someone). The fixture's
+        // hook gives the request that body: a real RST_STREAM makes the same race only now and then.
+        await using var connection = await RawHttp2Connection.ConnectAsync(server.Port);
+        await connection.SendRequestHeadersAsync(1, EchoTestService.UnaryMethod, endStream: false, (GrpcServerFixture.BrokenBodyHeader, "1"));
+        await connection.SendDataAsync(1, GrpcWire.Frame(new EchoRequest { Text = "never read" }), endStream: true);
+
+        var frames = await connection.ReadStreamAsync(1, Bound);
+
+        frames.ShouldNotBeEmpty();
+        server.Logs.Errors.ShouldBeEmpty();
+    }
+
     public void Dispose() => server.AssertNoErrorLogs();
 }

@@ -16,6 +16,23 @@ internal sealed partial class ServerCall
     public async ValueTask<T> ReadSingleRequestAsync<T>(Google.Protobuf.MessageParser<T> parser)
         where T : class, IMessage<T>
     {
+        try
+        {
+            return await ReadOnlyRequestAsync(parser).ConfigureAwait(false);
+        }
+        catch (IOException exception)
+        {
+            // As for a streamed request (ServerStreamReader): Kestrel fails the body read when the client reset the
+            // stream or its connection broke, possibly before RequestAborted fires. The client's doing, not a failure.
+            MarkClientGone();
+            throw new OperationCanceledException("the client reset the request stream or its connection closed", exception, CancellationToken);
+        }
+    }
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<T> ReadOnlyRequestAsync<T>(Google.Protobuf.MessageParser<T> parser)
+        where T : class, IMessage<T>
+    {
         var message = await PipeMessageReader.ReadAsync(RequestBody, parser, readSettings, CancellationToken).ConfigureAwait(false);
         if (message is null)
         {
