@@ -15,12 +15,15 @@ public sealed class GatewayProcess : IAsyncDisposable
 {
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(60);
 
+    private const string HandlerFailurePrefix = "fail: CommsCredits.Grpc.Server[";
+
     private readonly string dotnet;
     private readonly string gatewayDll;
     private readonly IReadOnlyList<string> settings;
     private readonly string logPath;
     private readonly ResponseWitness witness;
     private Process? process;
+    private int handlerFailures;
 
     public GatewayProcess(string name, string gatewayDll, int port, IReadOnlyList<string> settings, string directory, string networkElementKey)
     {
@@ -47,6 +50,9 @@ public sealed class GatewayProcess : IAsyncDisposable
     public GatewayLife Life { get; private set; } = new();
 
     public bool IsRunning => process is { HasExited: false };
+
+    /// <summary>How many gRPC handler failures (errors of the transport's server, in any life) it logged since the last call.</summary>
+    public int TakeHandlerFailures() => Interlocked.Exchange(ref handlerFailures, 0);
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
@@ -119,11 +125,17 @@ public sealed class GatewayProcess : IAsyncDisposable
         witness.Dispose();
     }
 
-    private static void Append(StreamWriter log, string? line)
+    private void Append(StreamWriter log, string? line)
     {
         if (line is null)
         {
             return;
+        }
+
+        // The console logger's first line of an error of the category the transport's server logs under.
+        if (line.StartsWith(HandlerFailurePrefix, StringComparison.Ordinal))
+        {
+            Interlocked.Increment(ref handlerFailures);
         }
 
         lock (log)

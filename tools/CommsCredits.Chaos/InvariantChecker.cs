@@ -25,6 +25,8 @@ public sealed record CheckResult(long Lost, long Doubled, IReadOnlyList<string> 
 /// <item>holds: after session supervision had time to act, no tenant has money held and no session is open;</item>
 /// <item>sessions: a call answered UNKNOWN_SESSION_ID was closed by session supervision (its client was slower than
 /// validity plus grace), never lost: sessions in progress survive the loss of Redis.</item>
+/// <item>no handler failure: no gateway logged a gRPC handler failing (a bug, answered UNKNOWN, which the load takes for no
+/// answer and retries, so only the log shows it).</item>
 /// </list>
 /// </summary>
 public sealed class InvariantChecker(ChaosSettings settings, ChaosStack stack, Observations observations)
@@ -35,6 +37,15 @@ public sealed class InvariantChecker(ChaosSettings settings, ChaosStack stack, O
         while (observations.Violations.TryDequeue(out var violation))
         {
             failures.Add(violation);
+        }
+
+        foreach (var gateway in stack.Gateways)
+        {
+            var handlerFailures = gateway.TakeHandlerFailures();
+            if (handlerFailures > 0)
+            {
+                failures.Add(string.Create(CultureInfo.InvariantCulture, $"handler failures: {gateway.Name} logged {handlerFailures} gRPC handler failures (see its log)"));
+            }
         }
 
         using var redis = await ConnectAsync();
