@@ -4,10 +4,13 @@ using System.Net;
 using CommsCredits.Contracts.V1;
 using CommsCredits.Gateway.Api;
 using CommsCredits.Gateway.Credentials;
+using CommsCredits.Gateway.Health;
 using CommsCredits.Gateway.Ledger;
 using CommsCredits.Gateway.Reconciliation;
+using CommsCredits.Gateway.Reflection;
 using CommsCredits.Gateway.Storage;
 using CommsCredits.Grpc.Server;
+using global::Grpc.Health.V1;
 using ProtoServiceDescriptor = Google.Protobuf.Reflection.ServiceDescriptor;
 using Google.Protobuf.Reflection;
 using Microsoft.AspNetCore.Builder;
@@ -46,6 +49,7 @@ public static class GatewayApplication
         builder.Services.AddGrpcService<AccountsService>(Service(AccountsReflection.Descriptor, "Accounts"));
         builder.Services.AddGrpcService<DirectoryService>(Service(DirectoryReflection.Descriptor, "Directory"));
         builder.Services.AddGrpcService<NotificationsService>(Service(NotificationsReflection.Descriptor, "Notifications"));
+        AddHealthAndReflection(builder);
         builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = TimeSpan.FromSeconds(server.ShutdownTimeoutSeconds));
         builder.WebHost.ConfigureKestrel(kestrel => ConfigureKestrel(kestrel, server, endpoint));
 
@@ -68,6 +72,20 @@ public static class GatewayApplication
         {
             await services.GetRequiredService<SchemaMigrator>().ApplyAsync(cancellationToken);
         }
+    }
+
+    /// <summary>grpc.health.v1.Health and grpc.reflection.v1.ServerReflection, open to callers without a key (probes, grpcurl).</summary>
+    private static void AddHealthAndReflection(WebApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<HealthOptions>().Bind(builder.Configuration.GetSection(HealthOptions.SectionName)).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddSingleton<StorageHealth>();
+        builder.Services.AddHostedService(provider => provider.GetRequiredService<StorageHealth>());
+        var health = Service(HealthReflection.Descriptor, "Health");
+        builder.Services.AddGrpcService<HealthService>(health);
+        builder.Services.AddServiceAccess(health, ServiceAccess.Open);
+        var reflection = Service(global::Grpc.Reflection.V1.ReflectionReflection.Descriptor, "ServerReflection");
+        builder.Services.AddGrpcService<ReflectionService>(reflection);
+        builder.Services.AddServiceAccess(reflection, ServiceAccess.Open);
     }
 
     private static ProtoServiceDescriptor Service(FileDescriptor file, string name) =>

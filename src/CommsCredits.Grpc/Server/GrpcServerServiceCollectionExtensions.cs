@@ -20,6 +20,7 @@ public static class GrpcServerServiceCollectionExtensions
         services.AddOptions<GrpcServerOptions>().Bind(section).ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<GrpcServerOptions>>(new GrpcServerOptionsValidator(sectionPath)));
         services.TryAddSingleton<GrpcServerMarker>();
+        services.TryAddSingleton(provider => new ServedServices(provider.GetServices<GrpcServiceDefinition>()));
         return services;
     }
 

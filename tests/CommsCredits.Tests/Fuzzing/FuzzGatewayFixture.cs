@@ -57,7 +57,9 @@ public sealed class FuzzGatewayFixture : IAsyncLifetime
             var isCharging = string.Equals(service.Name, "Charging", StringComparison.Ordinal);
             foreach (var method in service.Methods)
             {
-                methods.Add(new FuzzMethod(method, "/" + service.FullName + "/" + method.Name, isCharging ? networkElementKey : adminKey, isCharging ? adminKey : networkElementKey));
+                // Health/Watch streams until its client goes: its requests carry a deadline, which ends an accepted one.
+                (string, string)[] headers = string.Equals(method.FullName, "grpc.health.v1.Health.Watch", StringComparison.Ordinal) ? [("grpc-timeout", "200m")] : [];
+                methods.Add(new FuzzMethod(method, "/" + service.FullName + "/" + method.Name, isCharging ? networkElementKey : adminKey, isCharging ? adminKey : networkElementKey, headers));
             }
         }
 
@@ -101,7 +103,7 @@ public sealed class FuzzGatewayFixture : IAsyncLifetime
 }
 
 /// <summary>One gRPC method: its descriptor, its path, the key its service takes and a key of the other role.</summary>
-public sealed record FuzzMethod(MethodDescriptor Method, string Path, string Key, string WrongRoleKey)
+public sealed record FuzzMethod(MethodDescriptor Method, string Path, string Key, string WrongRoleKey, (string Name, string Value)[] Headers)
 {
     public override string ToString() => Path;
 }

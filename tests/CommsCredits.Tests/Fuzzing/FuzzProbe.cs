@@ -11,7 +11,7 @@ using Google.Protobuf.Reflection;
 /// Sends one fuzzed request over raw h2c and judges the answer: it must be HTTP 200 with a grpc-status (in the
 /// trailers, or in the headers of a Trailers-Only answer) that is a valid code, never UNKNOWN (our transport's
 /// answer to an exception it did not expect), with no exception text in grpc-message, and an OK answer must carry
-/// exactly one response message that parses.
+/// exactly one response message that parses (any number, each parsing, for a method that streams its responses).
 /// </summary>
 public static class FuzzProbe
 {
@@ -66,7 +66,7 @@ public static class FuzzProbe
     }
 
     /// <summary>What is wrong with the answer, or null.</summary>
-    public static string? Problem(FuzzAnswer answer, MessageDescriptor? responseType)
+    public static string? Problem(FuzzAnswer answer, MessageDescriptor? responseType, bool streamedResponses = false)
     {
         if (answer.Failure is not null)
         {
@@ -98,7 +98,9 @@ public static class FuzzProbe
             return $"grpc-message leaks '{leak}': {text}";
         }
 
-        return code == 0 && responseType is not null ? ResponseProblem(answer.Body, responseType) : null;
+        return code != 0 || responseType is null ? null
+            : streamedResponses ? StreamedResponsesProblem(answer.Body, responseType)
+            : ResponseProblem(answer.Body, responseType);
     }
 
     public static byte[] Frame(ReadOnlySpan<byte> payload, byte flag = 0)
@@ -118,6 +120,38 @@ public static class FuzzProbe
     {
         var length = (int)BinaryPrimitives.ReadUInt32BigEndian(body.AsSpan(1));
         return responseType.Parser.ParseFrom(body.AsSpan(5, length).ToArray());
+    }
+
+    /// <summary>A streamed answer is any number of whole, uncompressed messages that parse, and nothing else.</summary>
+    private static string? StreamedResponsesProblem(byte[] body, MessageDescriptor responseType)
+    {
+        var position = 0;
+        while (position < body.Length)
+        {
+            if (body.Length - position < 5 || body[position] != 0)
+            {
+                return $"OK with a broken message frame at byte {position} (body {Hex(body)})";
+            }
+
+            var length = (int)BinaryPrimitives.ReadUInt32BigEndian(body.AsSpan(position + 1));
+            if (length > body.Length - position - 5)
+            {
+                return $"OK with a message frame at byte {position} declaring {length} bytes, {body.Length - position - 5} there";
+            }
+
+            try
+            {
+                responseType.Parser.ParseFrom(body.AsSpan(position + 5, length).ToArray());
+            }
+            catch (InvalidProtocolBufferException exception)
+            {
+                return $"OK with a response at byte {position} that does not parse: " + exception.Message;
+            }
+
+            position += 5 + length;
+        }
+
+        return null;
     }
 
     private static string? ResponseProblem(byte[] body, MessageDescriptor responseType)

@@ -70,9 +70,9 @@ public sealed class PayloadFuzzTests(FuzzGatewayFixture fixture, ITestOutputHelp
             var (authorization, keyKind) = Authorization(item.method, random);
             var (body, description) = build(item.method, random);
             var contentType = random.Next(4) == 0 ? "application/grpc+proto" : "application/grpc";
-            var answer = await FuzzProbe.SendAsync(fixture.Raw, item.method.Path, body, authorization, contentType);
+            var answer = await FuzzProbe.SendAsync(fixture.Raw, item.method.Path, body, authorization, contentType, item.method.Headers);
             statuses.AddOrUpdate(answer.GrpcStatus ?? "none", 1, (_, count) => count + 1);
-            if (FuzzProbe.Problem(answer, item.method.Method.OutputType) is { } problem)
+            if (FuzzProbe.Problem(answer, item.method.Method.OutputType, item.method.Method.IsServerStreaming) is { } problem)
             {
                 failures.Enqueue($"{item.method.Path} case {item.number} ({kind}, {keyKind}, {description}): {problem}; body {FuzzProbe.Hex(body)}");
             }

@@ -1,0 +1,21 @@
+namespace CommsCredits.Gateway.Health;
+
+using System.ComponentModel.DataAnnotations;
+
+/// <summary>How the gateway finds out whether it can serve (docs/operations.md, "Health").</summary>
+public sealed class HealthOptions
+{
+    public const string SectionName = "Health";
+
+    /// <summary>How often Redis and PostgreSQL are probed.</summary>
+    [Range(100, 60_000)]
+    public int ProbeIntervalMs { get; set; } = 1_000;
+
+    /// <summary>How long a probe may take before its server counts as unreachable.</summary>
+    [Range(50, 30_000)]
+    public int ProbeTimeoutMs { get; set; } = 1_000;
+
+    /// <summary>The most Watch streams open at once; one more is refused with RESOURCE_EXHAUSTED.</summary>
+    [Range(1, 10_000)]
+    public int MaxWatchers { get; set; } = 100;
+}

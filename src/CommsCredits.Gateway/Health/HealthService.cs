@@ -1,0 +1,74 @@
+namespace CommsCredits.Gateway.Health;
+
+using CommsCredits.Grpc.Protocol;
+using CommsCredits.Grpc.Server;
+using global::Grpc.Health.V1;
+using Microsoft.Extensions.Options;
+using ServingStatus = global::Grpc.Health.V1.HealthCheckResponse.Types.ServingStatus;
+
+/// <summary>
+/// grpc.health.v1.Health: the server as a whole under the empty name, and each service it serves under its full name,
+/// all with one status, SERVING while Redis and PostgreSQL are reachable and the gateway is not stopping
+/// (<see cref="StorageHealth"/>). Check answers NOT_FOUND for a name the server does not serve; Watch sends the status
+/// now, then each change, and SERVICE_UNKNOWN for such a name (it may be served later, by the protocol; never here).
+/// </summary>
+public sealed class HealthService(StorageHealth health, ServedServices served, IOptions<HealthOptions> options)
+{
+    private readonly HashSet<string> known = [string.Empty, .. served.Descriptors.Select(service => service.FullName)];
+    private readonly int maxWatchers = options.Value.MaxWatchers;
+    private int watchers;
+
+    public Task<HealthCheckResponse> Check(HealthCheckRequest request, ServerCallContext context)
+    {
+        if (!known.Contains(request.Service))
+        {
+            throw new RpcException(new Status(StatusCode.NotFound, $"unknown service '{Shorten(request.Service)}'"));
+        }
+
+        return Task.FromResult(new HealthCheckResponse { Status = StatusOf(health.Current) });
+    }
+
+    public async Task Watch(HealthCheckRequest request, IServerStreamWriter<HealthCheckResponse> responses, ServerCallContext context)
+    {
+        if (Interlocked.Increment(ref watchers) > maxWatchers)
+        {
+            Interlocked.Decrement(ref watchers);
+            throw new RpcException(new Status(StatusCode.ResourceExhausted, $"too many health watchers (Health:MaxWatchers is {maxWatchers})"));
+        }
+
+        try
+        {
+            var cancellationToken = context.CancellationToken;
+            if (!known.Contains(request.Service))
+            {
+                await responses.WriteAsync(new HealthCheckResponse { Status = ServingStatus.ServiceUnknown }, cancellationToken);
+                await Task.Delay(Timeout.Infinite, cancellationToken);
+                return;
+            }
+
+            var next = health.NextChange;
+            var sent = StatusOf(health.Current);
+            await responses.WriteAsync(new HealthCheckResponse { Status = sent }, cancellationToken);
+            while (true)
+            {
+                await next.WaitAsync(cancellationToken);
+                // The next change is taken before the current report is read, so no change in between is missed.
+                next = health.NextChange;
+                var status = StatusOf(health.Current);
+                if (status != sent)
+                {
+                    await responses.WriteAsync(new HealthCheckResponse { Status = status }, cancellationToken);
+                    sent = status;
+                }
+            }
+        }
+        finally
+        {
+            Interlocked.Decrement(ref watchers);
+        }
+    }
+
+    private static ServingStatus StatusOf(HealthReport report) => report.Serving ? ServingStatus.Serving : ServingStatus.NotServing;
+
+    private static string Shorten(string name) => name.Length <= 200 ? name : name[..200] + "...";
+}
