@@ -3,6 +3,7 @@ namespace CommsCredits.Gateway.Health;
 using CommsCredits.Grpc.Protocol;
 using CommsCredits.Grpc.Server;
 using global::Grpc.Health.V1;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using ServingStatus = global::Grpc.Health.V1.HealthCheckResponse.Types.ServingStatus;
 
@@ -11,8 +12,9 @@ using ServingStatus = global::Grpc.Health.V1.HealthCheckResponse.Types.ServingSt
 /// all with one status, SERVING while Redis and PostgreSQL are reachable and the gateway is not stopping
 /// (<see cref="StorageHealth"/>). Check answers NOT_FOUND for a name the server does not serve; Watch sends the status
 /// now, then each change, and SERVICE_UNKNOWN for such a name (it may be served later, by the protocol; never here).
+/// When the host starts stopping, Watch sends NOT_SERVING and ends: an open Watch must not hold up the drain.
 /// </summary>
-public sealed class HealthService(StorageHealth health, ServedServices served, IOptions<HealthOptions> options)
+public sealed class HealthService(StorageHealth health, ServedServices served, IOptions<HealthOptions> options, IHostApplicationLifetime lifetime)
 {
     private readonly HashSet<string> known = [string.Empty, .. served.Descriptors.Select(service => service.FullName)];
     private readonly int maxWatchers = options.Value.MaxWatchers;
@@ -42,14 +44,16 @@ public sealed class HealthService(StorageHealth health, ServedServices served, I
             if (!known.Contains(request.Service))
             {
                 await responses.WriteAsync(new HealthCheckResponse { Status = ServingStatus.ServiceUnknown }, cancellationToken);
-                await Task.Delay(Timeout.Infinite, cancellationToken);
+                using var untilStopping = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, lifetime.ApplicationStopping);
+                await Task.Delay(Timeout.Infinite, untilStopping.Token).ContinueWith(static _ => { }, TaskScheduler.Default);
+                cancellationToken.ThrowIfCancellationRequested();
                 return;
             }
 
             var next = health.NextChange;
             var sent = StatusOf(health.Current);
             await responses.WriteAsync(new HealthCheckResponse { Status = sent }, cancellationToken);
-            while (true)
+            while (!health.Current.Stopping)
             {
                 await next.WaitAsync(cancellationToken);
                 // The next change is taken before the current report is read, so no change in between is missed.

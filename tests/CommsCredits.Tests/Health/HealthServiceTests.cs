@@ -5,6 +5,8 @@ using CommsCredits.Grpc.Protocol;
 using CommsCredits.Tests.Charging;
 using CommsCredits.Tests.Infrastructure;
 using global::Grpc.Health.V1;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Shouldly;
 using Xunit;
 using ServingStatus = global::Grpc.Health.V1.HealthCheckResponse.Types.ServingStatus;
@@ -56,6 +58,29 @@ public sealed class HealthServiceTests
         (await Task.WhenAny(more, Task.Delay(500))).ShouldNotBe(more);
         await watching.CancelAsync();
         await Should.ThrowAsync<Exception>(more);
+    }
+
+    [Fact]
+    public async Task A_stopping_gateway_says_NOT_SERVING_and_ends_its_Watch_streams()
+    {
+        // Proves the drain: once the host starts stopping (SIGTERM), watchers hear NOT_SERVING at once, so load
+        // balancers send new calls elsewhere, and their streams end instead of holding up the shutdown.
+        await using var gateway = await GatewayInstance.StartAsync(null);
+        using var watching = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        using var watch = gateway.Channel.ServerStreaming<HealthCheckRequest, HealthCheckResponse>(WatchMethod, new HealthCheckRequest(), new CallOptions(CancellationToken: watching.Token));
+        await using var statuses = watch.GetAsyncEnumerator(watching.Token);
+        using var unknownWatch = gateway.Channel.ServerStreaming<HealthCheckRequest, HealthCheckResponse>(
+            WatchMethod, new HealthCheckRequest { Service = "no.such.Service" }, new CallOptions(CancellationToken: watching.Token));
+        await using var unknown = unknownWatch.GetAsyncEnumerator(watching.Token);
+        (await NextAsync(statuses)).ShouldBe(ServingStatus.Serving);
+        (await NextAsync(unknown)).ShouldBe(ServingStatus.ServiceUnknown);
+
+        gateway.Services.GetRequiredService<IHostApplicationLifetime>().StopApplication();
+
+        (await NextAsync(statuses)).ShouldBe(ServingStatus.NotServing);
+        (await statuses.MoveNextAsync()).ShouldBeFalse();
+        watch.Status.Code.ShouldBe(StatusCode.OK);
+        (await unknown.MoveNextAsync()).ShouldBeFalse();
     }
 
     [Fact]
