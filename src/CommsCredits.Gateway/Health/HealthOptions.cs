@@ -15,6 +15,14 @@ public sealed class HealthOptions
     [Range(50, 30_000)]
     public int ProbeTimeoutMs { get; set; } = 1_000;
 
+    /// <summary>
+    /// How many probes of a server must fail in a row before it counts as unreachable: one slow answer on a busy machine
+    /// (a probe waiting for a pooled connection) must not take the gateway out of its balancer. One success is enough
+    /// to count it reachable again.
+    /// </summary>
+    [Range(1, 100)]
+    public int FailedProbesBeforeUnreachable { get; set; } = 3;
+
     /// <summary>The most Watch streams open at once; one more is refused with RESOURCE_EXHAUSTED.</summary>
     [Range(1, 10_000)]
     public int MaxWatchers { get; set; } = 100;

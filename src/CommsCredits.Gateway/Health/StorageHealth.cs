@@ -8,7 +8,8 @@ using Npgsql;
 
 /// <summary>
 /// Probes Redis (PING) and PostgreSQL (SELECT 1) every <see cref="HealthOptions.ProbeIntervalMs"/>, each bounded by
-/// <see cref="HealthOptions.ProbeTimeoutMs"/>, and publishes what it found; from the moment the host starts stopping
+/// <see cref="HealthOptions.ProbeTimeoutMs"/>, and publishes what it found (a server is unreachable after
+/// <see cref="HealthOptions.FailedProbesBeforeUnreachable"/> failed probes in a row); from the moment the host starts stopping
 /// the gateway reports itself not serving, so that load balancers move new calls elsewhere while it drains.
 /// Readers take <see cref="Current"/>; watchers wait on <see cref="NextChange"/>.
 /// </summary>
@@ -23,6 +24,9 @@ public sealed partial class StorageHealth(
     private readonly HealthOptions settings = options.Value;
     private readonly Lock gate = new();
     private HealthReport current = HealthReport.NotProbed;
+    // Unreachable until a first probe answers.
+    private int redisFailures = options.Value.FailedProbesBeforeUnreachable;
+    private int postgresFailures = options.Value.FailedProbesBeforeUnreachable;
     private TaskCompletionSource<HealthReport> next = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public HealthReport Current
@@ -48,14 +52,15 @@ public sealed partial class StorageHealth(
         }
     }
 
-    /// <summary>Probes both servers once and publishes the result.</summary>
-    public async Task<HealthReport> ProbeAsync(CancellationToken cancellationToken)
+    /// <summary>Probes both servers once and publishes the result. Only the probe loop calls it (it keeps the counts).</summary>
+    private async Task ProbeAsync(CancellationToken cancellationToken)
     {
         var redis = ProbeRedisAsync(cancellationToken);
         var postgres = ProbePostgresAsync(cancellationToken);
-        var found = new HealthReport(Probed: true, await redis, await postgres, lifetime.ApplicationStopping.IsCancellationRequested);
+        var redisReachable = Reachable(await redis, ref redisFailures);
+        var postgresReachable = Reachable(await postgres, ref postgresFailures);
+        var found = new HealthReport(Probed: true, redisReachable, postgresReachable, lifetime.ApplicationStopping.IsCancellationRequested);
         Publish(found);
-        return found;
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -74,6 +79,13 @@ public sealed partial class StorageHealth(
                 return;
             }
         }
+    }
+
+    /// <summary>Counts a probe's outcome; a server is unreachable once enough probes in a row failed.</summary>
+    private bool Reachable(bool answered, ref int failuresInRow)
+    {
+        failuresInRow = answered ? 0 : failuresInRow + 1;
+        return failuresInRow < settings.FailedProbesBeforeUnreachable;
     }
 
     private async Task<bool> ProbeRedisAsync(CancellationToken cancellationToken)
