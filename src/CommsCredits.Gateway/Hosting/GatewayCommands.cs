@@ -78,16 +78,38 @@ public static class GatewayCommands
         {
             return await FailAsync($"{command}: {exception.Message}");
         }
+        catch (ConfigurationErrorException exception)
+        {
+            // An operator's mistake, not a bug: what to change, without a stack trace.
+            foreach (var failure in exception.Failures)
+            {
+                await Console.Error.WriteLineAsync($"{command}: configuration error: {failure}");
+            }
+
+            return GatewayConfiguration.ExitConfigurationError;
+        }
     }
 
     internal static IHost BuildCommandHost(string[] settings, Action<IServiceCollection>? configure = null)
     {
-        var builder = Host.CreateApplicationBuilder(settings);
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = settings, ContentRootPath = GatewayConfiguration.ContentRoot });
+        GatewayConfiguration.AddGatewaySources(builder.Configuration, settings);
         // Logs go to standard error, so that what a command prints (a new key, say) can be captured from standard output.
         builder.Logging.AddConsole(console => console.LogToStandardErrorThreshold = LogLevel.Trace);
         builder.Services.AddChargingCore(builder.Configuration);
         configure?.Invoke(builder.Services);
-        return builder.Build();
+        var host = builder.Build();
+        try
+        {
+            GatewayConfiguration.ValidateNow(host.Services);
+        }
+        catch (ConfigurationErrorException)
+        {
+            host.Dispose();
+            throw;
+        }
+
+        return host;
     }
 
     private static async Task<int> WorkAsync(string[] settings, CancellationToken cancellationToken)
