@@ -16,7 +16,7 @@ using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Console;
 using Microsoft.Extensions.Options;
 
 /// <summary>The gateway process: the charging core behind a gRPC listener on Kestrel's HTTP/2.</summary>
@@ -26,10 +26,9 @@ public static class GatewayApplication
     {
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = args, ContentRootPath = GatewayConfiguration.ContentRoot });
         GatewayConfiguration.AddGatewaySources(builder.Configuration, args);
-        // The slim builder's console logger is the simple formatter whatever the configuration says; this one reads
-        // Logging:Console (FormatterName json by default, in appsettings.json).
-        builder.Logging.ClearProviders();
-        builder.Logging.AddConsole();
+        // The slim builder's console logger is set to the simple formatter in code, over what the configuration says;
+        // binding Logging:Console again after it lets the configuration choose (json by default, in appsettings.json).
+        builder.Services.Configure<ConsoleLoggerOptions>(builder.Configuration.GetSection("Logging:Console"));
         configure?.Invoke(builder);
         var server = GatewayConfiguration.Read<ServerOptions>(builder.Configuration, ServerOptions.SectionName);
         Uri endpoint;
