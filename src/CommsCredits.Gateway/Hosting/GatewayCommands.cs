@@ -13,7 +13,7 @@ using Microsoft.Extensions.Logging;
 /// <summary>
 /// The gateway's commands: serve (the default), migrate, worker, seed-demo, the API key commands and reconcile. Besides a command's own
 /// options, everything after it is configuration (--Section:Key=value), on top of appsettings.json and environment
-/// variables (Section__Key).
+/// variables (Section__Key, COMMSCREDITS_Section__Key): see <see cref="GatewayConfiguration"/>.
 /// </summary>
 public static class GatewayCommands
 {
@@ -43,7 +43,10 @@ public static class GatewayCommands
                        --repair writes a drifted tenant's pending settlements to the ledger and rebuilds its Redis
                        state from the ledger. Exit 0 no drift, 1 drift found (even if repaired), 2 usage or storage error
         settings: Storage:Redis, Storage:Postgres, Server:Endpoint, Charging:*, Settlement:*, Catalog:*, Accounts:*,
-                  Funding:*, Recharge:*, Directory:*, Credentials:*, Supervision:*, Reconciliation:*, Grpc:*
+                  Funding:*, Recharge:*, Directory:*, Credentials:*, Supervision:*, Reconciliation:*, Notifications:*, Grpc:*,
+                  Logging:* (Logging:Console:FormatterName json or simple); from appsettings.json next to the dll, then
+                  Section__Key and COMMSCREDITS_Section__Key environment variables, then --Section:Key=value (each wins
+                  over the one before); a bad setting stops the command with exit 2 and a message naming it
         """;
 
     public static async Task<int> RunAsync(string[] args)
