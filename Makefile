@@ -30,7 +30,11 @@ LOG_FORMAT ?= simple
 GATEWAY_DLL := src/CommsCredits.Gateway/bin/$(CONFIGURATION)/net10.0/CommsCredits.Gateway.dll
 # The demo API keys seed-demo writes (mode 0600) for `make call`; renewed by every `make run`.
 DEMO_KEYS := $(LOCAL_DIR)/demo-keys.env
-GATEWAY_ENVIRONMENT := Storage__Redis='$(GATEWAY_REDIS)' Storage__Postgres='$(GATEWAY_POSTGRES)' Server__Endpoint='$(GATEWAY_ENDPOINT)' Logging__Console__FormatterName='$(LOG_FORMAT)'
+# The simple format writes the timestamp right before the level ("...Zinfo:"); a space after it reads better.
+ifeq ($(LOG_FORMAT),simple)
+LOG_TIMESTAMP := Logging__Console__FormatterOptions__TimestampFormat="yyyy-MM-dd'T'HH':'mm':'ss.fff'Z '"
+endif
+GATEWAY_ENVIRONMENT := Storage__Redis='$(GATEWAY_REDIS)' Storage__Postgres='$(GATEWAY_POSTGRES)' Server__Endpoint='$(GATEWAY_ENDPOINT)' Logging__Console__FormatterName='$(LOG_FORMAT)' $(LOG_TIMESTAMP)
 
 # A hung test run is killed (and its test servers reaped) instead of blocking CI forever.
 TEST_HANG_TIMEOUT := 20m

@@ -15,7 +15,10 @@ public sealed class GatewayProcess : IAsyncDisposable
 {
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(60);
 
-    /// <summary>The first line of such an error in the simple console format (--Logging:Console:FormatterName=simple).</summary>
+    /// <summary>
+    /// The first line of such an error in the simple console format (--Logging:Console:FormatterName=simple), after the
+    /// timestamp that Logging:Console:FormatterOptions:TimestampFormat puts in front of it.
+    /// </summary>
     private const string HandlerFailurePrefix = "fail: CommsCredits.Grpc.Server[";
 
     /// <summary>The fields of such an error in the JSON console format, the gateway's default: one entry per line.</summary>
@@ -138,7 +141,7 @@ public sealed class GatewayProcess : IAsyncDisposable
         }
 
         // An error of the category the transport's server logs under: the simple format's first line of it, or a JSON entry.
-        if (line.StartsWith(HandlerFailurePrefix, StringComparison.Ordinal)
+        if ((!line.StartsWith(' ') && line.Contains(HandlerFailurePrefix, StringComparison.Ordinal))
             || (line.StartsWith('{') && line.Contains(JsonErrorLevel, StringComparison.Ordinal) && line.Contains(JsonServerCategory, StringComparison.Ordinal)))
         {
             Interlocked.Increment(ref handlerFailures);
