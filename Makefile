@@ -9,6 +9,7 @@
 #   GATEWAY_REDIS     127.0.0.1:$(REDIS_PORT)        -> Storage__Redis
 #   GATEWAY_POSTGRES  Host=127.0.0.1;Port=$(POSTGRES_PORT);Username=postgres;Database=commscredits -> Storage__Postgres
 #   FILTER            (none)                         dotnet test --filter expression for `make test`
+#   LOG_FORMAT        simple                         -> Logging__Console__FormatterName for `make run` (the gateway's default is json)
 
 SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
@@ -23,11 +24,17 @@ GATEWAY_ENDPOINT ?= http://127.0.0.1:5080
 GATEWAY_REDIS ?= 127.0.0.1:$(REDIS_PORT)
 GATEWAY_POSTGRES ?= Host=127.0.0.1;Port=$(POSTGRES_PORT);Username=postgres;Database=commscredits
 FILTER ?=
+# `make run` is read by a person at a terminal: plain text lines instead of the JSON an operator's log pipeline reads.
+LOG_FORMAT ?= simple
 
 GATEWAY_DLL := src/CommsCredits.Gateway/bin/$(CONFIGURATION)/net10.0/CommsCredits.Gateway.dll
 # The demo API keys seed-demo writes (mode 0600) for `make call`; renewed by every `make run`.
 DEMO_KEYS := $(LOCAL_DIR)/demo-keys.env
-GATEWAY_ENVIRONMENT := Storage__Redis='$(GATEWAY_REDIS)' Storage__Postgres='$(GATEWAY_POSTGRES)' Server__Endpoint='$(GATEWAY_ENDPOINT)'
+# The simple format writes the timestamp right before the level ("...Zinfo:"); a space after it reads better.
+ifeq ($(LOG_FORMAT),simple)
+LOG_TIMESTAMP := Logging__Console__FormatterOptions__TimestampFormat="yyyy-MM-dd'T'HH':'mm':'ss.fff'Z '"
+endif
+GATEWAY_ENVIRONMENT := Storage__Redis='$(GATEWAY_REDIS)' Storage__Postgres='$(GATEWAY_POSTGRES)' Server__Endpoint='$(GATEWAY_ENDPOINT)' Logging__Console__FormatterName='$(LOG_FORMAT)' $(LOG_TIMESTAMP)
 
 # A hung test run is killed (and its test servers reaped) instead of blocking CI forever.
 TEST_HANG_TIMEOUT := 20m

@@ -15,7 +15,15 @@ public sealed class GatewayProcess : IAsyncDisposable
 {
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(60);
 
+    /// <summary>
+    /// The first line of such an error in the simple console format (--Logging:Console:FormatterName=simple), after the
+    /// timestamp that Logging:Console:FormatterOptions:TimestampFormat puts in front of it.
+    /// </summary>
     private const string HandlerFailurePrefix = "fail: CommsCredits.Grpc.Server[";
+
+    /// <summary>The fields of such an error in the JSON console format, the gateway's default: one entry per line.</summary>
+    private const string JsonErrorLevel = "\"LogLevel\":\"Error\"";
+    private const string JsonServerCategory = "\"Category\":\"CommsCredits.Grpc.Server\"";
 
     private readonly string dotnet;
     private readonly string gatewayDll;
@@ -132,8 +140,9 @@ public sealed class GatewayProcess : IAsyncDisposable
             return;
         }
 
-        // The console logger's first line of an error of the category the transport's server logs under.
-        if (line.StartsWith(HandlerFailurePrefix, StringComparison.Ordinal))
+        // An error of the category the transport's server logs under: the simple format's first line of it, or a JSON entry.
+        if ((!line.StartsWith(' ') && line.Contains(HandlerFailurePrefix, StringComparison.Ordinal))
+            || (line.StartsWith('{') && line.Contains(JsonErrorLevel, StringComparison.Ordinal) && line.Contains(JsonServerCategory, StringComparison.Ordinal)))
         {
             Interlocked.Increment(ref handlerFailures);
         }

@@ -19,6 +19,7 @@ using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging.Console;
 using Microsoft.Extensions.Options;
 
 /// <summary>The gateway process: the charging core behind a gRPC listener on Kestrel's HTTP/2.</summary>
@@ -26,10 +27,22 @@ public static class GatewayApplication
 {
     public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
     {
-        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = args });
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = args, ContentRootPath = GatewayConfiguration.ContentRoot });
+        GatewayConfiguration.AddGatewaySources(builder.Configuration, args);
+        // The slim builder's console logger is set to the simple formatter in code, over what the configuration says;
+        // binding Logging:Console again after it lets the configuration choose (json by default, in appsettings.json).
+        builder.Services.Configure<ConsoleLoggerOptions>(builder.Configuration.GetSection("Logging:Console"));
         configure?.Invoke(builder);
-        var server = builder.Configuration.GetSection(ServerOptions.SectionName).Get<ServerOptions>() ?? new ServerOptions();
-        var endpoint = server.EndpointUri();
+        var server = GatewayConfiguration.Read<ServerOptions>(builder.Configuration, ServerOptions.SectionName);
+        Uri endpoint;
+        try
+        {
+            endpoint = server.EndpointUri();
+        }
+        catch (InvalidOperationException exception)
+        {
+            throw new ConfigurationErrorException(exception.Message, exception);
+        }
 
         builder.Services.AddChargingCore(builder.Configuration);
         if (builder.Configuration.GetValue<bool>(ReconciliationOptions.SectionName + ":" + nameof(ReconciliationOptions.ScheduleInServe)))
@@ -37,7 +50,7 @@ public static class GatewayApplication
             builder.Services.AddReconciliationJob();
         }
 
-        builder.Services.AddOptions<ServerOptions>().Bind(builder.Configuration.GetSection(ServerOptions.SectionName)).ValidateDataAnnotations().ValidateOnStart();
+        ServiceRegistration.AddValidatedOptions<ServerOptions>(builder.Services, builder.Configuration, ServerOptions.SectionName);
         builder.Services.AddGrpcServer(builder.Configuration.GetSection("Grpc"));
         builder.Services.AddSingleton<IRpcExceptionMapper, StorageExceptionMapper>();
         builder.Services.AddSingleton<ServiceAccessRules>();
@@ -54,6 +67,7 @@ public static class GatewayApplication
         builder.WebHost.ConfigureKestrel(kestrel => ConfigureKestrel(kestrel, server, endpoint));
 
         var app = builder.Build();
+        GatewayConfiguration.ValidateNow(app.Services);
         app.MapGrpcServices();
         return app;
     }

@@ -13,7 +13,7 @@ using Microsoft.Extensions.Logging;
 /// <summary>
 /// The gateway's commands: serve (the default), migrate, worker, seed-demo, the API key commands and reconcile. Besides a command's own
 /// options, everything after it is configuration (--Section:Key=value), on top of appsettings.json and environment
-/// variables (Section__Key).
+/// variables (Section__Key, COMMSCREDITS_Section__Key): see <see cref="GatewayConfiguration"/>.
 /// </summary>
 public static class GatewayCommands
 {
@@ -43,7 +43,10 @@ public static class GatewayCommands
                        --repair writes a drifted tenant's pending settlements to the ledger and rebuilds its Redis
                        state from the ledger. Exit 0 no drift, 1 drift found (even if repaired), 2 usage or storage error
         settings: Storage:Redis, Storage:Postgres, Server:Endpoint, Charging:*, Settlement:*, Catalog:*, Accounts:*,
-                  Funding:*, Recharge:*, Directory:*, Credentials:*, Supervision:*, Reconciliation:*, Grpc:*
+                  Funding:*, Recharge:*, Directory:*, Credentials:*, Supervision:*, Reconciliation:*, Notifications:*, Grpc:*,
+                  Logging:* (Logging:Console:FormatterName json or simple); from appsettings.json next to the dll, then
+                  Section__Key and COMMSCREDITS_Section__Key environment variables, then --Section:Key=value (each wins
+                  over the one before); a bad setting stops the command with exit 2 and a message naming it
         """;
 
     public static async Task<int> RunAsync(string[] args)
@@ -78,16 +81,38 @@ public static class GatewayCommands
         {
             return await FailAsync($"{command}: {exception.Message}");
         }
+        catch (ConfigurationErrorException exception)
+        {
+            // An operator's mistake, not a bug: what to change, without a stack trace.
+            foreach (var failure in exception.Failures)
+            {
+                await Console.Error.WriteLineAsync($"{command}: configuration error: {failure}");
+            }
+
+            return GatewayConfiguration.ExitConfigurationError;
+        }
     }
 
     internal static IHost BuildCommandHost(string[] settings, Action<IServiceCollection>? configure = null)
     {
-        var builder = Host.CreateApplicationBuilder(settings);
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = settings, ContentRootPath = GatewayConfiguration.ContentRoot });
+        GatewayConfiguration.AddGatewaySources(builder.Configuration, settings);
         // Logs go to standard error, so that what a command prints (a new key, say) can be captured from standard output.
         builder.Logging.AddConsole(console => console.LogToStandardErrorThreshold = LogLevel.Trace);
         builder.Services.AddChargingCore(builder.Configuration);
         configure?.Invoke(builder.Services);
-        return builder.Build();
+        var host = builder.Build();
+        try
+        {
+            GatewayConfiguration.ValidateNow(host.Services);
+        }
+        catch (ConfigurationErrorException)
+        {
+            host.Dispose();
+            throw;
+        }
+
+        return host;
     }
 
     private static async Task<int> WorkAsync(string[] settings, CancellationToken cancellationToken)

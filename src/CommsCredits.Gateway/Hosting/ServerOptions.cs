@@ -54,6 +54,13 @@ public sealed class ServerOptions
             throw new InvalidOperationException("Server:Endpoint is https, so Server:CertificatePath must name a .pfx certificate");
         }
 
+        var host = uri.Host;
+        if (!string.Equals(host, "localhost", StringComparison.OrdinalIgnoreCase) && host is not ("0.0.0.0" or "*" or "[::]")
+            && !System.Net.IPAddress.TryParse(host.Trim('[', ']'), out _))
+        {
+            throw new InvalidOperationException($"Server:Endpoint host must be an IP address, localhost or 0.0.0.0 (got '{host}')");
+        }
+
         return uri;
     }
 }

@@ -1,5 +1,6 @@
 namespace CommsCredits.Gateway.Hosting;
 
+using System.Diagnostics.CodeAnalysis;
 using CommsCredits.Gateway.Accounts;
 using CommsCredits.Gateway.Balances;
 using CommsCredits.Gateway.Charging;
@@ -97,10 +98,16 @@ public static class ServiceRegistration
         services.AddHostedService(provider => provider.GetRequiredService<NotificationDispatcher>());
     }
 
-    private static void AddValidatedOptions<TOptions>(IServiceCollection services, IConfiguration configuration, string section)
+    /// <summary>
+    /// Binds the section and checks its data annotations at start-up, with messages that name the setting
+    /// (<see cref="SettingsValidator{TOptions}"/>); the rules between settings are the options' own validators.
+    /// </summary>
+    internal static void AddValidatedOptions<[DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.All)] TOptions>(
+        IServiceCollection services, IConfiguration configuration, string section)
         where TOptions : class
     {
-        services.AddOptions<TOptions>().Bind(configuration.GetSection(section)).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<TOptions>().Bind(configuration.GetSection(section)).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<TOptions>>(new SettingsValidator<TOptions>(section));
     }
 
     private static NpgsqlDataSource BuildDataSource(StorageOptions options)

@@ -49,8 +49,9 @@ public sealed class TlsEndpointTests
     [InlineData("http://example.com:5080", "Server:Endpoint")]
     public void A_bad_endpoint_setting_stops_the_start_with_a_message_naming_it(string endpoint, string setting)
     {
-        // Proves start-up validation of the listener settings: the error names the setting to change.
-        var error = Should.Throw<InvalidOperationException>(() => GatewayApplication.Build(["--Server:Endpoint=" + endpoint]));
+        // Proves start-up validation of the listener settings: a configuration error (which the commands print without a
+        // stack trace) that names the setting to change.
+        var error = Should.Throw<ConfigurationErrorException>(() => GatewayApplication.Build(["--Server:Endpoint=" + endpoint]));
         error.Message.ShouldContain(setting);
     }
 
