@@ -91,7 +91,7 @@ public static class GatewayApplication
     /// <summary>grpc.health.v1.Health and grpc.reflection.v1.ServerReflection, open to callers without a key (probes, grpcurl).</summary>
     private static void AddHealthAndReflection(WebApplicationBuilder builder)
     {
-        builder.Services.AddOptions<HealthOptions>().Bind(builder.Configuration.GetSection(HealthOptions.SectionName)).ValidateDataAnnotations().ValidateOnStart();
+        ServiceRegistration.AddValidatedOptions<HealthOptions>(builder.Services, builder.Configuration, HealthOptions.SectionName);
         builder.Services.AddSingleton<StorageHealth>();
         builder.Services.AddHostedService(provider => provider.GetRequiredService<StorageHealth>());
         var health = Service(HealthReflection.Descriptor, "Health");
