@@ -5,6 +5,7 @@ using CommsCredits.Contracts.V1;
 using CommsCredits.Gateway.Api;
 using CommsCredits.Gateway.Credentials;
 using CommsCredits.Gateway.Ledger;
+using CommsCredits.Gateway.Operations;
 using CommsCredits.Gateway.Reconciliation;
 using CommsCredits.Gateway.Storage;
 using CommsCredits.Grpc.Server;
@@ -36,6 +37,7 @@ public static class GatewayApplication
 
         builder.Services.AddOptions<ServerOptions>().Bind(builder.Configuration.GetSection(ServerOptions.SectionName)).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddGrpcServer(builder.Configuration.GetSection("Grpc"));
+        builder.Services.AddOperations(builder.Configuration);
         builder.Services.AddSingleton<IRpcExceptionMapper, StorageExceptionMapper>();
         builder.Services.AddSingleton<ServiceAccessRules>();
         builder.Services.AddSingleton<IRpcCallAuthorizer, ApiKeyAuthorizer>();

@@ -1,0 +1,73 @@
+namespace CommsCredits.Gateway.Operations;
+
+using System.Net;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+/// <summary>
+/// The operations listener: a Kestrel server of its own, on Operations:Endpoint, serving the routes registered with
+/// AddOperationsRoute (GET /metrics) over HTTP/1.1 and HTTP/2. It shares nothing with the gRPC listener but the
+/// gateway's logging, so the gRPC port never serves /metrics and this one never serves gRPC.
+/// </summary>
+public sealed class OperationsServer(
+    IOptions<OperationsOptions> options, IEnumerable<OperationsRoute> routes, IServiceProvider gatewayServices, ILoggerFactory loggerFactory) : IHostedService, IAsyncDisposable
+{
+    private readonly OperationsOptions settings = options.Value;
+    private WebApplication? app;
+
+    /// <summary>Where the listener is bound once started (the real port when Operations:Endpoint asks for port 0); null when disabled.</summary>
+    public Uri? Address { get; private set; }
+
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        if (!settings.Enabled)
+        {
+            return;
+        }
+
+        var endpoint = settings.ParseEndpoint();
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
+        builder.Logging.ClearProviders();
+        builder.Services.AddSingleton(loggerFactory);
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.AddServerHeader = false;
+            kestrel.Limits.MaxConcurrentConnections = settings.MaxConnections;
+            kestrel.Listen(endpoint, listen => listen.Protocols = HttpProtocols.Http1AndHttp2);
+        });
+        var built = builder.Build();
+        foreach (var route in routes)
+        {
+            route.Map(built, gatewayServices);
+        }
+
+        await built.StartAsync(cancellationToken);
+        app = built;
+        var bound = built.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
+        Address = new Uri(bound.Replace("[::]", IPAddress.IPv6Any.ToString(), StringComparison.Ordinal));
+    }
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        if (app is not null)
+        {
+            await app.StopAsync(cancellationToken);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (app is not null)
+        {
+            await app.DisposeAsync();
+            app = null;
+        }
+    }
+}
