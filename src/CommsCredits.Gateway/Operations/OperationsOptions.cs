@@ -12,9 +12,21 @@ public sealed class OperationsOptions
     /// <summary>Whether the gateway serves the operations listener at all.</summary>
     public bool Enabled { get; set; } = true;
 
-    /// <summary>http://host:port (HTTP/1.1, and HTTP/2 with prior knowledge); port 0 takes a free port. Cleartext only: keep it on a private network.</summary>
+    /// <summary>
+    /// http://host:port (HTTP/1.1: Kestrel offers HTTP/2 only through TLS), or https://host:port with CertificatePath
+    /// (HTTP/1.1 and HTTP/2 by ALPN); port 0 takes a free port.
+    /// </summary>
     [Required]
     public string Endpoint { get; set; } = "http://127.0.0.1:9464";
+
+    /// <summary>A PKCS#12 (.pfx) certificate with its private key, for an https endpoint.</summary>
+    public string? CertificatePath { get; set; }
+
+    /// <summary>The password of the certificate file, if it has one.</summary>
+    public string? CertificatePassword { get; set; }
+
+    /// <summary>Whether <see cref="Endpoint"/> is https (checked by <see cref="ParseEndpoint"/>).</summary>
+    public bool UsesTls => Endpoint.StartsWith("https://", StringComparison.Ordinal);
 
     /// <summary>How often the Redis-wide gauges (open sessions, money held) are recomputed.</summary>
     [Range(1, 3_600)]
@@ -31,10 +43,15 @@ public sealed class OperationsOptions
     /// <summary>Parses <see cref="Endpoint"/> into an address and port; throws with a message naming the setting.</summary>
     public IPEndPoint ParseEndpoint()
     {
-        if (!Uri.TryCreate(Endpoint, UriKind.Absolute, out var uri) || !string.Equals(uri.Scheme, "http", StringComparison.Ordinal)
+        if (!Uri.TryCreate(Endpoint, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https")
             || !Endpoint.AsSpan(uri.Scheme.Length + 3).Contains(':') || !string.Equals(uri.AbsolutePath, "/", StringComparison.Ordinal))
         {
-            throw new OptionsValidationException(SectionName, typeof(OperationsOptions), [$"Operations:Endpoint must be http://host:port (got '{Endpoint}')"]);
+            throw new OptionsValidationException(SectionName, typeof(OperationsOptions), [$"Operations:Endpoint must be http://host:port or https://host:port (got '{Endpoint}')"]);
+        }
+
+        if (UsesTls && string.IsNullOrEmpty(CertificatePath))
+        {
+            throw new OptionsValidationException(SectionName, typeof(OperationsOptions), ["Operations:Endpoint is https, so Operations:CertificatePath must name a .pfx certificate"]);
         }
 
         var host = uri.Host;

@@ -40,7 +40,15 @@ public sealed class OperationsServer(
         {
             kestrel.AddServerHeader = false;
             kestrel.Limits.MaxConcurrentConnections = settings.MaxConnections;
-            kestrel.Listen(endpoint, listen => listen.Protocols = HttpProtocols.Http1AndHttp2);
+            kestrel.Listen(endpoint, listen =>
+            {
+                // Both versions; on cleartext Kestrel serves HTTP/1.1 only (it negotiates HTTP/2 by ALPN, in TLS).
+                listen.Protocols = HttpProtocols.Http1AndHttp2;
+                if (settings.UsesTls)
+                {
+                    listen.UseHttps(settings.CertificatePath!, settings.CertificatePassword);
+                }
+            });
         });
         var built = builder.Build();
         foreach (var route in routes)
