@@ -32,8 +32,11 @@ public sealed partial class HotStateGauges(
 
         // A first round at once, so a gateway's first scrapes do not show zero for a whole interval.
         await RunRoundAsync(stoppingToken);
-        await PeriodicTimerExtensions.RunPeriodicallyAsync(
-            TimeSpan.FromSeconds(settings.GaugeRefreshSeconds), timeProvider, RefreshAsync, exception => LogRefreshFailed(logger, exception), stoppingToken);
+        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(settings.GaugeRefreshSeconds), timeProvider);
+        while (await timer.TickOrStopAsync(stoppingToken))
+        {
+            await RunRoundAsync(stoppingToken);
+        }
     }
 
     private async Task RunRoundAsync(CancellationToken stoppingToken)
@@ -42,7 +45,9 @@ public sealed partial class HotStateGauges(
         {
             await RefreshAsync(stoppingToken);
         }
+#pragma warning disable CA1031 // A gauge that cannot be refreshed must never stop the gateway: any failure keeps the last values.
         catch (Exception exception) when (exception is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
+#pragma warning restore CA1031
         {
             LogRefreshFailed(logger, exception);
         }

@@ -36,6 +36,8 @@ public sealed class OperationsServer(
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
         builder.Logging.ClearProviders();
         builder.Services.AddSingleton(loggerFactory);
+        // The gateway's host handles SIGTERM and stops this server with everything else; this one must not react on its own.
+        builder.Services.AddSingleton<IHostLifetime, GatewayOwnedLifetime>();
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
@@ -77,5 +79,13 @@ public sealed class OperationsServer(
             await app.DisposeAsync();
             app = null;
         }
+    }
+
+    /// <summary>A lifetime that waits for nothing and listens to no signal: the gateway's host starts and stops this server.</summary>
+    private sealed class GatewayOwnedLifetime : IHostLifetime
+    {
+        public Task WaitForStartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
     }
 }
