@@ -4,7 +4,9 @@
 #   scripts/install-deps.sh runtime   # redis-server, postgresql: what `make run` needs
 #   scripts/install-deps.sh test      # runtime + what the test suite needs: Debian's python3-grpcio
 #                                     # client and protoc with the well-known .proto files
-#                                     # (the interop tests use /usr/bin/python3 and /usr/bin/protoc)
+#                                     # (the interop tests use /usr/bin/python3 and /usr/bin/protoc),
+#                                     # and prometheus (the metrics tests run /usr/bin/promtool and
+#                                     # /usr/bin/prometheus)
 #
 # apt-get update runs only when something must be installed. Uses sudo when not root. Also checks
 # that the .NET SDK pinned by global.json is there, and says how to get it when it is not.
@@ -13,7 +15,7 @@ set -euo pipefail
 repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
 runtime_packages=(redis-server postgresql)
-test_packages=("${runtime_packages[@]}" python3-grpcio python3-protobuf protobuf-compiler libprotobuf-dev)
+test_packages=("${runtime_packages[@]}" python3-grpcio python3-protobuf protobuf-compiler libprotobuf-dev prometheus)
 
 fail() {
     echo "install-deps: $*" >&2

@@ -64,6 +64,8 @@ public sealed class ChaosStack : IAsyncDisposable
     public string[] GatewaySettings(ChaosSettings settings, int port) =>
     [
         string.Create(CultureInfo.InvariantCulture, $"--Server:Endpoint=http://127.0.0.1:{port}"),
+        // Several gateways run on one machine: each takes a free port for its operations listener (/metrics).
+        "--Operations:Endpoint=http://127.0.0.1:0",
         string.Create(CultureInfo.InvariantCulture, $"--Server:ShutdownTimeoutSeconds={settings.ShutdownTimeoutSeconds}"),
         "--Storage:Redis=" + Redis.Configuration,
         "--Storage:Postgres=" + LedgerConnectionString,

@@ -1,5 +1,7 @@
 namespace CommsCredits.Gateway.Balances;
 
+using System.Diagnostics;
+using CommsCredits.Gateway.Metrics;
 using System.Globalization;
 using CommsCredits.Gateway.Charging;
 using CommsCredits.Gateway.Ledger;
@@ -16,7 +18,8 @@ using Npgsql;
 /// under the old epoch are then refused by the ledger, so the rebuilt balance is exact.
 /// </summary>
 public sealed partial class HotStateLoader(
-    NpgsqlDataSource dataSource, IHotStore hotStore, IOptions<ChargingOptions> chargingOptions, TimeProvider timeProvider, ILogger<HotStateLoader> logger)
+    NpgsqlDataSource dataSource, IHotStore hotStore, IOptions<ChargingOptions> chargingOptions, TimeProvider timeProvider, ILogger<HotStateLoader> logger,
+    GatewayMetrics? metrics = null)
 {
     private static readonly TimeSpan LoadTimeout = TimeSpan.FromSeconds(15);
 
@@ -25,6 +28,7 @@ public sealed partial class HotStateLoader(
 
     private readonly int maxOpenSessions = chargingOptions.Value.MaxOpenSessionsPerTenant;
     private readonly SingleFlight<bool> loading = new();
+    private readonly Histogram? rebuildDuration = metrics?.PostgresOperation("rebuild");
 
     /// <summary>Makes sure Redis holds the tenant's state. False when the tenant does not exist.</summary>
     public Task<bool> EnsureLoadedAsync(string tenantId, CancellationToken cancellationToken)
@@ -38,7 +42,15 @@ public sealed partial class HotStateLoader(
         try
         {
             using var timeout = new CancellationTokenSource(LoadTimeout);
-            return await LoadAsync(tenantId, timeout.Token);
+            var started = Stopwatch.GetTimestamp();
+            try
+            {
+                return await LoadAsync(tenantId, timeout.Token);
+            }
+            finally
+            {
+                rebuildDuration?.ObserveSince(started);
+            }
         }
         catch (Exception exception) when (exception is NpgsqlException or OperationCanceledException or TimeoutException)
         {

@@ -20,6 +20,9 @@ public interface IHotStore
     /// <summary>Keys matching a pattern on every primary (SCAN, in pages), at most <paramref name="maxKeys"/>.</summary>
     Task<IReadOnlyList<string>> ScanKeysAsync(string pattern, int maxKeys, CancellationToken cancellationToken);
 
+    /// <summary>The number of members of a sorted set (ZCARD); 0 when there is none.</summary>
+    Task<long> SortedSetLengthAsync(string key, CancellationToken cancellationToken);
+
     Task<bool> PingAsync(CancellationToken cancellationToken);
 
     /// <summary>

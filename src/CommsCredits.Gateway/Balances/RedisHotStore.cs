@@ -1,5 +1,7 @@
 namespace CommsCredits.Gateway.Balances;
 
+using System.Diagnostics;
+using CommsCredits.Gateway.Metrics;
 using CommsCredits.Gateway.Storage;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -19,9 +21,13 @@ public sealed partial class RedisHotStore : IHotStore, IDisposable
     private readonly TimeSpan timeout;
     private readonly ILogger<RedisHotStore> logger;
 
-    public RedisHotStore(IOptions<StorageOptions> options, ILogger<RedisHotStore> logger)
+    /// <summary>The duration histogram of each script, by <see cref="HotScriptName"/>; null when nobody measures.</summary>
+    private readonly Histogram?[] scriptDurations;
+
+    public RedisHotStore(IOptions<StorageOptions> options, ILogger<RedisHotStore> logger, GatewayMetrics? metrics = null)
     {
         this.logger = logger;
+        scriptDurations = metrics?.ScriptDurations() ?? new Histogram?[Enum.GetValues<HotScriptName>().Length];
         var settings = options.Value;
         var configuration = ConfigurationOptions.Parse(settings.Redis);
         // Start even when Redis is down: requests fail with UNAVAILABLE until it is back, and the multiplexer reconnects.
@@ -47,6 +53,7 @@ public sealed partial class RedisHotStore : IHotStore, IDisposable
         var redisKeys = ToKeys(keys);
         var values = ToValues(arguments);
         RedisResult result;
+        var started = Stopwatch.GetTimestamp();
         try
         {
             result = await Bounded(database.ScriptEvaluateAsync(hotScript.Sha1, redisKeys, values), cancellationToken);
@@ -54,6 +61,10 @@ public sealed partial class RedisHotStore : IHotStore, IDisposable
         catch (RedisServerException exception) when (exception.Message.StartsWith("NOSCRIPT", StringComparison.Ordinal))
         {
             result = await Bounded(database.ScriptEvaluateAsync(hotScript.Text, redisKeys, values), cancellationToken);
+        }
+        finally
+        {
+            scriptDurations[(int)script]?.ObserveSince(started);
         }
 
         return Flatten(result);
@@ -164,6 +175,12 @@ public sealed partial class RedisHotStore : IHotStore, IDisposable
         {
             throw new StorageUnavailableException("Redis is unreachable or slow: " + exception.Message, exception);
         }
+    }
+
+    public async Task<long> SortedSetLengthAsync(string key, CancellationToken cancellationToken)
+    {
+        await EnsureCheckedAsync(cancellationToken);
+        return await Bounded(database.SortedSetLengthAsync(key), cancellationToken);
     }
 
     public async Task<bool> PingAsync(CancellationToken cancellationToken)

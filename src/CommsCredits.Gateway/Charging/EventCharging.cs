@@ -3,6 +3,7 @@ namespace CommsCredits.Gateway.Charging;
 using CommsCredits.Contracts.V1;
 using CommsCredits.Gateway.Balances;
 using CommsCredits.Gateway.Ledger;
+using CommsCredits.Gateway.Metrics;
 using CommsCredits.Gateway.Money;
 using CommsCredits.Gateway.Rating;
 using CommsCredits.Gateway.Tenants;
@@ -16,11 +17,18 @@ using static CommsCredits.Gateway.Charging.AnswerBuilder;
 /// One-shot charging events (RFC 8506 section 6): direct debit, refund, balance check and price enquiry. Debit and
 /// Refund are remembered under their session id like a session's requests, so a retry gets the first answer.
 /// </summary>
-public sealed class EventCharging(TenantCatalog catalog, CallRating rating, HotState hotState, BalanceCredits credits, IOptions<ChargingOptions> options)
+public sealed class EventCharging(TenantCatalog catalog, CallRating rating, HotState hotState, BalanceCredits credits, IOptions<ChargingOptions> options, GatewayMetrics? metrics = null)
 {
     private readonly ChargingOptions settings = options.Value;
 
     public async Task<DebitResponse> DebitAsync(DebitRequest request, CancellationToken cancellationToken)
+    {
+        var response = await AnswerDebitAsync(request, cancellationToken);
+        metrics?.Answered("Debit", response.ResultCode, response.ResultMessage);
+        return response;
+    }
+
+    private async Task<DebitResponse> AnswerDebitAsync(DebitRequest request, CancellationToken cancellationToken)
     {
         RequestValidator.NewCall(request.SessionId, request.RequestNumber, request.TenantId, request.UserId, request.CallType, request.CallingNumber, request.CalledNumber);
         RequestValidator.Seconds(request.UsedSeconds, "used_seconds");
@@ -79,6 +87,13 @@ public sealed class EventCharging(TenantCatalog catalog, CallRating rating, HotS
 
     public async Task<RefundResponse> RefundAsync(RefundRequest request, CancellationToken cancellationToken)
     {
+        var response = await AnswerRefundAsync(request, cancellationToken);
+        metrics?.Answered("Refund", response.ResultCode, response.ResultMessage);
+        return response;
+    }
+
+    private async Task<RefundResponse> AnswerRefundAsync(RefundRequest request, CancellationToken cancellationToken)
+    {
         RequestValidator.SessionId(request.SessionId);
         RequestValidator.RequestNumber(request.RequestNumber, initialOrEvent: true);
         RequestValidator.TenantId(request.TenantId);
@@ -111,6 +126,13 @@ public sealed class EventCharging(TenantCatalog catalog, CallRating rating, HotS
 
     public async Task<CheckBalanceResponse> CheckBalanceAsync(CheckBalanceRequest request, CancellationToken cancellationToken)
     {
+        var response = await AnswerCheckBalanceAsync(request, cancellationToken);
+        metrics?.Answered("CheckBalance", response.ResultCode, response.ResultMessage);
+        return response;
+    }
+
+    private async Task<CheckBalanceResponse> AnswerCheckBalanceAsync(CheckBalanceRequest request, CancellationToken cancellationToken)
+    {
         RequestValidator.TenantId(request.TenantId);
         var profile = await catalog.GetAsync(request.TenantId, cancellationToken);
         var balance = profile is null ? null : await hotState.ReadBalanceAsync(request.TenantId, cancellationToken);
@@ -123,6 +145,13 @@ public sealed class EventCharging(TenantCatalog catalog, CallRating rating, HotS
     }
 
     public async Task<PriceEnquiryResponse> PriceEnquiryAsync(PriceEnquiryRequest request, CancellationToken cancellationToken)
+    {
+        var response = await AnswerPriceEnquiryAsync(request, cancellationToken);
+        metrics?.Answered("PriceEnquiry", response.ResultCode, response.ResultMessage);
+        return response;
+    }
+
+    private async Task<PriceEnquiryResponse> AnswerPriceEnquiryAsync(PriceEnquiryRequest request, CancellationToken cancellationToken)
     {
         RequestValidator.TenantId(request.TenantId);
         RequestValidator.CallTypeDefined(request.CallType);

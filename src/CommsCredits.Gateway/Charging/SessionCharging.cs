@@ -2,6 +2,7 @@ namespace CommsCredits.Gateway.Charging;
 
 using CommsCredits.Contracts.V1;
 using CommsCredits.Gateway.Balances;
+using CommsCredits.Gateway.Metrics;
 using CommsCredits.Gateway.Money;
 using CommsCredits.Gateway.Supervision;
 using CommsCredits.Gateway.Tenants;
@@ -16,7 +17,8 @@ using static CommsCredits.Gateway.Charging.AnswerBuilder;
 /// tenant see one balance; what it debits is in the ledger before the answer leaves.
 /// </summary>
 public sealed class SessionCharging(
-    TenantCatalog catalog, CallRating rating, HotState hotState, IOptions<ChargingOptions> options, IOptions<SupervisionOptions> supervisionOptions, TimeProvider timeProvider)
+    TenantCatalog catalog, CallRating rating, HotState hotState, IOptions<ChargingOptions> options, IOptions<SupervisionOptions> supervisionOptions, TimeProvider timeProvider,
+    GatewayMetrics? metrics = null)
 {
     /// <summary>The request key under which a session's closing by the supervisor is stored (client request numbers are digits).</summary>
     private const string SupervisorRequest = "supervisor";
@@ -25,6 +27,13 @@ public sealed class SessionCharging(
     private readonly SupervisionOptions supervision = supervisionOptions.Value;
 
     public async Task<ReserveResponse> ReserveAsync(ReserveRequest request, CancellationToken cancellationToken)
+    {
+        var response = await AnswerReserveAsync(request, cancellationToken);
+        metrics?.Answered("Reserve", response.ResultCode, response.ResultMessage);
+        return response;
+    }
+
+    private async Task<ReserveResponse> AnswerReserveAsync(ReserveRequest request, CancellationToken cancellationToken)
     {
         RequestValidator.NewCall(request.SessionId, request.RequestNumber, request.TenantId, request.UserId, request.CallType, request.CallingNumber, request.CalledNumber);
         RequestValidator.Seconds(request.RequestedSeconds, "requested_seconds");
@@ -65,6 +74,7 @@ public sealed class SessionCharging(
 
         if (string.Equals(reply[0], "too_many_sessions", StringComparison.Ordinal))
         {
+            metrics?.GrantsDenied.WithLabels(DenialReasons.TooManySessions).Increment();
             throw new RpcException(new Status(
                 StatusCode.ResourceExhausted,
                 $"tenant {request.TenantId} has {settings.MaxOpenSessionsPerTenant} calls in progress, the most allowed (Charging:MaxOpenSessionsPerTenant)"));
@@ -93,6 +103,13 @@ public sealed class SessionCharging(
     }
 
     public async Task<UpdateResponse> UpdateAsync(UpdateRequest request, CancellationToken cancellationToken)
+    {
+        var response = await AnswerUpdateAsync(request, cancellationToken);
+        metrics?.Answered("Update", response.ResultCode, response.ResultMessage);
+        return response;
+    }
+
+    private async Task<UpdateResponse> AnswerUpdateAsync(UpdateRequest request, CancellationToken cancellationToken)
     {
         RequestValidator.Seconds(request.RequestedSeconds, "requested_seconds");
         var outcome = await UseAsync(
@@ -124,6 +141,13 @@ public sealed class SessionCharging(
     }
 
     public async Task<TerminateResponse> TerminateAsync(TerminateRequest request, CancellationToken cancellationToken)
+    {
+        var response = await AnswerTerminateAsync(request, cancellationToken);
+        metrics?.Answered("Terminate", response.ResultCode, response.ResultMessage);
+        return response;
+    }
+
+    private async Task<TerminateResponse> AnswerTerminateAsync(TerminateRequest request, CancellationToken cancellationToken)
     {
         if (!System.Enum.IsDefined(request.TerminationCause))
         {

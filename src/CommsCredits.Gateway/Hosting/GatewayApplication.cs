@@ -6,6 +6,7 @@ using CommsCredits.Gateway.Api;
 using CommsCredits.Gateway.Credentials;
 using CommsCredits.Gateway.Health;
 using CommsCredits.Gateway.Ledger;
+using CommsCredits.Gateway.Operations;
 using CommsCredits.Gateway.Reconciliation;
 using CommsCredits.Gateway.Reflection;
 using CommsCredits.Gateway.Storage;
@@ -52,6 +53,7 @@ public static class GatewayApplication
 
         ServiceRegistration.AddValidatedOptions<ServerOptions>(builder.Services, builder.Configuration, ServerOptions.SectionName);
         builder.Services.AddGrpcServer(builder.Configuration.GetSection("Grpc"));
+        builder.Services.AddOperations(builder.Configuration);
         builder.Services.AddSingleton<IRpcExceptionMapper, StorageExceptionMapper>();
         builder.Services.AddSingleton<ServiceAccessRules>();
         builder.Services.AddSingleton<IRpcCallAuthorizer, ApiKeyAuthorizer>();

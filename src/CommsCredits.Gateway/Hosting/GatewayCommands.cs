@@ -20,7 +20,8 @@ public static class GatewayCommands
     public const string Usage =
         """
         usage: CommsCredits.Gateway [command | --role gateway|worker] [options] [--Section:Key=value ...]
-          serve        apply migrations, then serve gRPC on Server:Endpoint (default http://127.0.0.1:5080)
+          serve        apply migrations, then serve gRPC on Server:Endpoint (default http://127.0.0.1:5080) and GET /metrics
+                       on Operations:Endpoint (default http://127.0.0.1:9464)
           migrate      apply pending PostgreSQL migrations and exit
           worker       apply migrations, then run the background work without serving gRPC: the recharge worker, the
                        notification dispatcher, the funding expiry job, session supervision, the pending-settlement
@@ -44,7 +45,7 @@ public static class GatewayCommands
                        state from the ledger. Exit 0 no drift, 1 drift found (even if repaired), 2 usage or storage error
         settings: Storage:Redis, Storage:Postgres, Server:Endpoint, Charging:*, Settlement:*, Catalog:*, Accounts:*,
                   Funding:*, Recharge:*, Directory:*, Credentials:*, Supervision:*, Reconciliation:*, Notifications:*, Grpc:*,
-                  Logging:* (Logging:Console:FormatterName json or simple); from appsettings.json next to the dll, then
+                  Health:*, Operations:*, Logging:* (Logging:Console:FormatterName json or simple); from appsettings.json next to the dll, then
                   Section__Key and COMMSCREDITS_Section__Key environment variables, then --Section:Key=value (each wins
                   over the one before); a bad setting stops the command with exit 2 and a message naming it
         """;

@@ -1,5 +1,7 @@
 namespace CommsCredits.Gateway.Ledger;
 
+using System.Diagnostics;
+using CommsCredits.Gateway.Metrics;
 using System.Threading.Channels;
 using CommsCredits.Gateway.Balances;
 using CommsCredits.Gateway.Storage;
@@ -24,6 +26,7 @@ public sealed partial class SettlementWriter : BackgroundService
     private readonly ILogger<SettlementWriter> logger;
     private readonly TimeProvider timeProvider;
     private volatile bool stopping;
+    private readonly SettlementMetrics? metrics;
 
     /// <summary>When the ledger's current run of failed batches began (UTC ticks), or 0 while batches commit.</summary>
     private long failingSinceTicks;
@@ -31,7 +34,8 @@ public sealed partial class SettlementWriter : BackgroundService
     /// <summary>When a writer last found the ledger too slow to wait for (UTC ticks), or 0 once a batch has committed since.</summary>
     private long slowSinceTicks;
 
-    public SettlementWriter(LedgerBatchStore store, IHotStore hotStore, IOptions<SettlementOptions> options, TimeProvider timeProvider, ILogger<SettlementWriter> logger)
+    public SettlementWriter(LedgerBatchStore store, IHotStore hotStore, IOptions<SettlementOptions> options, TimeProvider timeProvider, ILogger<SettlementWriter> logger,
+        GatewayMetrics? gatewayMetrics = null)
     {
         this.store = store;
         this.hotStore = hotStore;
@@ -44,6 +48,7 @@ public sealed partial class SettlementWriter : BackgroundService
             SingleReader = false,
             SingleWriter = false,
         });
+        metrics = gatewayMetrics is null ? null : new SettlementMetrics(gatewayMetrics, () => queue.Reader.Count);
     }
 
     private long batchesCommitted;
@@ -194,6 +199,7 @@ public sealed partial class SettlementWriter : BackgroundService
             // One settlement the ledger refuses (a constraint) must not take the others down with it: write them one
             // by one so that only the bad one fails.
             LogBatchSplit(logger, exception, batch.Count);
+            metrics?.Split.Increment();
             foreach (var item in batch)
             {
                 await WriteBatchAsync([item]);
@@ -206,6 +212,7 @@ public sealed partial class SettlementWriter : BackgroundService
 #pragma warning restore CA1031
         {
             LogBatchFailed(logger, exception, batch.Count);
+            metrics?.Failed.Increment();
             if (IsTransient(exception))
             {
                 // The ledger could not be reached (or did not answer in time). A settlement it refused (a constraint)
@@ -226,6 +233,7 @@ public sealed partial class SettlementWriter : BackgroundService
         Interlocked.Exchange(ref slowSinceTicks, 0);
         Interlocked.Increment(ref batchesCommitted);
         Interlocked.Add(ref settlementsCommitted, batch.Count);
+        metrics?.Committed(batch.Count);
         for (var index = 0; index < batch.Count; index++)
         {
             batch[index].Completion.TrySetResult(outcomes[index]);
@@ -241,7 +249,15 @@ public sealed partial class SettlementWriter : BackgroundService
             try
             {
                 using var timeout = new CancellationTokenSource(options.CommitTimeoutMs);
-                return await store.WriteBatchAsync(settlements, timeout.Token);
+                var started = Stopwatch.GetTimestamp();
+                try
+                {
+                    return await store.WriteBatchAsync(settlements, timeout.Token);
+                }
+                finally
+                {
+                    metrics?.BatchDuration.ObserveSince(started);
+                }
             }
             catch (Exception exception) when (attempt < options.MaxAttempts && IsTransient(exception))
             {

@@ -1,5 +1,6 @@
 namespace CommsCredits.Gateway.Notifications;
 
+using CommsCredits.Gateway.Metrics;
 using CommsCredits.Gateway.Hosting;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -17,7 +18,8 @@ public sealed partial class NotificationDispatcher(
     WebhookChannel webhook,
     EmailChannel email,
     IOptions<NotificationsOptions> options,
-    ILogger<NotificationDispatcher> logger) : BackgroundService
+    ILogger<NotificationDispatcher> logger,
+    GatewayMetrics? metrics = null) : BackgroundService
 {
     private readonly NotificationsOptions settings = options.Value;
 
@@ -58,18 +60,28 @@ public sealed partial class NotificationDispatcher(
         {
             case DeliveryResult.Delivered:
                 await store.MarkDeliveredAsync(delivery, cancellationToken);
+                Count(delivery, "delivered");
                 break;
             case DeliveryResult.Failed when delivery.Attempts < settings.MaxAttempts:
                 await store.ScheduleRetryAsync(delivery, outcome.Error!, Backoff.Delay(delivery.Attempts, settings), cancellationToken);
+                Count(delivery, "retry");
                 break;
             default:
                 if (await store.MarkDeadAsync(delivery, outcome.Error!, cancellationToken))
                 {
                     LogDead(logger, delivery.NotificationId, delivery.Channel, delivery.TenantId, delivery.EventId, delivery.Attempts, outcome.Error!);
+                    Count(delivery, "dead");
                 }
 
                 break;
         }
+    }
+
+    /// <summary>Channels are webhook and email; any other name stored in a row is counted as "other", never as a label set of its own.</summary>
+    private void Count(ClaimedDelivery delivery, string outcome)
+    {
+        var channel = delivery.Channel is NotificationChannels.Webhook or NotificationChannels.Email ? delivery.Channel : "other";
+        metrics?.Notifications.WithLabels(channel, outcome).Increment();
     }
 
     private async Task<DeliveryOutcome> AttemptAsync(ClaimedDelivery delivery, CancellationToken cancellationToken)

@@ -1,5 +1,6 @@
 namespace CommsCredits.Gateway.Recharge;
 
+using CommsCredits.Gateway.Metrics;
 using CommsCredits.Gateway.Balances;
 using CommsCredits.Gateway.Hosting;
 using CommsCredits.Gateway.Ledger;
@@ -26,7 +27,8 @@ public sealed partial class RechargeWorker(
     IOptions<RechargeOptions> options,
     IOptions<Accounts.AccountsOptions> accountsOptions,
     TimeProvider timeProvider,
-    ILogger<RechargeWorker> logger) : BackgroundService
+    ILogger<RechargeWorker> logger,
+    GatewayMetrics? metrics = null) : BackgroundService
 {
     /// <summary>The funding idempotency keys of recharges start with this; AddFunds refuses it in its own keys.</summary>
     public const string FundingKeyPrefix = "recharge:";
@@ -53,6 +55,7 @@ public sealed partial class RechargeWorker(
             {
                 // The lease frees the request for another try; nothing is lost and nothing is paid twice.
                 LogRequestFailed(logger, exception, request.TenantId, request.Id.ToString());
+                Count(RechargeOutcome.Error);
             }
             catch (RpcException exception)
             {
@@ -60,6 +63,7 @@ public sealed partial class RechargeWorker(
                 // so the request is not given up: the lease frees it, and each retry funds it once it fits. Someone
                 // must look: this is logged as an error.
                 LogFundingRefused(logger, exception, request.TenantId, request.Id.ToString());
+                Count(RechargeOutcome.Error);
             }
             catch (Exception exception) when (exception is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
             {
@@ -67,6 +71,7 @@ public sealed partial class RechargeWorker(
                 // process and with it every other tenant's recharges: this request's lease frees it for another try,
                 // and the error is logged for someone to look at.
                 LogRequestBroken(logger, exception, request.TenantId, request.Id.ToString());
+                Count(RechargeOutcome.Error);
             }
         }
 
@@ -87,6 +92,7 @@ public sealed partial class RechargeWorker(
             if (request.Attempts >= settings.MaxAttempts)
             {
                 await requests.FailAsync(request, $"the payment provider did not take the payment in {request.Attempts} attempts", awaitsNewPaymentMethod: false, cancellationToken);
+                Count(RechargeOutcome.GaveUp);
                 return;
             }
 
@@ -101,6 +107,7 @@ public sealed partial class RechargeWorker(
             {
                 LogOutcomeUnknown(logger, exception, request.TenantId, request.Id.ToString(), request.Attempts);
                 await requests.RescheduleAsync(request, Backoff(request.Attempts), cancellationToken);
+                Count(RechargeOutcome.Unknown);
                 return;
             }
         }
@@ -109,13 +116,17 @@ public sealed partial class RechargeWorker(
         {
             case PaymentStatus.Charged:
                 await FundAsync(request, cancellationToken);
+                Count(RechargeOutcome.Funded);
                 break;
             default:
                 await requests.FailAsync(request, outcome.Message, awaitsNewPaymentMethod: true, cancellationToken);
                 LogDeclined(logger, request.TenantId, request.Id.ToString(), outcome.Message);
+                Count(RechargeOutcome.Declined);
                 break;
         }
     }
+
+    private void Count(string outcome) => metrics?.RechargeAttempts.WithLabels(outcome).Increment();
 
     /// <summary>Adds the paid amount as an auto-recharge lot; the ledger marks the request paid in the same transaction.</summary>
     private async Task FundAsync(RechargeRequest request, CancellationToken cancellationToken)

@@ -1,5 +1,7 @@
 namespace CommsCredits.Gateway.Supervision;
 
+using System.Diagnostics;
+using CommsCredits.Gateway.Metrics;
 using CommsCredits.Gateway.Charging;
 using CommsCredits.Gateway.Hosting;
 using CommsCredits.Gateway.Ledger;
@@ -24,9 +26,12 @@ public sealed partial class SessionSupervisor(
     SessionJournal journal,
     IOptions<SupervisionOptions> options,
     TimeProvider timeProvider,
-    ILogger<SessionSupervisor> logger) : BackgroundService
+    ILogger<SessionSupervisor> logger,
+    GatewayMetrics? metrics = null) : BackgroundService
 {
     private readonly SupervisionOptions settings = options.Value;
+    private readonly Counter? closures = metrics?.SupervisionClosures.WithLabels(GatewayMetrics.SnakeCase(options.Value.Policy.ToString()));
+    private readonly Histogram? purgeDuration = metrics?.PostgresOperation("journal_purge");
 
     /// <summary>The tenants of the last round, used while PostgreSQL cannot be read: closing sessions needs only Redis.</summary>
     private List<string> knownTenants = [];
@@ -48,7 +53,15 @@ public sealed partial class SessionSupervisor(
 
         try
         {
-            await journal.PurgeAsync(settings.MaxPurgedStepsPerRound, cancellationToken);
+            var started = Stopwatch.GetTimestamp();
+            try
+            {
+                await journal.PurgeAsync(settings.MaxPurgedStepsPerRound, cancellationToken);
+            }
+            finally
+            {
+                purgeDuration?.ObserveSince(started);
+            }
         }
         catch (NpgsqlException exception)
         {
@@ -69,6 +82,7 @@ public sealed partial class SessionSupervisor(
                 if (await charging.CloseIfSilentAsync(tenantId, sessionId, cancellationToken))
                 {
                     closedNow++;
+                    closures?.Increment();
                     LogClosed(logger, tenantId, sessionId, settings.Policy);
                 }
             }

@@ -39,7 +39,8 @@ public static class GrpcServerEndpointExtensions
             services.GetRequiredService<ILoggerFactory>().CreateLogger(GrpcServerRuntime.LoggerCategory),
             UniqueServiceNames(definitions),
             services.GetServices<IRpcExceptionMapper>(),
-            services.GetServices<IRpcCallAuthorizer>());
+            services.GetServices<IRpcCallAuthorizer>(),
+            services.GetServices<IRpcCallObserver>());
         var builders = new List<IEndpointConventionBuilder>();
         var post = new HttpMethodMetadata([HttpMethods.Post]);
         foreach (var definition in definitions)

@@ -6,6 +6,7 @@ using CommsCredits.Contracts.V1;
 using CommsCredits.Gateway.Balances;
 using CommsCredits.Gateway.Credentials;
 using CommsCredits.Gateway.Hosting;
+using CommsCredits.Gateway.Operations;
 using CommsCredits.Grpc.Client;
 using CommsCredits.Tests.Infrastructure;
 using Dapper;
@@ -53,6 +54,9 @@ public sealed class GatewayInstance : IAsyncDisposable
     }
 
     public Uri Address { get; }
+
+    /// <summary>The operations listener (GET /metrics), on a port of its own; null when a test turned it off.</summary>
+    public Uri? OperationsAddress => Services.GetRequiredService<OperationsServer>().Address;
 
     public string PostgresConnectionString { get; }
 
@@ -145,6 +149,7 @@ public sealed class GatewayInstance : IAsyncDisposable
         string[] arguments =
         [
             "--Server:Endpoint=http://127.0.0.1:0",
+            "--Operations:Endpoint=http://127.0.0.1:0",
             "--Storage:Redis=" + redisSetting,
             "--Storage:Postgres=" + postgres,
             "--Logging:LogLevel:Default=Warning",

@@ -55,7 +55,7 @@ public sealed class TlsEndpointTests
         error.Message.ShouldContain(setting);
     }
 
-    private static byte[] SelfSignedPfx(string password)
+    internal static byte[] SelfSignedPfx(string password)
     {
         using var key = RSA.Create(2048);
         var request = new CertificateRequest("CN=127.0.0.1", key, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);

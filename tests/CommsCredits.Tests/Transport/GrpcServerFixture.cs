@@ -34,6 +34,9 @@ public sealed class GrpcServerFixture : IAsyncLifetime
 
     public TestLogSink Logs { get; } = new();
 
+    /// <summary>What the server's call observer was told, in order.</summary>
+    public RecordingCallObserver CallsEnded { get; } = new();
+
     public Uri Address { get; private set; } = null!;
 
     public int Port => Address.Port;
@@ -65,6 +68,7 @@ public sealed class GrpcServerFixture : IAsyncLifetime
         });
         builder.Services.AddGrpcServer(builder.Configuration.GetSection("Grpc"));
         builder.Services.AddSingleton<EchoObservations>();
+        builder.Services.AddSingleton<IRpcCallObserver>(CallsEnded);
         builder.Services.AddSingleton<IRpcExceptionMapper, EchoDependencyDownMapper>();
         builder.Services.AddGrpcService<EchoTestService>(EchoReflection.Descriptor.Services[0]);
 

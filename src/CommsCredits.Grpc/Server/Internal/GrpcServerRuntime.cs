@@ -8,7 +8,7 @@ internal sealed class GrpcServerRuntime
 {
     public const string LoggerCategory = "CommsCredits.Grpc.Server";
 
-    public GrpcServerRuntime(GrpcServerOptions options, ILogger logger, IEnumerable<string> serviceNames, IEnumerable<IRpcExceptionMapper> exceptionMappers, IEnumerable<IRpcCallAuthorizer> callAuthorizers)
+    public GrpcServerRuntime(GrpcServerOptions options, ILogger logger, IEnumerable<string> serviceNames, IEnumerable<IRpcExceptionMapper> exceptionMappers, IEnumerable<IRpcCallAuthorizer> callAuthorizers, IEnumerable<IRpcCallObserver>? callObservers = null)
     {
         var errors = options.Validate("Grpc");
         if (errors.Count > 0)
@@ -22,6 +22,7 @@ internal sealed class GrpcServerRuntime
         ServiceNames = serviceNames.ToFrozenSet(StringComparer.Ordinal);
         ExceptionMappers = [.. exceptionMappers];
         CallAuthorizers = [.. callAuthorizers];
+        CallObservers = [.. callObservers ?? []];
     }
 
     public int MaxReceiveMessageSizeBytes { get; }
@@ -35,6 +36,9 @@ internal sealed class GrpcServerRuntime
 
     /// <summary>Asked, in order, whether a call may reach its handler; empty when every call may.</summary>
     public IReadOnlyList<IRpcCallAuthorizer> CallAuthorizers { get; }
+
+    /// <summary>Told of every request's end, in order; empty when nobody measures.</summary>
+    public IReadOnlyList<IRpcCallObserver> CallObservers { get; }
 
     /// <summary>Full proto names of the bound services, to tell "unknown service" from "unknown method".</summary>
     public FrozenSet<string> ServiceNames { get; }

@@ -1,5 +1,6 @@
 namespace CommsCredits.Grpc.Server.Internal;
 
+using System.Diagnostics;
 using Google.Protobuf.Reflection;
 using Microsoft.AspNetCore.Http;
 
@@ -37,6 +38,19 @@ internal abstract class ServerMethod
 
     /// <summary>The request delegate; the call's own work (and its disposal) is in <see cref="RunAsync"/>.</summary>
     public Task HandleAsync(HttpContext httpContext)
+    {
+        if (Runtime.CallObservers.Count == 0)
+        {
+            return HandleUnobservedAsync(httpContext);
+        }
+
+        var started = Stopwatch.GetTimestamp();
+        // Routing matches paths without regard to case; a path that is not exactly ours is not one of our methods.
+        var method = string.Equals(httpContext.Request.Path.Value, FullName, StringComparison.Ordinal) ? FullName : null;
+        return CallObservation.ObserveAsync(HandleUnobservedAsync(httpContext), httpContext, Runtime, method, started);
+    }
+
+    private Task HandleUnobservedAsync(HttpContext httpContext)
     {
         if (!GrpcRequestGate.TryAccept(httpContext, Runtime, FullName))
         {

@@ -1,5 +1,6 @@
 namespace CommsCredits.Grpc.Server.Internal;
 
+using System.Diagnostics;
 using CommsCredits.Grpc.Protocol;
 using Microsoft.AspNetCore.Http;
 
@@ -8,11 +9,13 @@ internal sealed class UnimplementedMethodHandler(GrpcServerRuntime runtime)
 {
     public Task HandleAsync(HttpContext httpContext)
     {
+        var started = Stopwatch.GetTimestamp();
         if (GrpcRequestGate.TryAcceptProtocol(httpContext, runtime))
         {
             WriteUnimplemented(httpContext, runtime);
         }
 
+        CallObservation.Report(httpContext, runtime, method: null, started);
         return Task.CompletedTask;
     }
 
