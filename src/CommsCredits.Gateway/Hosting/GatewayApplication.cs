@@ -16,6 +16,7 @@ using ProtoServiceDescriptor = Google.Protobuf.Reflection.ServiceDescriptor;
 using Google.Protobuf.Reflection;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -96,12 +97,28 @@ public static class GatewayApplication
         ServiceRegistration.AddValidatedOptions<HealthOptions>(builder.Services, builder.Configuration, HealthOptions.SectionName);
         builder.Services.AddSingleton<StorageHealth>();
         builder.Services.AddHostedService(provider => provider.GetRequiredService<StorageHealth>());
+        builder.Services.AddOperationsRoute(static (endpoints, gatewayServices) =>
+        {
+            var storageHealth = gatewayServices.GetRequiredService<StorageHealth>();
+            endpoints.MapGet("/healthz", (RequestDelegate)(context => WriteTextAsync(context, StatusCodes.Status200OK, "alive")));
+            endpoints.MapGet("/readyz", (RequestDelegate)(context => storageHealth.Current is { Serving: true }
+                ? WriteTextAsync(context, StatusCodes.Status200OK, "ready")
+                : WriteTextAsync(context, StatusCodes.Status503ServiceUnavailable, storageHealth.Current.Reason)));
+        });
         var health = Service(HealthReflection.Descriptor, "Health");
         builder.Services.AddGrpcService<HealthService>(health);
         builder.Services.AddServiceAccess(health, ServiceAccess.Open);
         var reflection = Service(global::Grpc.Reflection.V1.ReflectionReflection.Descriptor, "ServerReflection");
         builder.Services.AddGrpcService<ReflectionService>(reflection);
         builder.Services.AddServiceAccess(reflection, ServiceAccess.Open);
+    }
+
+    /// <summary>A plain-text answer of the operations listener: the process is alive, ready, or why it is not ready.</summary>
+    private static Task WriteTextAsync(HttpContext context, int statusCode, string text)
+    {
+        context.Response.StatusCode = statusCode;
+        context.Response.ContentType = "text/plain; charset=utf-8";
+        return context.Response.WriteAsync(text + "\n", context.RequestAborted);
     }
 
     private static ProtoServiceDescriptor Service(FileDescriptor file, string name) =>

@@ -4,8 +4,10 @@ using System.Globalization;
 using CommsCredits.Gateway.Accounts;
 using CommsCredits.Gateway.Credentials;
 using CommsCredits.Gateway.Ledger;
+using CommsCredits.Gateway.Operations;
 using CommsCredits.Gateway.Provisioning;
 using CommsCredits.Gateway.Reconciliation;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -94,14 +96,14 @@ public static class GatewayCommands
         }
     }
 
-    internal static IHost BuildCommandHost(string[] settings, Action<IServiceCollection>? configure = null)
+    internal static IHost BuildCommandHost(string[] settings, Action<IServiceCollection, IConfiguration>? configure = null)
     {
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = settings, ContentRootPath = GatewayConfiguration.ContentRoot });
         GatewayConfiguration.AddGatewaySources(builder.Configuration, settings);
         // Logs go to standard error, so that what a command prints (a new key, say) can be captured from standard output.
         builder.Logging.AddConsole(console => console.LogToStandardErrorThreshold = LogLevel.Trace);
         builder.Services.AddChargingCore(builder.Configuration);
-        configure?.Invoke(builder.Services);
+        configure?.Invoke(builder.Services, builder.Configuration);
         var host = builder.Build();
         try
         {
@@ -118,7 +120,8 @@ public static class GatewayCommands
 
     private static async Task<int> WorkAsync(string[] settings, CancellationToken cancellationToken)
     {
-        using var host = BuildCommandHost(settings, services => services.AddReconciliationJob());
+        // The worker has an operations listener too (Operations:*): the recharge and notification metrics are its.
+        using var host = BuildCommandHost(settings, (services, configuration) => services.AddReconciliationJob().AddOperations(configuration));
         await GatewayApplication.MigrateAsync(host.Services, cancellationToken);
         // Stops on SIGINT/SIGTERM through the host's lifetime, flushing the settlement writer like serve does.
         await host.RunAsync(cancellationToken);

@@ -16,7 +16,7 @@ using Microsoft.Extensions.Options;
 /// AddOperationsRoute (GET /metrics) over HTTP/1.1 and HTTP/2. It shares nothing with the gRPC listener but the
 /// gateway's logging, so the gRPC port never serves /metrics and this one never serves gRPC.
 /// </summary>
-public sealed class OperationsServer(
+public sealed partial class OperationsServer(
     IOptions<OperationsOptions> options, IEnumerable<OperationsRoute> routes, IServiceProvider gatewayServices, ILoggerFactory loggerFactory) : IHostedService, IAsyncDisposable
 {
     private readonly OperationsOptions settings = options.Value;
@@ -35,7 +35,8 @@ public sealed class OperationsServer(
         var endpoint = settings.ParseEndpoint();
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
         builder.Logging.ClearProviders();
-        builder.Services.AddSingleton(loggerFactory);
+        // The gateway's logging, but not the host's "Now listening on:" line, which would read like the gRPC listener's.
+        builder.Services.AddSingleton<ILoggerFactory>(new WithoutHostLifetime(loggerFactory));
         // The gateway's host handles SIGTERM and stops this server with everything else; this one must not react on its own.
         builder.Services.AddSingleton<IHostLifetime, GatewayOwnedLifetime>();
         builder.WebHost.ConfigureKestrel(kestrel =>
@@ -62,6 +63,7 @@ public sealed class OperationsServer(
         app = built;
         var bound = built.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
         Address = new Uri(bound.Replace("[::]", IPAddress.IPv6Any.ToString(), StringComparison.Ordinal));
+        LogListening(loggerFactory.CreateLogger<OperationsServer>(), Address);
     }
 
     public async Task StopAsync(CancellationToken cancellationToken)
@@ -78,6 +80,25 @@ public sealed class OperationsServer(
         {
             await app.DisposeAsync();
             app = null;
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Operations listener (/metrics, /healthz, /readyz) on {Address}")]
+    private static partial void LogListening(ILogger logger, Uri address);
+
+    /// <summary>The gateway's logger factory without the category of the host's lifetime messages.</summary>
+    private sealed class WithoutHostLifetime(ILoggerFactory inner) : ILoggerFactory
+    {
+        public ILogger CreateLogger(string categoryName) =>
+            string.Equals(categoryName, "Microsoft.Hosting.Lifetime", StringComparison.Ordinal)
+                ? Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance
+                : inner.CreateLogger(categoryName);
+
+        public void AddProvider(ILoggerProvider provider) => inner.AddProvider(provider);
+
+        // The gateway's factory belongs to the gateway's host, which disposes it.
+        public void Dispose()
+        {
         }
     }
 

@@ -1,5 +1,6 @@
 namespace CommsCredits.Gateway.Operations;
 
+using CommsCredits.Gateway.Hosting;
 using CommsCredits.Gateway.Metrics;
 using CommsCredits.Grpc.Server;
 using Microsoft.AspNetCore.Builder;
@@ -13,7 +14,7 @@ public static class OperationsServiceCollectionExtensions
     /// <summary>The operations listener with GET /metrics, the gateway's metrics and the transport hook that counts every gRPC request.</summary>
     public static IServiceCollection AddOperations(this IServiceCollection services, IConfiguration configuration)
     {
-        services.AddOptions<OperationsOptions>().Bind(configuration.GetSection(OperationsOptions.SectionName)).ValidateDataAnnotations().ValidateOnStart();
+        ServiceRegistration.AddValidatedOptions<OperationsOptions>(services, configuration, OperationsOptions.SectionName);
         services.AddSingleton<IValidateOptions<OperationsOptions>, OperationsOptionsValidator>();
         services.AddSingleton<GatewayMetrics>();
         services.AddSingleton<IRpcCallObserver, RpcMetricsObserver>();

@@ -35,20 +35,26 @@ public sealed class HealthServiceTests
     [Fact]
     public async Task Watch_sends_the_status_then_each_change_as_Redis_goes_and_comes_back()
     {
-        // Proves Watch follows reachability: SERVING, NOT_SERVING once Redis is stopped (Check says so too), SERVING
-        // again once it is back, each sent once; an unknown name gets SERVICE_UNKNOWN and the stream stays open.
+        // Proves Watch follows reachability: SERVING, NOT_SERVING once Redis is stopped (Check and /readyz say so too,
+        // /healthz stays alive), SERVING again once it is back, each sent once; an unknown name gets SERVICE_UNKNOWN
+        // and the stream stays open.
         await using var redis = await RedisServerProcess.StartAsync();
         await using var gateway = await GatewayInstance.StartAsync(redis.Configuration, "--Health:ProbeIntervalMs=200", "--Health:ProbeTimeoutMs=500");
         using var watching = new CancellationTokenSource(TimeSpan.FromSeconds(90));
         using var watch = gateway.Channel.ServerStreaming<HealthCheckRequest, HealthCheckResponse>(WatchMethod, new HealthCheckRequest(), new CallOptions(CancellationToken: watching.Token));
         await using var statuses = watch.GetAsyncEnumerator(watching.Token);
 
+        using var http = new HttpClient { BaseAddress = gateway.OperationsAddress, Timeout = TimeSpan.FromSeconds(30) };
         (await NextAsync(statuses)).ShouldBe(ServingStatus.Serving);
+        (await GetAsync(http, "/readyz")).ShouldBe((200, "ready\n"));
         await redis.StopAsync();
         (await NextAsync(statuses)).ShouldBe(ServingStatus.NotServing);
         (await CheckAsync(gateway.Channel, string.Empty)).ShouldBe(ServingStatus.NotServing);
+        (await GetAsync(http, "/readyz")).ShouldBe((503, "Redis unreachable\n"));
+        (await GetAsync(http, "/healthz")).ShouldBe((200, "alive\n"));
         await redis.StartAgainAsync();
         (await NextAsync(statuses)).ShouldBe(ServingStatus.Serving);
+        (await GetAsync(http, "/readyz")).ShouldBe((200, "ready\n"));
 
         using var unknownWatch = gateway.Channel.ServerStreaming<HealthCheckRequest, HealthCheckResponse>(
             WatchMethod, new HealthCheckRequest { Service = "no.such.Service" }, new CallOptions(CancellationToken: watching.Token));
@@ -119,6 +125,12 @@ public sealed class HealthServiceTests
                 await Task.Delay(100);
             }
         }
+    }
+
+    private static async Task<(int Status, string Body)> GetAsync(HttpClient http, string path)
+    {
+        using var response = await http.GetAsync(new Uri(path, UriKind.Relative));
+        return ((int)response.StatusCode, await response.Content.ReadAsStringAsync());
     }
 
     private static async Task<ServingStatus> CheckAsync(GrpcChannel channel, string service) =>

@@ -46,6 +46,8 @@ public static partial class GatewayProgram
             start.ArgumentList.Add(argument);
         }
 
+        // Processes of parallel tests must not all take the default operations port (serve and worker open one).
+        start.Environment["Operations__Endpoint"] = "http://127.0.0.1:0";
         foreach (var (name, value) in environment ?? new Dictionary<string, string>(StringComparer.Ordinal))
         {
             start.Environment[name] = value;

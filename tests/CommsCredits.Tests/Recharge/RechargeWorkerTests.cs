@@ -214,6 +214,7 @@ public sealed class RechargeWorkerTests(RechargeGateway fixture) : IClassFixture
         {
             Path.Combine(AppContext.BaseDirectory, "CommsCredits.Gateway.dll"), "--role", "worker", "--Storage:Postgres=" + gateway.PostgresConnectionString,
             "--Storage:Redis=" + gateway.RedisSetting, "--Recharge:PollIntervalMs=50", "--Logging:LogLevel:Default=Warning",
+            "--Operations:Endpoint=http://127.0.0.1:0",
         })
         {
             start.ArgumentList.Add(argument);
