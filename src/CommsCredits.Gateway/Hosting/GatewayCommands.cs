@@ -7,10 +7,12 @@ using CommsCredits.Gateway.Ledger;
 using CommsCredits.Gateway.Operations;
 using CommsCredits.Gateway.Provisioning;
 using CommsCredits.Gateway.Reconciliation;
+using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Npgsql;
 
 /// <summary>
 /// The gateway's commands: serve (the default), migrate, worker, seed-demo, the API key commands and reconcile. Besides a command's own
@@ -94,7 +96,21 @@ public static class GatewayCommands
 
             return GatewayConfiguration.ExitConfigurationError;
         }
+        catch (NpgsqlException exception) when (!StorageReached(exception))
+        {
+            // PostgreSQL down or misnamed at start (migrations come first): what failed, without a stack trace. Npgsql's
+            // messages name the host and port, never the password.
+            return await StartFailedAsync($"{command}: PostgreSQL (Storage:Postgres) could not be reached: {exception.Message}");
+        }
+        catch (IOException exception) when (exception.InnerException is AddressInUseException || exception.Message.StartsWith("Failed to bind", StringComparison.Ordinal))
+        {
+            // A port already taken (Server:Endpoint or Operations:Endpoint): Kestrel says which address.
+            return await StartFailedAsync($"{command}: cannot listen: {exception.Message}");
+        }
     }
+
+    /// <summary>An error PostgreSQL itself answered (a constraint, a query) is a bug to show whole, not an outage.</summary>
+    private static bool StorageReached(NpgsqlException exception) => exception is PostgresException { SqlState: not ("28P01" or "28000" or "3D000" or "57P03") };
 
     internal static IHost BuildCommandHost(string[] settings, Action<IServiceCollection, IConfiguration>? configure = null)
     {
@@ -138,6 +154,13 @@ public static class GatewayCommands
     {
         await Console.Out.WriteLineAsync(Usage);
         return 0;
+    }
+
+    /// <summary>The process could not start its work (storage unreachable, a port taken): one line, exit 2.</summary>
+    private static async Task<int> StartFailedAsync(string message)
+    {
+        await Console.Error.WriteLineAsync(message);
+        return 2;
     }
 
     private static async Task<int> FailAsync(string message)

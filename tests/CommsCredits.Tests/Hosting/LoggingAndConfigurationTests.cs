@@ -127,8 +127,30 @@ public sealed partial class LoggingAndConfigurationTests
 
         var failed = await GatewayProgram.RunAsync(
             ["migrate", "--Storage:Postgres=Host=127.0.0.1;Port=1;Username=postgres;Password=" + password + ";Database=none;Timeout=2", "--Storage:Redis=127.0.0.1:1,password=" + password]);
-        failed.ExitCode.ShouldNotBe(0);
+        failed.ExitCode.ShouldBe(2);
         (failed.Output + failed.Errors).ShouldNotContain(password);
+    }
+
+    [Fact]
+    public async Task A_gateway_that_cannot_reach_PostgreSQL_or_take_its_port_says_so_in_one_line_and_exits_2()
+    {
+        // Proves the start-up failures an operator meets are answered like configuration errors: what failed and the
+        // setting or address involved, exit 2, no stack trace (before: an unhandled-exception dump, exit 134).
+        var unreachable = await GatewayProgram.RunAsync(["worker", "--Storage:Postgres=Host=127.0.0.1;Port=1;Username=nobody;Database=none;Timeout=2"]);
+        unreachable.ExitCode.ShouldBe(2, unreachable.Output + unreachable.Errors);
+        unreachable.Errors.ShouldContain("worker: PostgreSQL (Storage:Postgres) could not be reached: Failed to connect to 127.0.0.1:1");
+        unreachable.Errors.ShouldNotContain("   at ");
+
+        var gateway = await SharedGateway.GetAsync();
+        using var taken = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        taken.Start();
+        var port = ((System.Net.IPEndPoint)taken.LocalEndpoint).Port;
+        var busy = await GatewayProgram.RunAsync(
+            ["serve", "--Server:Endpoint=http://127.0.0.1:" + port.ToString(System.Globalization.CultureInfo.InvariantCulture),
+             "--Storage:Postgres=" + gateway.PostgresConnectionString, "--Storage:Redis=" + gateway.RedisSetting]);
+        busy.ExitCode.ShouldBe(2, busy.Output + busy.Errors);
+        busy.Errors.ShouldContain("serve: cannot listen: Failed to bind to address http://127.0.0.1:" + port.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        busy.Errors.ShouldNotContain("   at ");
     }
 
     private static async Task Terminated(GrpcChannel channel, string key, string tenant, string sessionId)
