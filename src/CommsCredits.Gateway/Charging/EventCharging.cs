@@ -3,7 +3,6 @@ namespace CommsCredits.Gateway.Charging;
 using CommsCredits.Contracts.V1;
 using CommsCredits.Gateway.Balances;
 using CommsCredits.Gateway.Ledger;
-using CommsCredits.Gateway.Metrics;
 using CommsCredits.Gateway.Money;
 using CommsCredits.Gateway.Rating;
 using CommsCredits.Gateway.Tenants;
@@ -17,18 +16,11 @@ using static CommsCredits.Gateway.Charging.AnswerBuilder;
 /// One-shot charging events (RFC 8506 section 6): direct debit, refund, balance check and price enquiry. Debit and
 /// Refund are remembered under their session id like a session's requests, so a retry gets the first answer.
 /// </summary>
-public sealed class EventCharging(TenantCatalog catalog, CallRating rating, HotState hotState, BalanceCredits credits, IOptions<ChargingOptions> options, GatewayMetrics? metrics = null)
+public sealed class EventCharging(TenantCatalog catalog, CallRating rating, HotState hotState, BalanceCredits credits, IOptions<ChargingOptions> options)
 {
     private readonly ChargingOptions settings = options.Value;
 
     public async Task<DebitResponse> DebitAsync(DebitRequest request, CancellationToken cancellationToken)
-    {
-        var response = await AnswerDebitAsync(request, cancellationToken);
-        metrics?.Answered("Debit", response.ResultCode, response.ResultMessage);
-        return response;
-    }
-
-    private async Task<DebitResponse> AnswerDebitAsync(DebitRequest request, CancellationToken cancellationToken)
     {
         RequestValidator.NewCall(request.SessionId, request.RequestNumber, request.TenantId, request.UserId, request.CallType, request.CallingNumber, request.CalledNumber);
         RequestValidator.Seconds(request.UsedSeconds, "used_seconds");
@@ -87,13 +79,6 @@ public sealed class EventCharging(TenantCatalog catalog, CallRating rating, HotS
 
     public async Task<RefundResponse> RefundAsync(RefundRequest request, CancellationToken cancellationToken)
     {
-        var response = await AnswerRefundAsync(request, cancellationToken);
-        metrics?.Answered("Refund", response.ResultCode, response.ResultMessage);
-        return response;
-    }
-
-    private async Task<RefundResponse> AnswerRefundAsync(RefundRequest request, CancellationToken cancellationToken)
-    {
         RequestValidator.SessionId(request.SessionId);
         RequestValidator.RequestNumber(request.RequestNumber, initialOrEvent: true);
         RequestValidator.TenantId(request.TenantId);
@@ -126,13 +111,6 @@ public sealed class EventCharging(TenantCatalog catalog, CallRating rating, HotS
 
     public async Task<CheckBalanceResponse> CheckBalanceAsync(CheckBalanceRequest request, CancellationToken cancellationToken)
     {
-        var response = await AnswerCheckBalanceAsync(request, cancellationToken);
-        metrics?.Answered("CheckBalance", response.ResultCode, response.ResultMessage);
-        return response;
-    }
-
-    private async Task<CheckBalanceResponse> AnswerCheckBalanceAsync(CheckBalanceRequest request, CancellationToken cancellationToken)
-    {
         RequestValidator.TenantId(request.TenantId);
         var profile = await catalog.GetAsync(request.TenantId, cancellationToken);
         var balance = profile is null ? null : await hotState.ReadBalanceAsync(request.TenantId, cancellationToken);
@@ -145,13 +123,6 @@ public sealed class EventCharging(TenantCatalog catalog, CallRating rating, HotS
     }
 
     public async Task<PriceEnquiryResponse> PriceEnquiryAsync(PriceEnquiryRequest request, CancellationToken cancellationToken)
-    {
-        var response = await AnswerPriceEnquiryAsync(request, cancellationToken);
-        metrics?.Answered("PriceEnquiry", response.ResultCode, response.ResultMessage);
-        return response;
-    }
-
-    private async Task<PriceEnquiryResponse> AnswerPriceEnquiryAsync(PriceEnquiryRequest request, CancellationToken cancellationToken)
     {
         RequestValidator.TenantId(request.TenantId);
         RequestValidator.CallTypeDefined(request.CallType);

@@ -28,13 +28,6 @@ public sealed class SessionCharging(
 
     public async Task<ReserveResponse> ReserveAsync(ReserveRequest request, CancellationToken cancellationToken)
     {
-        var response = await AnswerReserveAsync(request, cancellationToken);
-        metrics?.Answered("Reserve", response.ResultCode, response.ResultMessage);
-        return response;
-    }
-
-    private async Task<ReserveResponse> AnswerReserveAsync(ReserveRequest request, CancellationToken cancellationToken)
-    {
         RequestValidator.NewCall(request.SessionId, request.RequestNumber, request.TenantId, request.UserId, request.CallType, request.CallingNumber, request.CalledNumber);
         RequestValidator.Seconds(request.RequestedSeconds, "requested_seconds");
         hotState.RefuseNewCallsIfLedgerDown();
@@ -104,13 +97,6 @@ public sealed class SessionCharging(
 
     public async Task<UpdateResponse> UpdateAsync(UpdateRequest request, CancellationToken cancellationToken)
     {
-        var response = await AnswerUpdateAsync(request, cancellationToken);
-        metrics?.Answered("Update", response.ResultCode, response.ResultMessage);
-        return response;
-    }
-
-    private async Task<UpdateResponse> AnswerUpdateAsync(UpdateRequest request, CancellationToken cancellationToken)
-    {
         RequestValidator.Seconds(request.RequestedSeconds, "requested_seconds");
         var outcome = await UseAsync(
             request.TenantId, request.SessionId, request.RequestNumber, request.UsedSeconds, GrantRequest(request.RequestedSeconds), terminationCause: null, cancellationToken);
@@ -141,13 +127,6 @@ public sealed class SessionCharging(
     }
 
     public async Task<TerminateResponse> TerminateAsync(TerminateRequest request, CancellationToken cancellationToken)
-    {
-        var response = await AnswerTerminateAsync(request, cancellationToken);
-        metrics?.Answered("Terminate", response.ResultCode, response.ResultMessage);
-        return response;
-    }
-
-    private async Task<TerminateResponse> AnswerTerminateAsync(TerminateRequest request, CancellationToken cancellationToken)
     {
         if (!System.Enum.IsDefined(request.TerminationCause))
         {

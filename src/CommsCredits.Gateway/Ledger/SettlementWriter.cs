@@ -1,9 +1,9 @@
 namespace CommsCredits.Gateway.Ledger;
 
 using System.Diagnostics;
-using CommsCredits.Gateway.Metrics;
 using System.Threading.Channels;
 using CommsCredits.Gateway.Balances;
+using CommsCredits.Gateway.Metrics;
 using CommsCredits.Gateway.Storage;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
