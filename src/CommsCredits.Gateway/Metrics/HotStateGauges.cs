@@ -58,28 +58,14 @@ public sealed partial class HotStateGauges(
     {
         long sessions = 0;
         long heldMicros = 0;
-        var seen = 0;
-        var after = string.Empty;
-        while (seen < settings.MaxTenantsPerGaugeRefresh)
+        var tenantIds = await tenants.ListAllIdsAsync(TenantsPerPage, settings.MaxTenantsPerGaugeRefresh, cancellationToken);
+        foreach (var chunk in tenantIds.Chunk(TenantsAtOnce))
         {
-            var page = await tenants.ListIdsAsync(after, Math.Min(TenantsPerPage, settings.MaxTenantsPerGaugeRefresh - seen), cancellationToken);
-            for (var start = 0; start < page.Count; start += TenantsAtOnce)
+            foreach (var (tenantSessions, tenantHeld) in await Task.WhenAll(chunk.Select(tenantId => ReadTenantAsync(tenantId, cancellationToken))))
             {
-                var reads = page.Skip(start).Take(TenantsAtOnce).Select(tenantId => ReadTenantAsync(tenantId, cancellationToken));
-                foreach (var (tenantSessions, tenantHeld) in await Task.WhenAll(reads))
-                {
-                    sessions += tenantSessions;
-                    heldMicros += tenantHeld;
-                }
+                sessions += tenantSessions;
+                heldMicros += tenantHeld;
             }
-
-            seen += page.Count;
-            if (page.Count == 0 || page.Count < TenantsPerPage)
-            {
-                break;
-            }
-
-            after = page[^1];
         }
 
         metrics.SessionsActive.Set(sessions);

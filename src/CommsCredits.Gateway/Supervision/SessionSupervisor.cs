@@ -34,7 +34,7 @@ public sealed partial class SessionSupervisor(
     private readonly Histogram? purgeDuration = metrics?.PostgresOperation("journal_purge");
 
     /// <summary>The tenants of the last round, used while PostgreSQL cannot be read: closing sessions needs only Redis.</summary>
-    private List<string> knownTenants = [];
+    private IReadOnlyList<string> knownTenants = [];
 
     protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
         settings.Enabled
@@ -100,17 +100,7 @@ public sealed partial class SessionSupervisor(
     {
         try
         {
-            var tenants = new List<string>();
-            while (true)
-            {
-                var page = await tenantRepository.ListIdsAsync(tenants.Count == 0 ? string.Empty : tenants[^1], settings.TenantPageSize, cancellationToken);
-                tenants.AddRange(page);
-                if (page.Count < settings.TenantPageSize)
-                {
-                    break;
-                }
-            }
-
+            var tenants = await tenantRepository.ListAllIdsAsync(settings.TenantPageSize, int.MaxValue, cancellationToken);
             knownTenants = tenants;
             return tenants;
         }

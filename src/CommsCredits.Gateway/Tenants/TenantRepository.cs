@@ -11,6 +11,23 @@ public sealed class TenantRepository(NpgsqlDataSource dataSource)
     /// <summary>The channel on which a rate import tells every gateway which tenant's rates changed.</summary>
     public const string RatesChangedChannel = "commscredits_rates_changed";
 
+    /// <summary>Every tenant id in id order, up to <paramref name="maxTenants"/>, read a page at a time.</summary>
+    public async Task<IReadOnlyList<string>> ListAllIdsAsync(int pageSize, int maxTenants, CancellationToken cancellationToken)
+    {
+        var tenants = new List<string>();
+        while (tenants.Count < maxTenants)
+        {
+            var page = await ListIdsAsync(tenants.Count == 0 ? string.Empty : tenants[^1], Math.Min(pageSize, maxTenants - tenants.Count), cancellationToken);
+            tenants.AddRange(page);
+            if (page.Count < pageSize)
+            {
+                break;
+            }
+        }
+
+        return tenants;
+    }
+
     /// <summary>Up to <paramref name="limit"/> tenant ids after <paramref name="after"/> (empty: from the first), in id order: one page of a walk over every tenant.</summary>
     public async Task<IReadOnlyList<string>> ListIdsAsync(string after, int limit, CancellationToken cancellationToken)
     {
