@@ -36,7 +36,7 @@ public static class RequestValidator
     {
         if (!IsTenantId(value))
         {
-            throw Invalid($"{field} must be 1 to {MaxTenantIdLength} characters from [A-Za-z0-9._-] starting with a letter or digit (got '{Shorten(value)}')");
+            throw Invalid($"{field} must be 1 to {MaxTenantIdLength} characters from [A-Za-z0-9._-] starting with a letter or digit (got '{EchoedText.Shorten(value, 40)}')");
         }
     }
 
@@ -70,7 +70,7 @@ public static class RequestValidator
     {
         if (!E164.IsValid(value))
         {
-            throw Invalid($"{field} must be an E.164 number: '+' then 1 to {E164.MaxDigits} digits, the first not 0 (got '{Shorten(value)}')");
+            throw Invalid($"{field} must be an E.164 number: '+' then 1 to {E164.MaxDigits} digits, the first not 0 (got '{EchoedText.Shorten(value, 40)}')");
         }
     }
 
@@ -131,7 +131,7 @@ public static class RequestValidator
 
         if (!string.Equals(amount.Currency, currency, StringComparison.Ordinal))
         {
-            throw Invalid($"{field}.currency must be the tenant's currency {currency} (got '{Shorten(amount.Currency)}')");
+            throw Invalid($"{field}.currency must be the tenant's currency {currency} (got '{EchoedText.Shorten(amount.Currency, 40)}')");
         }
 
         if (amount.AmountMicros <= 0 || amount.AmountMicros > maxMicros)
@@ -160,5 +160,4 @@ public static class RequestValidator
         }
     }
 
-    private static string Shorten(string value) => value.Length <= 40 ? value : value[..40] + "...";
 }

@@ -1,5 +1,6 @@
 namespace CommsCredits.Gateway.Health;
 
+using CommsCredits.Gateway.Charging;
 using CommsCredits.Grpc.Protocol;
 using CommsCredits.Grpc.Server;
 using global::Grpc.Health.V1;
@@ -24,7 +25,7 @@ public sealed class HealthService(StorageHealth health, ServedServices served, I
     {
         if (!known.Contains(request.Service))
         {
-            throw new RpcException(new Status(StatusCode.NotFound, $"unknown service '{Shorten(request.Service)}'"));
+            throw new RpcException(new Status(StatusCode.NotFound, $"unknown service '{EchoedText.Shorten(request.Service, 200)}'"));
         }
 
         return Task.FromResult(new HealthCheckResponse { Status = StatusOf(health.Current) });
@@ -74,5 +75,4 @@ public sealed class HealthService(StorageHealth health, ServedServices served, I
 
     private static ServingStatus StatusOf(HealthReport report) => report.Serving ? ServingStatus.Serving : ServingStatus.NotServing;
 
-    private static string Shorten(string name) => name.Length <= 200 ? name : name[..200] + "...";
 }

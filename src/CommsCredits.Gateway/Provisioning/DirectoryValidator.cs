@@ -75,7 +75,7 @@ public static class DirectoryValidator
     {
         if (value.Length > MaxUpnLength || !IsUpn(value))
         {
-            throw Invalid($"upn must be 3 to {MaxUpnLength} printable ASCII characters with exactly one '@', not first or last (got '{Shorten(value)}')");
+            throw Invalid($"upn must be 3 to {MaxUpnLength} printable ASCII characters with exactly one '@', not first or last (got '{EchoedText.Shorten(value, 40)}')");
         }
     }
 
@@ -91,7 +91,7 @@ public static class DirectoryValidator
     {
         if (!CountryCode.IsAssigned(value))
         {
-            throw Invalid($"{field} must be an assigned ISO 3166-1 alpha-2 code such as GB or US (got '{Shorten(value)}')");
+            throw Invalid($"{field} must be an assigned ISO 3166-1 alpha-2 code such as GB or US (got '{EchoedText.Shorten(value, 40)}')");
         }
     }
 
@@ -120,7 +120,7 @@ public static class DirectoryValidator
             {
                 throw Invalid(string.Create(
                     CultureInfo.InvariantCulture,
-                    $"covered_prefixes[{index}] must be 1 to {E164.MaxDigits} digits without '+', the first not 0 (got '{Shorten(prefix)}')"));
+                    $"covered_prefixes[{index}] must be 1 to {E164.MaxDigits} digits without '+', the first not 0 (got '{EchoedText.Shorten(prefix, 40)}')"));
             }
         }
 
@@ -158,5 +158,4 @@ public static class DirectoryValidator
         return true;
     }
 
-    private static string Shorten(string value) => value.Length <= 40 ? value : value[..40] + "...";
 }

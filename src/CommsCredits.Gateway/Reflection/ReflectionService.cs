@@ -1,5 +1,6 @@
 namespace CommsCredits.Gateway.Reflection;
 
+using CommsCredits.Gateway.Charging;
 using CommsCredits.Grpc.Protocol;
 using CommsCredits.Grpc.Server;
 using Google.Protobuf;
@@ -57,14 +58,14 @@ public sealed class ReflectionService
                 response.ListServicesResponse.Service.AddRange(serviceNames.Select(name => new ServiceResponse { Name = name }));
                 break;
             case ServerReflectionRequest.MessageRequestOneofCase.FileByFilename:
-                Files(response, filesByName.GetValueOrDefault(request.FileByFilename), $"no file '{Shorten(request.FileByFilename)}'");
+                Files(response, filesByName.GetValueOrDefault(request.FileByFilename), $"no file '{EchoedText.Shorten(request.FileByFilename, 200)}'");
                 break;
             case ServerReflectionRequest.MessageRequestOneofCase.FileContainingSymbol:
-                Files(response, filesBySymbol.GetValueOrDefault(request.FileContainingSymbol), $"no symbol '{Shorten(request.FileContainingSymbol)}'");
+                Files(response, filesBySymbol.GetValueOrDefault(request.FileContainingSymbol), $"no symbol '{EchoedText.Shorten(request.FileContainingSymbol, 200)}'");
                 break;
             case ServerReflectionRequest.MessageRequestOneofCase.FileContainingExtension:
                 // Our protos are proto3, which has no extensions (custom options aside, which we do not define).
-                Error(response, StatusCode.NotFound, $"no extension {request.FileContainingExtension.ExtensionNumber} of '{Shorten(request.FileContainingExtension.ContainingType)}'");
+                Error(response, StatusCode.NotFound, $"no extension {request.FileContainingExtension.ExtensionNumber} of '{EchoedText.Shorten(request.FileContainingExtension.ContainingType, 200)}'");
                 break;
             case ServerReflectionRequest.MessageRequestOneofCase.AllExtensionNumbersOfType:
                 if (messageTypes.Contains(request.AllExtensionNumbersOfType))
@@ -73,7 +74,7 @@ public sealed class ReflectionService
                 }
                 else
                 {
-                    Error(response, StatusCode.NotFound, $"no message type '{Shorten(request.AllExtensionNumbersOfType)}'");
+                    Error(response, StatusCode.NotFound, $"no message type '{EchoedText.Shorten(request.AllExtensionNumbersOfType, 200)}'");
                 }
 
                 break;
@@ -111,8 +112,6 @@ public sealed class ReflectionService
 
     private static void Error(ServerReflectionResponse response, StatusCode code, string message) =>
         response.ErrorResponse = new ErrorResponse { ErrorCode = (int)code, ErrorMessage = message };
-
-    private static string Shorten(string name) => name.Length <= 200 ? name : name[..200] + "...";
 
     private void Add(FileDescriptor file)
     {
