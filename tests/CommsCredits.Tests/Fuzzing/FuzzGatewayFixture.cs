@@ -57,8 +57,9 @@ public sealed class FuzzGatewayFixture : IAsyncLifetime
             var isCharging = string.Equals(service.Name, "Charging", StringComparison.Ordinal);
             foreach (var method in service.Methods)
             {
-                // Health/Watch streams until its client goes: its requests carry a deadline, which ends an accepted one.
-                (string, string)[] headers = string.Equals(method.FullName, "grpc.health.v1.Health.Watch", StringComparison.Ordinal) ? [("grpc-timeout", "200m")] : [];
+                // A method that streams its answers may stream until its client goes (Health/Watch does): its requests
+                // carry a deadline, which ends an accepted one.
+                (string, string)[] headers = method.IsServerStreaming ? [("grpc-timeout", "200m")] : [];
                 methods.Add(new FuzzMethod(method, "/" + service.FullName + "/" + method.Name, isCharging ? networkElementKey : adminKey, isCharging ? adminKey : networkElementKey, headers));
             }
         }
