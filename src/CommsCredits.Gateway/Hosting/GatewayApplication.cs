@@ -101,9 +101,14 @@ public static class GatewayApplication
         {
             var storageHealth = gatewayServices.GetRequiredService<StorageHealth>();
             endpoints.MapGet("/healthz", (RequestDelegate)(context => WriteTextAsync(context, StatusCodes.Status200OK, "alive")));
-            endpoints.MapGet("/readyz", (RequestDelegate)(context => storageHealth.Current is { Serving: true }
-                ? WriteTextAsync(context, StatusCodes.Status200OK, "ready")
-                : WriteTextAsync(context, StatusCodes.Status503ServiceUnavailable, storageHealth.Current.Reason)));
+            endpoints.MapGet("/readyz", (RequestDelegate)(context =>
+            {
+                // One report read once: the status and its reason must agree.
+                var report = storageHealth.Current;
+                return report.Serving
+                    ? WriteTextAsync(context, StatusCodes.Status200OK, "ready")
+                    : WriteTextAsync(context, StatusCodes.Status503ServiceUnavailable, report.Reason);
+            }));
         });
         var health = Service(HealthReflection.Descriptor, "Health");
         builder.Services.AddGrpcService<HealthService>(health);
