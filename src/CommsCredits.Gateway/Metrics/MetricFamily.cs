@@ -18,7 +18,7 @@ public abstract class MetricFamily<TChild> : IMetricFamily
     private readonly ConcurrentDictionary<LabelValues, TChild> children = new();
     private readonly string[] labelNames;
     private TChild? overflow;
-    private long overflowedObservations;
+    private long overflowedLookups;
 
     protected MetricFamily(string name, string help, string[] labelNames, int maxLabelSets)
     {
@@ -49,8 +49,8 @@ public abstract class MetricFamily<TChild> : IMetricFamily
     /// <summary>How many label sets this family keeps apart; beyond, observations go to the overflow set.</summary>
     public int MaxLabelSets { get; }
 
-    /// <summary>Label sets that were sent to the overflow set because the family was full.</summary>
-    public long OverflowedLabelSets => Interlocked.Read(ref overflowedObservations);
+    /// <summary>Lookups of a new label set that got the overflow set because the family was full (a set looked up twice counts twice).</summary>
+    public long OverflowedLookups => Interlocked.Read(ref overflowedLookups);
 
     public abstract string TypeName { get; }
 
@@ -101,7 +101,7 @@ public abstract class MetricFamily<TChild> : IMetricFamily
         // The count may pass the limit by a few under a race; the bound stays within the number of threads.
         if (children.Count >= MaxLabelSets)
         {
-            Interlocked.Increment(ref overflowedObservations);
+            Interlocked.Increment(ref overflowedLookups);
             return overflow ?? Overflow();
         }
 

@@ -93,7 +93,7 @@ public sealed class ExpositionFormatTests
         var samples = builder.ToString().Split('\n').Where(line => line.StartsWith("test_bounded_total{", StringComparison.Ordinal)).ToList();
         samples.Count.ShouldBe(4);
         samples.ShouldContain("test_bounded_total{user=\"overflow\"} 97", StringComparer.Ordinal);
-        family.OverflowedLabelSets.ShouldBe(97);
+        family.OverflowedLookups.ShouldBe(97);
     }
 
     [Fact]
