@@ -87,31 +87,18 @@ public sealed partial class RedisHotStore : IHotStore, IDisposable
     public async Task<IReadOnlyList<string>> ReadHashValuesAsync(string key, int maxEntries, CancellationToken cancellationToken)
     {
         await EnsureCheckedAsync(cancellationToken);
-        // IDatabase.HashScan pages with HSCAN on a worker thread; the page size bounds each round trip.
-        var read = Task.Run(
-            () =>
+        // HSCAN answers field, value, field, value: keep every second item.
+        var values = new List<string>();
+        await ScanAsync("HSCAN", key, null, maxEntries, items =>
+        {
+            for (var index = 1; index < items.Length && values.Count < maxEntries; index += 2)
             {
-                var values = new List<string>();
-                foreach (var entry in database.HashScan(key, pageSize: ScanPageSize))
-                {
-                    values.Add((string)entry.Value!);
-                    if (values.Count >= maxEntries)
-                    {
-                        break;
-                    }
-                }
+                values.Add((string)items[index]!);
+            }
 
-                return (IReadOnlyList<string>)values;
-            },
-            cancellationToken);
-        try
-        {
-            return await read.WaitAsync(cancellationToken);
-        }
-        catch (Exception exception) when (exception is RedisConnectionException or RedisTimeoutException)
-        {
-            throw new StorageUnavailableException("Redis is unreachable or slow: " + exception.Message, exception);
-        }
+            return values.Count;
+        }, cancellationToken);
+        return values;
     }
 
     public async Task DeleteHashFieldsAsync(string key, string[] fields, CancellationToken cancellationToken)
@@ -129,52 +116,53 @@ public sealed partial class RedisHotStore : IHotStore, IDisposable
     private async Task<IReadOnlyList<string>> ScanUncheckedAsync(string pattern, int maxKeys, CancellationToken cancellationToken)
     {
         var keys = new List<string>();
-        foreach (var endpoint in multiplexer.GetEndPoints())
+        await ScanAsync("SCAN", null, pattern, maxKeys, items =>
         {
-            var server = multiplexer.GetServer(endpoint);
-            if (!server.IsConnected || server.IsSlave)
+            for (var index = 0; index < items.Length && keys.Count < maxKeys; index++)
             {
-                continue;
+                keys.Add((string)items[index]!);
             }
 
-            // IServer.Keys pages with SCAN on a worker thread; the page size bounds each round trip. A page that times
-            // out (Storage:RedisTimeoutMs) is storage being unavailable, like any other command's timeout.
-            var found = await ScanPagesAsync(Task.Run(
-                () =>
-                {
-                    var page = new List<string>();
-                    foreach (var key in server.Keys(database: database.Database, pattern: pattern, pageSize: ScanPageSize))
-                    {
-                        page.Add((string)key!);
-                        if (page.Count >= maxKeys)
-                        {
-                            break;
-                        }
-                    }
-
-                    return page;
-                },
-                cancellationToken));
-            keys.AddRange(found);
-            if (keys.Count >= maxKeys)
-            {
-                break;
-            }
-        }
-
+            return keys.Count;
+        }, cancellationToken);
         return keys;
     }
 
-    private static async Task<List<string>> ScanPagesAsync(Task<List<string>> scan)
+    /// <summary>
+    /// Walks a SCAN-family cursor (SCAN, or HSCAN of <paramref name="key"/>) one page at a time, each page an async
+    /// command bounded by Storage:RedisTimeoutMs like any other; <paramref name="take"/> consumes a page's items and
+    /// returns how many it holds in all, and the walk stops at <paramref name="maxItems"/> or the cursor's end.
+    /// The synchronous cursors of StackExchange.Redis 1.2.6 (IServer.Keys, IDatabase.HashScan) are not used: a blocked
+    /// sync wait timed out on a busy machine where async commands did not.
+    /// </summary>
+    private async Task ScanAsync(string command, string? key, string? pattern, int maxItems, Func<RedisResult[], int> take, CancellationToken cancellationToken)
     {
-        try
+        var cursor = "0";
+        do
         {
-            return await scan;
+            var arguments = new List<object>(6);
+            if (key is not null)
+            {
+                arguments.Add((RedisKey)key);
+            }
+
+            arguments.Add(cursor);
+            if (pattern is not null)
+            {
+                arguments.Add("MATCH");
+                arguments.Add(pattern);
+            }
+
+            arguments.Add("COUNT");
+            arguments.Add(ScanPageSize);
+            var reply = (RedisResult[])(await Bounded(database.ExecuteAsync(command, arguments.ToArray()), cancellationToken))!;
+            cursor = (string)reply[0]!;
+            if (take((RedisResult[])reply[1]!) >= maxItems)
+            {
+                return;
+            }
         }
-        catch (Exception exception) when (exception is RedisConnectionException or RedisTimeoutException)
-        {
-            throw new StorageUnavailableException("Redis is unreachable or slow: " + exception.Message, exception);
-        }
+        while (!string.Equals(cursor, "0", StringComparison.Ordinal));
     }
 
     public async Task<long> SortedSetLengthAsync(string key, CancellationToken cancellationToken)

@@ -362,8 +362,18 @@ public sealed class GatewayInstance : IAsyncDisposable
     /// </summary>
     public async Task LoseHotStateAsync(string tenantId)
     {
-        var server = redis.GetServer(redis.GetEndPoints()[0]);
-        await Redis.KeyDeleteAsync(server.Keys(RedisDatabase, pattern: "cc:{" + tenantId + "}:*").ToArray());
+        // An async SCAN walk: the synchronous IServer.Keys of StackExchange.Redis 1.2.6 times out on a busy machine.
+        var keys = new List<RedisKey>();
+        var cursor = "0";
+        do
+        {
+            var reply = (RedisResult[])(await Redis.ExecuteAsync("SCAN", cursor, "MATCH", "cc:{" + tenantId + "}:*", "COUNT", 1000))!;
+            cursor = (string)reply[0]!;
+            keys.AddRange(((RedisResult[])reply[1]!).Select(key => (RedisKey)(string)key!));
+        }
+        while (!string.Equals(cursor, "0", StringComparison.Ordinal));
+
+        await Redis.KeyDeleteAsync([.. keys]);
         (await RedisAccountAsync(tenantId)).ShouldBeNull();
     }
 
