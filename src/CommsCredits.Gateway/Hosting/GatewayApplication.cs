@@ -4,6 +4,7 @@ using System.Net;
 using CommsCredits.Contracts.V1;
 using CommsCredits.Gateway.Api;
 using CommsCredits.Gateway.Credentials;
+using CommsCredits.Gateway.BalanceWatch;
 using CommsCredits.Gateway.Health;
 using CommsCredits.Gateway.Ledger;
 using CommsCredits.Gateway.Operations;
@@ -65,6 +66,9 @@ public static class GatewayApplication
         builder.Services.AddGrpcService<AccountsService>(Service(AccountsReflection.Descriptor, "Accounts"));
         builder.Services.AddGrpcService<DirectoryService>(Service(DirectoryReflection.Descriptor, "Directory"));
         builder.Services.AddGrpcService<NotificationsService>(Service(NotificationsReflection.Descriptor, "Notifications"));
+        ServiceRegistration.AddValidatedOptions<BalanceWatchOptions>(builder.Services, builder.Configuration, BalanceWatchOptions.SectionName);
+        builder.Services.AddSingleton<BalanceWatchHub>();
+        builder.Services.AddGrpcService<BalancesService>(Service(BalancesReflection.Descriptor, "Balances"));
         AddHealthAndReflection(builder);
         builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = TimeSpan.FromSeconds(server.ShutdownTimeoutSeconds));
         builder.WebHost.ConfigureKestrel(kestrel => ConfigureKestrel(kestrel, server, endpoint));
