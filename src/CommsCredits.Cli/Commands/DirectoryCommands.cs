@@ -25,7 +25,7 @@ internal static class DirectoryCommands
         var name = new Option<string?>("--display-name") { Description = "The name for people." };
         var location = new Option<string?>("--location") { Description = "ISO 3166 country code of the usage location." };
         var licence = new Option<bool>("--licence") { Description = "Holds a communications credits licence." };
-        var plan = new Option<CallingPlan>("--calling-plan") { Description = "None or Domestic.", DefaultValueFactory = _ => CallingPlan.None };
+        var plan = new Option<CallingPlan>("--calling-plan") { Description = "The calling plan: None, Domestic or PayAsYouGo.", DefaultValueFactory = _ => CallingPlan.None };
         var audio = new Option<bool>("--audio-conferencing") { Description = "Holds an audio conferencing licence." };
         var command = new Command("put", "Creates or replaces a user.") { tenant, user, upn, name, location, licence, plan, audio };
         runner.SetAction(command, async (parsed, session, cancellationToken) =>

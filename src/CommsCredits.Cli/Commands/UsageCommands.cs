@@ -10,7 +10,7 @@ using CommsCredits.Grpc.Protocol;
 using Google.Protobuf.WellKnownTypes;
 
 /// <summary>usage export: Reports/ExportUsage to an RFC 4180 CSV file, resumed after a dropped stream.</summary>
-internal static class UsageCommands
+public static class UsageCommands
 {
     /// <summary>How often a dropped stream is resumed (after the last usage id written) before the export gives up.</summary>
     public const int MaxResumes = 3;
