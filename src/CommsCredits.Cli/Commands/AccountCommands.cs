@@ -14,12 +14,15 @@ internal static class AccountCommands
 
     public static void AddTo(RootCommand root, CommandRunner runner)
     {
-        root.Subcommands.Add(Balance(runner));
+        var balance = Balance(runner);
+        var ledger = Ledger(runner);
+        root.Subcommands.Add(balance);
         root.Subcommands.Add(Funds(runner));
         root.Subcommands.Add(Tenants(runner));
         root.Subcommands.Add(AutoRecharge(runner));
         root.Subcommands.Add(Rates(runner));
-        root.Subcommands.Add(Ledger(runner));
+        root.Subcommands.Add(ledger);
+        ReportCommands.AddTo(ledger, balance, root, runner);
     }
 
     /// <summary>The tenant's currency, which the amounts typed on the command line are in.</summary>

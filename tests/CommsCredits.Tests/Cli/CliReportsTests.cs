@@ -54,4 +54,56 @@ public sealed class CliReportsTests
             directory.Delete(recursive: true);
         }
     }
+
+    [Fact]
+    public async Task Ledger_statement_prints_opening_entries_and_closing()
+    {
+        // Proves "ledger statement" prints the opening balance, each entry and the closing totals from the stream.
+        var gateway = await SharedGateway.GetAsync();
+        var tenant = await gateway.CreateTenantAsync(100_000_000);
+        var tomorrow = DateTime.UtcNow.AddDays(1).ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture);
+        var (exit, output, error) = await CliRun.RunAsync(gateway, "ledger", "statement", "--tenant", tenant, "--from", "2020-01-01", "--before", tomorrow);
+        error.ShouldBeEmpty();
+        exit.ShouldBe(0);
+        output.ShouldContain("opening balance: 0.00 EUR");
+        output.ShouldContain("closing balance: 100.00 EUR after 1 entries");
+        output.ShouldContain("funded 100.00 EUR");
+    }
+
+    [Fact]
+    public async Task Recharge_advise_prints_the_advice()
+    {
+        // Proves "recharge advise" calls AdviseRecharge and prints the advised trigger and recharge in the currency.
+        var gateway = await SharedGateway.GetAsync();
+        var tenant = await gateway.CreateTenantAsync(100_000_000);
+        var (exit, output, error) = await CliRun.RunAsync(gateway, "recharge", "advise", "--tenant", tenant);
+        error.ShouldBeEmpty();
+        exit.ShouldBe(0);
+        output.ShouldContain("trigger:");
+        output.ShouldContain(" EUR");
+    }
+
+    [Fact]
+    public async Task Balance_watch_prints_the_balance_then_its_change()
+    {
+        // Proves "balance watch" prints the balance when it begins (#1) and the change a funding makes (#2), then stops
+        // at --max-changes.
+        var gateway = await SharedGateway.GetAsync();
+        var tenant = await gateway.CreateTenantAsync(100_000_000);
+        var watch = CliRun.RunAsync(gateway, "balance", "watch", "--tenant", tenant, "--max-changes", "2", "--watch-seconds", "60");
+        for (var attempt = 0; attempt < 50 && !watch.IsCompleted; attempt++)
+        {
+            await Task.Delay(200);
+            await gateway.Accounts.AddFundsAsync(new Contracts.V1.AddFundsRequest
+            {
+                TenantId = tenant, Amount = new Contracts.V1.Money { AmountMicros = 50_000_000, Currency = "EUR" }, IdempotencyKey = "watch-" + attempt.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            });
+        }
+
+        var (exit, output, error) = await watch;
+        error.ShouldBeEmpty();
+        exit.ShouldBe(0);
+        output.ShouldContain("#1 balance 100.00 EUR");
+        output.ShouldContain("#2 balance ");
+    }
 }
