@@ -205,7 +205,7 @@ internal static class AccountCommands
         var before = new Option<string?>("--before") { Description = "Before this date or time (UTC)." };
         var pageSize = new Option<uint>("--page-size") { Description = "Entries per call.", DefaultValueFactory = _ => 500 };
         var maxPages = new Option<int>("--max-pages") { Description = "The most pages followed.", DefaultValueFactory = _ => MaxPagesDefault };
-        var list = new Command("list", "The ledger entries, oldest first, following every page.") { tenant, from, before, pageSize, maxPages };
+        var list = new Command("list", "The ledger entries, following every page.") { tenant, from, before, pageSize, maxPages };
         runner.SetAction(list, async (parsed, session, cancellationToken) =>
         {
             var request = new ListLedgerEntriesRequest { TenantId = parsed.GetValue(tenant)!, PageSize = parsed.GetValue(pageSize) };
