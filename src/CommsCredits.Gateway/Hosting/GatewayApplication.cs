@@ -65,6 +65,7 @@ public static class GatewayApplication
         builder.Services.AddGrpcService<AccountsService>(Service(AccountsReflection.Descriptor, "Accounts"));
         builder.Services.AddGrpcService<DirectoryService>(Service(DirectoryReflection.Descriptor, "Directory"));
         builder.Services.AddGrpcService<NotificationsService>(Service(NotificationsReflection.Descriptor, "Notifications"));
+        builder.Services.AddGrpcService<ReportsService>(Service(ReportsReflection.Descriptor, "Reports"));
         AddHealthAndReflection(builder);
         builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = TimeSpan.FromSeconds(server.ShutdownTimeoutSeconds));
         builder.WebHost.ConfigureKestrel(kestrel => ConfigureKestrel(kestrel, server, endpoint));
