@@ -11,23 +11,23 @@ public static class ReportCalls
 {
     private const string Service = "/commscredits.v1.Reports/";
 
-    public static async Task<IReadOnlyList<UsageRecord>> ExportUsageAsync(GatewayInstance gateway, ExportUsageRequest request) =>
-        await StreamAsync<ExportUsageRequest, UsageRecord>(gateway, "ExportUsage", request);
+    public static async Task<IReadOnlyList<UsageRecord>> ExportUsageAsync(GatewayInstance gateway, ExportUsageRequest request, string? apiKey = null) =>
+        await StreamAsync<ExportUsageRequest, UsageRecord>(gateway, "ExportUsage", request, apiKey);
 
     public static async Task<IReadOnlyList<StatementLine>> ExportLedgerStatementAsync(GatewayInstance gateway, ExportLedgerStatementRequest request) =>
-        await StreamAsync<ExportLedgerStatementRequest, StatementLine>(gateway, "ExportLedgerStatement", request);
+        await StreamAsync<ExportLedgerStatementRequest, StatementLine>(gateway, "ExportLedgerStatement", request, apiKey: null);
 
     public static Task<RechargeAdvice> AdviseRechargeAsync(GatewayInstance gateway, AdviseRechargeRequest request) =>
         gateway.Channel.UnaryAsync<AdviseRechargeRequest, RechargeAdvice>(Service + "AdviseRecharge", request, Admin(gateway));
 
-    private static CallOptions Admin(GatewayInstance gateway) =>
-        new(new Metadata().Add("authorization", "Bearer " + gateway.AdminKey), DateTime.UtcNow.AddMinutes(2));
+    private static CallOptions Admin(GatewayInstance gateway, string? apiKey = null) =>
+        new(new Metadata().Add("authorization", "Bearer " + (apiKey ?? gateway.AdminKey)), DateTime.UtcNow.AddMinutes(2));
 
-    private static async Task<List<TResponse>> StreamAsync<TRequest, TResponse>(GatewayInstance gateway, string method, TRequest request)
+    private static async Task<List<TResponse>> StreamAsync<TRequest, TResponse>(GatewayInstance gateway, string method, TRequest request, string? apiKey = null)
         where TRequest : IMessage<TRequest>
         where TResponse : IMessage<TResponse>, new()
     {
-        using var call = gateway.Channel.ServerStreaming<TRequest, TResponse>(Service + method, request, Admin(gateway));
+        using var call = gateway.Channel.ServerStreaming<TRequest, TResponse>(Service + method, request, Admin(gateway, apiKey));
         var responses = new List<TResponse>();
         await foreach (var response in call)
         {

@@ -149,6 +149,20 @@ public sealed class ReportsTests(ReportsGateway fixture) : IClassFixture<Reports
     }
 
     [Fact]
+    public async Task An_admin_key_of_one_tenant_exports_that_tenant_only()
+    {
+        // Proves Reports is tenant-scoped like Accounts: a key scoped to one tenant may export its own usage, and is
+        // PERMISSION_DENIED for another tenant's.
+        var own = await gateway.CreateEmptyTenantAsync();
+        var other = await gateway.CreateEmptyTenantAsync();
+        var key = await gateway.CreateKeyAsync(CommsCredits.Gateway.Credentials.ApiKeyRole.Admin, own);
+        var from = Timestamp.FromDateTimeOffset(gateway.Clock.GetUtcNow().AddDays(-1));
+        (await ExportUsageAsync(gateway, new ExportUsageRequest { TenantId = own, From = from, Before = Later() }, key)).ShouldBeEmpty();
+        var refused = await Should.ThrowAsync<RpcException>(() => ExportUsageAsync(gateway, new ExportUsageRequest { TenantId = other, From = from, Before = Later() }, key));
+        refused.StatusCode.ShouldBe(StatusCode.PermissionDenied);
+    }
+
+    [Fact]
     public void An_export_beyond_the_concurrency_limit_is_refused_until_one_ends()
     {
         // Proves Reports:MaxConcurrentExports: with 2 slots, a third export is RESOURCE_EXHAUSTED naming the setting;
