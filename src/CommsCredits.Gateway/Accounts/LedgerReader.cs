@@ -59,7 +59,14 @@ public sealed class LedgerReader(HotState hotState, NpgsqlDataSource dataSource,
         var after = request.PageToken.Length == 0 ? new EntryKey(0, 0) : ParsePageToken(request.PageToken);
         var tenantId = profile.Tenant.TenantId;
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        var entries = await ReadEntriesAsync(connection, tenantId, after, request, pageSize + 1, cancellationToken);
+        var entries = await ReadEntriesAsync(
+            connection,
+            tenantId,
+            after,
+            request.OccurredFrom?.ToDateTimeOffset() ?? DateTimeOffset.UnixEpoch,
+            request.OccurredBefore?.ToDateTimeOffset() ?? DateTimeOffset.MaxValue.AddDays(-1),
+            pageSize + 1,
+            cancellationToken);
         var response = new ListLedgerEntriesResponse();
         if (entries.Count > pageSize)
         {
@@ -93,8 +100,12 @@ public sealed class LedgerReader(HotState hotState, NpgsqlDataSource dataSource,
         }
     }
 
-    private static async Task<List<LedgerEntryMessage>> ReadEntriesAsync(
-        NpgsqlConnection connection, string tenantId, EntryKey after, ListLedgerEntriesRequest request, int limit, CancellationToken cancellationToken)
+    /// <summary>
+    /// Up to <paramref name="limit"/> entries after <paramref name="after"/> in entry-id order that occurred in
+    /// [<paramref name="from"/>, <paramref name="before"/>), without their draws (<see cref="AddDrawsAsync"/>) and currency (<see cref="SetCurrency"/>).
+    /// </summary>
+    internal static async Task<List<LedgerEntryMessage>> ReadEntriesAsync(
+        NpgsqlConnection connection, string tenantId, EntryKey after, DateTimeOffset from, DateTimeOffset before, int limit, CancellationToken cancellationToken)
     {
         await using var command = new NpgsqlCommand(
             """
@@ -111,8 +122,8 @@ public sealed class LedgerReader(HotState hotState, NpgsqlDataSource dataSource,
         command.Parameters.AddWithValue("tenant", tenantId);
         command.Parameters.AddWithValue("after_epoch", after.Epoch);
         command.Parameters.AddWithValue("after_operation", after.OperationNumber);
-        command.Parameters.AddWithValue("from", request.OccurredFrom?.ToDateTimeOffset() ?? DateTimeOffset.UnixEpoch);
-        command.Parameters.AddWithValue("before", request.OccurredBefore?.ToDateTimeOffset() ?? DateTimeOffset.MaxValue.AddDays(-1));
+        command.Parameters.AddWithValue("from", from);
+        command.Parameters.AddWithValue("before", before);
         command.Parameters.AddWithValue("limit", limit);
         var entries = new List<LedgerEntryMessage>();
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
@@ -148,7 +159,7 @@ public sealed class LedgerReader(HotState hotState, NpgsqlDataSource dataSource,
         return entries;
     }
 
-    private static async Task AddDrawsAsync(NpgsqlConnection connection, string tenantId, List<LedgerEntryMessage> entries, string currency, CancellationToken cancellationToken)
+    internal static async Task AddDrawsAsync(NpgsqlConnection connection, string tenantId, List<LedgerEntryMessage> entries, string currency, CancellationToken cancellationToken)
     {
         var first = EntryKey.Parse(entries[0].EntryId);
         var last = EntryKey.Parse(entries[^1].EntryId);
@@ -177,7 +188,7 @@ public sealed class LedgerReader(HotState hotState, NpgsqlDataSource dataSource,
         }
     }
 
-    private static void SetCurrency(LedgerEntryMessage entry, string currency)
+    internal static void SetCurrency(LedgerEntryMessage entry, string currency)
     {
         entry.Amount.Currency = currency;
         if (entry.Lot is { } lot)

@@ -66,6 +66,7 @@ public static class GatewayApplication
         builder.Services.AddGrpcService<AccountsService>(Service(AccountsReflection.Descriptor, "Accounts"));
         builder.Services.AddGrpcService<DirectoryService>(Service(DirectoryReflection.Descriptor, "Directory"));
         builder.Services.AddGrpcService<NotificationsService>(Service(NotificationsReflection.Descriptor, "Notifications"));
+        builder.Services.AddGrpcService<ReportsService>(Service(ReportsReflection.Descriptor, "Reports"));
         ServiceRegistration.AddValidatedOptions<BalanceWatchOptions>(builder.Services, builder.Configuration, BalanceWatchOptions.SectionName);
         builder.Services.AddSingleton<BalanceWatchHub>();
         builder.Services.AddGrpcService<BalancesService>(Service(BalancesReflection.Descriptor, "Balances"));

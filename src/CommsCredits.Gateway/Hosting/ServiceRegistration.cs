@@ -11,6 +11,7 @@ using CommsCredits.Gateway.Notifications;
 using CommsCredits.Gateway.Recharge;
 using CommsCredits.Gateway.Provisioning;
 using CommsCredits.Gateway.Reconciliation;
+using CommsCredits.Gateway.Reports;
 using CommsCredits.Gateway.Storage;
 using CommsCredits.Gateway.Supervision;
 using CommsCredits.Gateway.Tenants;
@@ -36,6 +37,7 @@ public static class ServiceRegistration
         AddValidatedOptions<DirectoryOptions>(services, configuration, DirectoryOptions.SectionName);
         AddValidatedOptions<SupervisionOptions>(services, configuration, SupervisionOptions.SectionName);
         AddValidatedOptions<ReconciliationOptions>(services, configuration, ReconciliationOptions.SectionName);
+        AddValidatedOptions<ReportsOptions>(services, configuration, ReportsOptions.SectionName);
         services.AddSingleton<IValidateOptions<ChargingOptions>, ChargingOptionsValidator>();
         services.AddSingleton<IValidateOptions<DirectoryOptions>, DirectoryOptionsValidator>();
         AddValidatedOptions<NotificationsOptions>(services, configuration, NotificationsOptions.SectionName);
@@ -80,6 +82,10 @@ public static class ServiceRegistration
         services.AddSingleton<DirectoryAdministration>();
         // The scheduled reconciliation job is registered by the commands that run it (worker; serve when asked).
         services.AddSingleton<Reconciler>();
+        services.AddSingleton<ExportSlots>();
+        services.AddSingleton<UsageExport>();
+        services.AddSingleton<LedgerStatement>();
+        services.AddSingleton<RechargeAdvisor>();
         services.AddNotifications();
         return services;
     }

@@ -1,0 +1,99 @@
+namespace CommsCredits.Gateway.Reports;
+
+using CommsCredits.Contracts.V1;
+using CommsCredits.Gateway.Accounts;
+using CommsCredits.Gateway.Charging;
+using CommsCredits.Gateway.Ledger;
+using LedgerEntryKind = CommsCredits.Contracts.V1.LedgerEntryKind;
+using CommsCredits.Gateway.Tenants;
+using CommsCredits.Grpc.Protocol;
+using CommsCredits.Grpc.Server;
+using Google.Protobuf.WellKnownTypes;
+using Microsoft.Extensions.Options;
+using Npgsql;
+using static CommsCredits.Gateway.Charging.AnswerBuilder;
+
+/// <summary>
+/// ExportLedgerStatement: the opening balance (every entry before `from`), the period's entries in entry-id order
+/// with the balance after each, read a page of Reports:PageSize at a time with <see cref="LedgerReader"/>'s queries,
+/// and the closing balance with the sums by kind.
+/// </summary>
+public sealed class LedgerStatement(TenantCatalog catalog, NpgsqlDataSource dataSource, ExportSlots slots, IOptions<ReportsOptions> options)
+{
+    private readonly ReportsOptions settings = options.Value;
+
+    public async Task ExportAsync(ExportLedgerStatementRequest request, IServerStreamWriter<StatementLine> lines, CancellationToken cancellationToken)
+    {
+        RequestValidator.TenantId(request.TenantId);
+        var period = ReportPeriod.Parse(request.From, request.Before, settings.MaxPeriodDays);
+        var profile = await catalog.GetAsync(request.TenantId, cancellationToken)
+            ?? throw new RpcException(new Status(StatusCode.NotFound, $"tenant '{request.TenantId}' does not exist"));
+        using var slot = slots.Take();
+        var currency = profile.Tenant.Currency;
+        var tenantId = request.TenantId;
+        long balance;
+        await using (var connection = await dataSource.OpenConnectionAsync(cancellationToken))
+        {
+            await using var command = new NpgsqlCommand(
+                "SELECT coalesce(sum(amount_micros), 0)::bigint FROM ledger_entries WHERE tenant_id = @tenant AND occurred_at < @from", connection);
+            command.Parameters.AddWithValue("tenant", tenantId);
+            command.Parameters.AddWithValue("from", period.From);
+            balance = (long)(await command.ExecuteScalarAsync(cancellationToken))!;
+        }
+
+        await lines.WriteAsync(
+            new StatementLine { Opening = new StatementOpening { Balance = Money(balance, currency), From = request.From, Before = request.Before } },
+            cancellationToken);
+        var sums = new long[5];
+        ulong count = 0;
+        var after = new EntryKey(0, 0);
+        while (true)
+        {
+            List<Contracts.V1.LedgerEntry> entries;
+            await using (var connection = await dataSource.OpenConnectionAsync(cancellationToken))
+            {
+                entries = await LedgerReader.ReadEntriesAsync(connection, tenantId, after, period.From, period.Before, settings.PageSize, cancellationToken);
+                if (entries.Count > 0)
+                {
+                    await LedgerReader.AddDrawsAsync(connection, tenantId, entries, currency, cancellationToken);
+                }
+            }
+
+            foreach (var entry in entries)
+            {
+                LedgerReader.SetCurrency(entry, currency);
+                balance += entry.Amount.AmountMicros;
+                var kind = (int)entry.Kind;
+                if (kind is > 0 and < 5)
+                {
+                    sums[kind] += entry.Amount.AmountMicros;
+                }
+
+                count++;
+                await lines.WriteAsync(new StatementLine { Entry = new StatementEntry { Entry = entry, BalanceAfter = Money(balance, currency) } }, cancellationToken);
+            }
+
+            if (entries.Count < settings.PageSize)
+            {
+                break;
+            }
+
+            after = EntryKey.Parse(entries[^1].EntryId);
+        }
+
+        await lines.WriteAsync(
+            new StatementLine
+            {
+                Closing = new StatementClosing
+                {
+                    Balance = Money(balance, currency),
+                    EntryCount = count,
+                    Funded = Money(sums[(int)LedgerEntryKind.Funding], currency),
+                    Debited = Money(sums[(int)LedgerEntryKind.Debit], currency),
+                    Refunded = Money(sums[(int)LedgerEntryKind.Refund], currency),
+                    Expired = Money(sums[(int)LedgerEntryKind.Expiry], currency),
+                },
+            },
+            cancellationToken);
+    }
+}
