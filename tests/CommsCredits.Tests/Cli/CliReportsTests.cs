@@ -35,7 +35,7 @@ public sealed class CliReportsTests
         {
             var file = Path.Combine(directory.FullName, "usage.csv");
             var today = DateTime.UtcNow.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture);
-            var (exit, output, error) = await CliRun.RunAsync(gateway, "usage", "export", "--tenant", tenant, "--from", "2020-01-01", "--to", today, "--out", file);
+            var (exit, output, error) = await CliRun.RunAsync(gateway, "usage", "export", "--tenant", tenant, "--from", DateTime.UtcNow.AddDays(-30).ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture), "--to", today, "--out", file);
             error.ShouldBeEmpty();
             exit.ShouldBe(0);
             output.ShouldContain("2 rows");
@@ -62,7 +62,7 @@ public sealed class CliReportsTests
         var gateway = await SharedGateway.GetAsync();
         var tenant = await gateway.CreateTenantAsync(100_000_000);
         var tomorrow = DateTime.UtcNow.AddDays(1).ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture);
-        var (exit, output, error) = await CliRun.RunAsync(gateway, "ledger", "statement", "--tenant", tenant, "--from", "2020-01-01", "--before", tomorrow);
+        var (exit, output, error) = await CliRun.RunAsync(gateway, "ledger", "statement", "--tenant", tenant, "--from", DateTime.UtcNow.AddDays(-30).ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture), "--before", tomorrow);
         error.ShouldBeEmpty();
         exit.ShouldBe(0);
         output.ShouldContain("opening balance: 0.00 EUR");

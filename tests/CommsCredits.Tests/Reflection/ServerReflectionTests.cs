@@ -39,7 +39,7 @@ public sealed class ServerReflectionTests
 
             (cases["count"].GetProperty("responses").GetInt32(), cases["count"].GetProperty("requests").GetInt32()).ShouldBe((6, 6));
             Strings(cases["list"], "services").ShouldBe(
-                ["commscredits.v1.Charging", "commscredits.v1.Accounts", "commscredits.v1.Directory", "commscredits.v1.Notifications", "commscredits.v1.Reports",
+                ["commscredits.v1.Charging", "commscredits.v1.Accounts", "commscredits.v1.Directory", "commscredits.v1.Notifications", "commscredits.v1.Reports", "commscredits.v1.Balances",
                  "grpc.health.v1.Health", "grpc.reflection.v1.ServerReflection"],
                 ignoreOrder: true);
             Strings(cases["health_symbol"], "files").ShouldBe(["grpc/health/v1/health.proto"]);
