@@ -88,9 +88,9 @@ internal static class ReportCommands
             await session.Output.WriteLineAsync("recharge:            " + Text.Amount(advice.Recharge)).ConfigureAwait(false);
             await session.Output.WriteLineAsync($"history:             {Text.Time(advice.HistoryFrom)} to before {Text.Time(advice.HistoryBefore)} ({advice.HistoryDays.ToString(CultureInfo.InvariantCulture)} days, {advice.DaysWithSpend.ToString(CultureInfo.InvariantCulture)} with spend)").ConfigureAwait(false);
             await session.Output.WriteLineAsync("total spend:         " + Text.Amount(advice.TotalSpend)).ConfigureAwait(false);
-            await session.Output.WriteLineAsync($"typical daily spend: {Text.Amount(advice.TypicalDailySpend)} (percentile {advice.Percentile.ToString(CultureInfo.InvariantCulture)})").ConfigureAwait(false);
+            await session.Output.WriteLineAsync($"typical daily spend: {Text.Amount(advice.TypicalDailySpend)} (median; recharge = {advice.CoverDays.ToString(CultureInfo.InvariantCulture)} days of it)").ConfigureAwait(false);
             await session.Output.WriteLineAsync("peak daily spend:    " + Text.Amount(advice.PeakDailySpend)).ConfigureAwait(false);
-            await session.Output.WriteLineAsync($"lead time spend:     {Text.Amount(advice.LeadTimeSpend)} ({advice.LeadTimeHours.ToString(CultureInfo.InvariantCulture)} h; cover {advice.CoverDays.ToString(CultureInfo.InvariantCulture)} days)").ConfigureAwait(false);
+            await session.Output.WriteLineAsync($"lead time spend:     {Text.Amount(advice.LeadTimeSpend)} (percentile {advice.Percentile.ToString(CultureInfo.InvariantCulture)} of {advice.LeadTimeHours.ToString(CultureInfo.InvariantCulture)} h windows; the trigger covers it)").ConfigureAwait(false);
             if (advice.Current is { } current)
             {
                 await session.Output.WriteLineAsync($"current:             {(current.Enabled ? "enabled" : "disabled")}, trigger {Text.Amount(current.Trigger)}, recharge {Text.Amount(current.Recharge)}").ConfigureAwait(false);

@@ -2,6 +2,7 @@ namespace CommsCredits.Gateway.BalanceWatch;
 
 using System.Threading.Channels;
 using CommsCredits.Gateway.Balances;
+using CommsCredits.Gateway.Metrics;
 using CommsCredits.Grpc.Protocol;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -16,13 +17,30 @@ public sealed record BalanceReading(long BalanceMicros, long HeldMicros, DateTim
 /// balance, never a growing backlog. The loop ends when its last watcher leaves. Changes made by any gateway are seen,
 /// since they all share Redis. A read that fails (storage down) is tried again at the next interval.
 /// </summary>
-public sealed partial class BalanceWatchHub(HotState hotState, TimeProvider timeProvider, IOptions<BalanceWatchOptions> options, ILogger<BalanceWatchHub> logger)
+public sealed partial class BalanceWatchHub
 {
-    private readonly TimeSpan interval = TimeSpan.FromMilliseconds(options.Value.IntervalMs);
-    private readonly int maxWatchers = options.Value.MaxWatchers;
+    private readonly HotState hotState;
+    private readonly TimeProvider timeProvider;
+    private readonly ILogger<BalanceWatchHub> logger;
+    private readonly TimeSpan interval;
+    private readonly int maxWatchers;
     private readonly Lock gate = new();
     private readonly Dictionary<string, TenantLoop> loops = new(StringComparer.Ordinal);
     private int watchers;
+
+    public BalanceWatchHub(HotState hotState, TimeProvider timeProvider, IOptions<BalanceWatchOptions> options, GatewayMetrics metrics, ILogger<BalanceWatchHub> logger)
+    {
+        this.hotState = hotState;
+        this.timeProvider = timeProvider;
+        this.logger = logger;
+        interval = TimeSpan.FromMilliseconds(options.Value.IntervalMs);
+        maxWatchers = options.Value.MaxWatchers;
+        metrics.Registry.AddCollector(() =>
+        {
+            metrics.BalanceWatchers.Set(Watchers);
+            metrics.BalanceWatchedTenants.Set(WatchedTenants);
+        });
+    }
 
     /// <summary>Watches open now.</summary>
     public int Watchers => Volatile.Read(ref watchers);

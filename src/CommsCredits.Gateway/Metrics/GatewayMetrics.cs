@@ -45,6 +45,10 @@ public sealed class GatewayMetrics
             "commscredits_notifications_total", "Notification delivery attempts by channel (webhook, email) and outcome: delivered, retry, dead.", "channel", "outcome");
         SupervisionClosures = Registry.Counter(
             "commscredits_supervision_closures_total", "Sessions closed by the session supervisor (nothing heard within validity plus grace), by policy.", "policy");
+        BalanceWatchers = Registry.Gauge("commscredits_balance_watchers", "Balances/Watch streams open on this gateway, read at scrape time (at most BalanceWatch:MaxWatchers).")
+            .WithLabels(LabelValues.None);
+        BalanceWatchedTenants = Registry.Gauge("commscredits_balance_watched_tenants", "Tenants whose balance this gateway polls for its watchers (one loop each), read at scrape time.")
+            .WithLabels(LabelValues.None);
         ProcessMetrics.Register(Registry);
     }
 
@@ -77,6 +81,10 @@ public sealed class GatewayMetrics
     public CounterFamily Notifications { get; }
 
     public CounterFamily SupervisionClosures { get; }
+
+    public Gauge BalanceWatchers { get; }
+
+    public Gauge BalanceWatchedTenants { get; }
 
     /// <summary>The Redis duration histogram of every script, indexed by <see cref="HotScriptName"/>, labelled with the script's file name (reserve, usage, ...).</summary>
     public Histogram?[] ScriptDurations()

@@ -4,9 +4,11 @@ using CommsCredits.Client;
 using CommsCredits.Contracts.V1;
 using CommsCredits.Gateway.BalanceWatch;
 using CommsCredits.Gateway.Credentials;
+using CommsCredits.Gateway.Metrics;
 using CommsCredits.Grpc.Client;
 using CommsCredits.Grpc.Protocol;
 using CommsCredits.Tests.Charging;
+using CommsCredits.Tests.Metrics;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Shouldly;
@@ -67,6 +69,9 @@ public sealed class BalanceWatchTests
         var changesB = watchB.GetAsyncEnumerator();
         (await NextAsync(changesB)).Sequence.ShouldBe(1UL);
         (hub.Watchers, hub.WatchedTenants).ShouldBe((2, 1));
+        var scraped = gateway.Services.GetRequiredService<GatewayMetrics>().Registry.Render();
+        MetricsEndpointTests.Sample(scraped, "commscredits_balance_watchers").ShouldBe(2);
+        MetricsEndpointTests.Sample(scraped, "commscredits_balance_watched_tenants").ShouldBe(1);
 
         var refused = await Should.ThrowAsync<RpcException>(() => FirstAsync(balances.Watch(new WatchBalanceRequest { TenantId = tenant })));
         refused.StatusCode.ShouldBe(StatusCode.ResourceExhausted);

@@ -73,14 +73,17 @@ public sealed class CliReportsTests
     [Fact]
     public async Task Recharge_advise_prints_the_advice()
     {
-        // Proves "recharge advise" calls AdviseRecharge and prints the advised trigger and recharge in the currency.
+        // Proves "recharge advise" calls AdviseRecharge and prints the advised trigger and recharge in the currency, with
+        // each figure labelled by what it is: the percentile belongs to the lead-time windows, the median to the daily spend.
         var gateway = await SharedGateway.GetAsync();
         var tenant = await gateway.CreateTenantAsync(100_000_000);
-        var (exit, output, error) = await CliRun.RunAsync(gateway, "recharge", "advise", "--tenant", tenant);
+        var (exit, output, error) = await CliRun.RunAsync(gateway, "recharge", "advise", "--tenant", tenant, "--percentile", "90", "--lead-time-hours", "12", "--cover-days", "7");
         error.ShouldBeEmpty();
         exit.ShouldBe(0);
         output.ShouldContain("trigger:");
         output.ShouldContain(" EUR");
+        output.ShouldContain("typical daily spend: 0.00 EUR (median; recharge = 7 days of it)");
+        output.ShouldContain("lead time spend:     0.00 EUR (percentile 90 of 12 h windows; the trigger covers it)");
     }
 
     [Fact]

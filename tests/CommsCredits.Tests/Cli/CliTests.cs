@@ -199,6 +199,7 @@ public sealed class CliTests
         process.ExitCode.ShouldBe(0);
         (await output).ShouldContain("funds");
         (await output).ShouldContain("usage");
+        (await output).ShouldContain("commscredits [command] [options]");
     }
 
     private static string FindRepository()

@@ -18,7 +18,7 @@ public sealed partial class DashboardTests
         "commscredits_grpc_requests_total", "commscredits_charging_answers_total", "commscredits_grants_denied_total", "commscredits_sessions_active",
         "commscredits_held_micros", "commscredits_settlement_queue_depth", "commscredits_settlement_batches_total", "commscredits_recharge_attempts_total",
         "commscredits_notifications_total", "commscredits_supervision_closures_total", "process_cpu_seconds_total", "process_resident_memory_bytes",
-        "dotnet_gc_heap_size_bytes", "dotnet_threadpool_queue_length",
+        "dotnet_gc_heap_size_bytes", "dotnet_threadpool_queue_length", "commscredits_balance_watchers", "commscredits_balance_watched_tenants",
     ];
 
     private static readonly string[] Histograms =
