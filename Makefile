@@ -43,7 +43,7 @@ export LOCAL_DIR REDIS_PORT POSTGRES_PORT
 export DOTNET_CLI_TELEMETRY_OPTOUT := 1
 export DOTNET_NOLOGO := 1
 
-.PHONY: help run stop call build test chaos export-bench clean clean-data deps-runtime deps-test stack-start stack-stop stack-status
+.PHONY: help run stop call build test chaos bench export-bench clean clean-data deps-runtime deps-test stack-start stack-stop stack-status
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{ printf "  %-14s %s\n", $$1, $$2 }'
@@ -74,6 +74,9 @@ test: deps-test ## Install the test dependencies, then run every test (FILTER=..
 
 chaos: deps-test build ## Fault-injection run: call load on 2 gateways with kill -9, SIGTERM, Redis/PostgreSQL restarts, FLUSHALL, a stalled PostgreSQL; checks every invariant (CHAOS_SECONDS, CHAOS_LONG=1, CHAOS_SEED, CHAOS_FAULTS; docs/chaos.md)
 	dotnet tools/CommsCredits.Chaos/bin/$(CONFIGURATION)/net10.0/CommsCredits.Chaos.dll
+
+bench: deps-test build ## Load generator: ceilings (redis-benchmark, pgbench), then full calls and Reserve alone against one gateway; prints throughput, percentiles, memory (BENCH_SECONDS=30, more in docs/scaling.md)
+	dotnet tools/CommsCredits.Bench/bin/$(CONFIGURATION)/net10.0/CommsCredits.Bench.dll
 
 export-bench: deps-runtime build ## Export EXPORT_ROWS (1,000,000) call records with `./commscredits usage export` from a stack of its own; prints rows/s and peak memory (docs/reports.md)
 	CONFIGURATION=$(CONFIGURATION) scripts/export-bench.sh

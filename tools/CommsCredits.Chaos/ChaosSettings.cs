@@ -147,21 +147,3 @@ public sealed record ChaosSettings
         return Path.Combine(root, "src", "CommsCredits.Gateway", "bin", configuration, "net10.0", "CommsCredits.Gateway.dll");
     }
 }
-
-/// <summary>The chaos run could not be set up (bad settings, a server that would not start): not a finding about the gateway.</summary>
-public sealed class ChaosSetupException : Exception
-{
-    public ChaosSetupException()
-    {
-    }
-
-    public ChaosSetupException(string message)
-        : base(message)
-    {
-    }
-
-    public ChaosSetupException(string message, Exception innerException)
-        : base(message, innerException)
-    {
-    }
-}

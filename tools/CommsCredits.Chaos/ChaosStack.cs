@@ -1,6 +1,5 @@
 namespace CommsCredits.Chaos;
 
-using System.Diagnostics;
 using System.Globalization;
 using CommsCredits.Client;
 using CommsCredits.Contracts.V1;
@@ -100,10 +99,10 @@ public sealed class ChaosStack : IAsyncDisposable
         }
 
         var common = GatewaySettings(settings, 0);
-        await RunGatewayCommandAsync(settings, ["migrate", .. common], cancellationToken);
+        await GatewayCommand.RunAsync(settings.GatewayDll, Directory, ["migrate", .. common], cancellationToken);
         var keys = await Task.WhenAll(
-            RunGatewayCommandAsync(settings, ["create-key", "--role", "network-element", "--description", "chaos", .. common], cancellationToken),
-            RunGatewayCommandAsync(settings, ["create-key", "--role", "admin", "--description", "chaos", .. common], cancellationToken));
+            GatewayCommand.RunAsync(settings.GatewayDll, Directory, ["create-key", "--role", "network-element", "--description", "chaos", .. common], cancellationToken),
+            GatewayCommand.RunAsync(settings.GatewayDll, Directory, ["create-key", "--role", "admin", "--description", "chaos", .. common], cancellationToken));
         var networkElementKey = keys[0].Trim();
         var adminKey = keys[1].Trim();
         for (var index = 0; index < GatewayCount; index++)
@@ -150,37 +149,5 @@ public sealed class ChaosStack : IAsyncDisposable
 
         // Directory and rate changes reach the other gateway by notification, milliseconds later: give them a moment.
         await Task.Delay(TimeSpan.FromSeconds(2), cancellationToken);
-    }
-
-    /// <summary>Runs one of the gateway's short commands and returns its standard output.</summary>
-    private async Task<string> RunGatewayCommandAsync(ChaosSettings settings, string[] arguments, CancellationToken cancellationToken)
-    {
-        var startInfo = new ProcessStartInfo("dotnet")
-        {
-            UseShellExecute = false,
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        startInfo.ArgumentList.Add(settings.GatewayDll);
-        foreach (var argument in arguments)
-        {
-            startInfo.ArgumentList.Add(argument);
-        }
-
-        using var process = Process.Start(startInfo) ?? throw new ChaosSetupException("could not start dotnet");
-        process.StandardInput.Close();
-        var output = process.StandardOutput.ReadToEndAsync(cancellationToken);
-        var errors = process.StandardError.ReadToEndAsync(cancellationToken);
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(TimeSpan.FromSeconds(60));
-        await process.WaitForExitAsync(timeout.Token);
-        if (process.ExitCode != 0)
-        {
-            throw new ChaosSetupException($"gateway {arguments[0]} failed with exit code {process.ExitCode}: {await errors}");
-        }
-
-        await File.AppendAllTextAsync(Path.Combine(Directory, arguments[0] + "-" + Guid.NewGuid().ToString("N")[..8] + ".log"), await errors, cancellationToken);
-        return await output;
     }
 }

@@ -59,6 +59,9 @@ public sealed class GatewayProcess : IAsyncDisposable
 
     public bool IsRunning => process is { HasExited: false };
 
+    /// <summary>The process id of the current life; null when it is not running.</summary>
+    public int? ProcessId => process is { HasExited: false } running ? running.Id : null;
+
     /// <summary>How many gRPC handler failures (errors of the transport's server, in any life) it logged since the last call.</summary>
     public int TakeHandlerFailures() => Interlocked.Exchange(ref handlerFailures, 0);
 

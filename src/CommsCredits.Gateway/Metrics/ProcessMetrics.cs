@@ -27,6 +27,7 @@ internal static class ProcessMetrics
         var openFds = registry.Gauge("process_open_fds", "Number of open file descriptors.");
         var collections = registry.SampledCounter("dotnet_gc_collections_total", "Garbage collections since the process started, by generation.", "generation");
         var heap = registry.Gauge("dotnet_gc_heap_size_bytes", "Bytes of the managed heap after the last garbage collection (fragmentation included).");
+        var allocated = registry.SampledCounter("dotnet_gc_allocated_bytes_total", "Bytes allocated on the managed heap since the process started.");
         var pause = registry.SampledCounter("dotnet_gc_pause_seconds_total", "Time the runtime has paused threads for garbage collection since the process started.");
         var threads = registry.Gauge("dotnet_threadpool_threads", "Thread pool threads that exist now.");
         var queue = registry.Gauge("dotnet_threadpool_queue_length", "Work items queued to the thread pool and not yet started.");
@@ -43,7 +44,7 @@ internal static class ProcessMetrics
         }
 
         var children = (Cpu: cpu.WithLabels(LabelValues.None), Resident: resident.WithLabels(LabelValues.None), Virtual: virtualMemory.WithLabels(LabelValues.None),
-            OpenFds: openFds.WithLabels(LabelValues.None), Heap: heap.WithLabels(LabelValues.None), Pause: pause.WithLabels(LabelValues.None),
+            OpenFds: openFds.WithLabels(LabelValues.None), Heap: heap.WithLabels(LabelValues.None), Allocated: allocated.WithLabels(LabelValues.None), Pause: pause.WithLabels(LabelValues.None),
             Threads: threads.WithLabels(LabelValues.None), Queue: queue.WithLabels(LabelValues.None), Exceptions: exceptions.WithLabels(LabelValues.None));
         registry.AddCollector(() =>
         {
@@ -61,6 +62,7 @@ internal static class ProcessMetrics
             }
 
             children.Heap.Set(GC.GetGCMemoryInfo().HeapSizeBytes);
+            children.Allocated.Set(GC.GetTotalAllocatedBytes(precise: false));
             children.Pause.Set(GC.GetTotalPauseDuration().TotalSeconds);
             children.Threads.Set(ThreadPool.ThreadCount);
             children.Queue.Set(ThreadPool.PendingWorkItemCount);

@@ -38,6 +38,7 @@ public sealed class MetricsEndpointTests(MetricsGateway fixture) : IClassFixture
         Sample(text, "process_open_fds").ShouldBeGreaterThan(0);
         Sample(text, "dotnet_threadpool_threads").ShouldBeGreaterThan(0);
         Sample(text, "process_start_time_seconds").ShouldBeGreaterThan(1_700_000_000);
+        Sample(text, "dotnet_gc_allocated_bytes_total").ShouldBeGreaterThan(0);
     }
 
     [Fact]

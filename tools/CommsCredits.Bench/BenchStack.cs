@@ -1,0 +1,198 @@
+namespace CommsCredits.Bench;
+
+using System.Diagnostics;
+using System.Globalization;
+using CommsCredits.Chaos;
+using CommsCredits.Client;
+using CommsCredits.Contracts.V1;
+using CommsCredits.Grpc.Client;
+using CommsCredits.Tests.Infrastructure;
+using CommsCredits.Tests.Infrastructure.Internal;
+using Npgsql;
+
+/// <summary>
+/// What the benchmark loads, all on loopback: a redis-server without persistence, a PostgreSQL with the durable
+/// defaults (fsync on) in a temporary directory, one Release gateway process, and the tenants with their users, rates
+/// and money created through the admin API.
+/// </summary>
+public sealed class BenchStack : IAsyncDisposable
+{
+    private const string DatabaseName = "commscredits";
+
+    private readonly List<GatewayChannel> channels = [];
+
+    private BenchStack(RedisServerProcess redis, PostgresServerProcess postgres, string directory, GatewayProcess gateway, int operationsPort)
+    {
+        Redis = redis;
+        Postgres = postgres;
+        Directory = directory;
+        Gateway = gateway;
+        OperationsPort = operationsPort;
+    }
+
+    public RedisServerProcess Redis { get; }
+
+    public PostgresServerProcess Postgres { get; }
+
+    public string Directory { get; }
+
+    public GatewayProcess Gateway { get; }
+
+    public int OperationsPort { get; }
+
+    public IReadOnlyList<string> TenantIds { get; private set; } = [];
+
+    /// <summary>One Charging client per load-generator connection.</summary>
+    public IReadOnlyList<ChargingClient> Clients => channels.Select(channel => channel.Client).ToList();
+
+    public string LedgerConnectionString => new NpgsqlConnectionStringBuilder(Postgres.ConnectionString) { Database = DatabaseName, Timeout = 5, CommandTimeout = 60 }.ConnectionString;
+
+    public static async Task<BenchStack> StartAsync(BenchSettings settings, CancellationToken cancellationToken)
+    {
+        var redis = await RedisServerProcess.StartAsync(cancellationToken);
+        var postgres = await PostgresServerProcess.StartAsync(cancellationToken);
+        var directory = Path.Combine(Path.GetTempPath(), "commscredits-bench-" + Environment.ProcessId.ToString(CultureInfo.InvariantCulture));
+        System.IO.Directory.CreateDirectory(directory);
+        var port = FreePorts.Pick();
+        var operationsPort = FreePorts.Pick();
+        await using (var connection = new NpgsqlConnection(postgres.ConnectionString))
+        {
+            await connection.OpenAsync(cancellationToken);
+            await using var create = new NpgsqlCommand("CREATE DATABASE " + DatabaseName, connection);
+            await create.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        var ledger = new NpgsqlConnectionStringBuilder(postgres.ConnectionString) { Database = DatabaseName }.ConnectionString;
+        string[] gatewaySettings =
+        [
+            string.Create(CultureInfo.InvariantCulture, $"--Server:Endpoint=http://127.0.0.1:{port}"),
+            string.Create(CultureInfo.InvariantCulture, $"--Operations:Endpoint=http://127.0.0.1:{operationsPort}"),
+            "--Storage:Redis=" + redis.Configuration,
+            "--Storage:Postgres=" + ledger,
+            // Sessions left open by the Reserve phases are not closed by the supervisor during the run.
+            "--Charging:ValiditySeconds=3600",
+            "--Recharge:WorkerEnabled=false",
+            "--Logging:LogLevel:Default=Warning",
+        ];
+        await GatewayCommand.RunAsync(settings.GatewayDll, directory, ["migrate", .. gatewaySettings], cancellationToken);
+        var networkElementKey = (await GatewayCommand.RunAsync(settings.GatewayDll, directory, ["create-key", "--role", "network-element", "--description", "bench", .. gatewaySettings], cancellationToken)).Trim();
+        var adminKey = (await GatewayCommand.RunAsync(settings.GatewayDll, directory, ["create-key", "--role", "admin", "--description", "bench", .. gatewaySettings], cancellationToken)).Trim();
+        var gateway = new GatewayProcess("gateway", settings.GatewayDll, port, gatewaySettings, directory, networkElementKey);
+        var stack = new BenchStack(redis, postgres, directory, gateway, operationsPort);
+        try
+        {
+            await gateway.StartAsync(cancellationToken);
+            await stack.CreateTenantsAsync(settings, adminKey, cancellationToken);
+            for (var index = 0; index < settings.Connections; index++)
+            {
+                var channel = GrpcChannel.ForAddress(new Uri(string.Create(CultureInfo.InvariantCulture, $"http://127.0.0.1:{port}")));
+                stack.channels.Add(new GatewayChannel(channel, new ChargingClient(channel, networkElementKey)));
+            }
+
+            return stack;
+        }
+        catch
+        {
+            await stack.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>The gateway's resident memory now, in bytes (VmRSS), or its peak (VmHWM).</summary>
+    public long GatewayMemoryBytes(string field)
+    {
+        var pid = Gateway.ProcessId ?? throw new ChaosSetupException("the gateway is not running");
+        var line = File.ReadLines(string.Create(CultureInfo.InvariantCulture, $"/proc/{pid}/status")).First(text => text.StartsWith(field + ":", StringComparison.Ordinal));
+        return long.Parse(line[(field.Length + 1)..].Trim().Split(' ')[0], CultureInfo.InvariantCulture) * 1024;
+    }
+
+    /// <summary>One sample of the gateway's /metrics (its value; 0 when absent).</summary>
+    public async Task<double> GatewayMetricAsync(string series, CancellationToken cancellationToken)
+    {
+        foreach (var line in (await ScrapeAsync(cancellationToken)).Split('\n'))
+        {
+            if (line.StartsWith(series + " ", StringComparison.Ordinal))
+            {
+                return double.Parse(line[(series.Length + 1)..], CultureInfo.InvariantCulture);
+            }
+        }
+
+        return 0;
+    }
+
+    /// <summary>The sum of every labelled sample of a metric on the gateway's /metrics.</summary>
+    public async Task<double> GatewayMetricSumAsync(string name, CancellationToken cancellationToken)
+    {
+        var sum = 0.0;
+        foreach (var line in (await ScrapeAsync(cancellationToken)).Split('\n'))
+        {
+            if (line.StartsWith(name + "{", StringComparison.Ordinal))
+            {
+                sum += double.Parse(line[(line.LastIndexOf(' ') + 1)..], CultureInfo.InvariantCulture);
+            }
+        }
+
+        return sum;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var channel in channels)
+        {
+            channel.Channel.Dispose();
+        }
+
+        await Gateway.DisposeAsync();
+        await Postgres.DisposeAsync();
+        await Redis.DisposeAsync();
+    }
+
+    private async Task CreateTenantsAsync(BenchSettings settings, string adminKey, CancellationToken cancellationToken)
+    {
+        var accounts = new AccountsClient(Gateway.Channel, adminKey);
+        var directory = new DirectoryClient(Gateway.Channel, adminKey);
+        var tenants = new List<string>();
+        for (var index = 0; index < settings.Tenants; index++)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var tenantId = "bench-" + (index + 1).ToString(CultureInfo.InvariantCulture);
+            await accounts.CreateTenantAsync(new CreateTenantRequest { TenantId = tenantId, Currency = "EUR", DisplayName = "Bench " + tenantId });
+            foreach (var user in Workloads.Users)
+            {
+                await directory.PutUserAsync(new PutUserRequest
+                {
+                    TenantId = tenantId, UserId = user, Upn = user, DisplayName = user, LocationCountry = "GB", CommunicationsCreditsLicence = true,
+                    CallingPlan = CallingPlan.PayAsYouGo,
+                });
+            }
+
+            var import = new ImportRatesRequest { TenantId = tenantId };
+            foreach (var callType in new[] { CallType.OutboundPstn, CallType.ConferenceDialOut })
+            {
+                import.Rows.AddRange(Tariff.All.Select(tariff =>
+                {
+                    var row = tariff.ToRow();
+                    row.CallType = callType;
+                    return row;
+                }));
+            }
+
+            await accounts.ImportRatesAsync(import);
+            await accounts.AddFundsAsync(new AddFundsRequest
+            {
+                TenantId = tenantId, Amount = new Money { AmountMicros = settings.FundingMicrosPerTenant, Currency = "EUR" }, IdempotencyKey = "bench-" + tenantId,
+            });
+            tenants.Add(tenantId);
+        }
+
+        TenantIds = tenants;
+    }
+
+    private async Task<string> ScrapeAsync(CancellationToken cancellationToken)
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
+        return await http.GetStringAsync(new Uri(string.Create(CultureInfo.InvariantCulture, $"http://127.0.0.1:{OperationsPort}/metrics")), cancellationToken);
+    }
+
+    private sealed record GatewayChannel(GrpcChannel Channel, ChargingClient Client);
+}

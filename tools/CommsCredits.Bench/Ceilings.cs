@@ -1,0 +1,123 @@
+namespace CommsCredits.Bench;
+
+using System.Diagnostics;
+using System.Globalization;
+using CommsCredits.Chaos;
+using Npgsql;
+
+/// <summary>The raw ceilings of this machine, measured on the same Redis and PostgreSQL before the gateway is loaded.</summary>
+public sealed record CeilingResult(double RedisScriptRps, double RedisScriptPipelinedRps, double PostgresCommitsPerSecond, double PostgresBatchedRowsPerSecond);
+
+/// <summary>
+/// redis-benchmark running EVALSHA of a script shaped like our Reserve (read an account hash, check, raise its held,
+/// write a session hash, add the session to a deadline set), without and with pipelining; and pgbench inserting
+/// ledger-sized rows, one row per committed transaction and 64 per transaction (our settlement writer commits groups).
+/// </summary>
+public static class Ceilings
+{
+    private const string ReserveLikeScript =
+        "local b = tonumber(redis.call('HGET', KEYS[1], 'balance') or '0') " +
+        "local h = tonumber(redis.call('HGET', KEYS[1], 'held') or '0') " +
+        "if b - h < tonumber(ARGV[1]) then return 0 end " +
+        "redis.call('HINCRBY', KEYS[1], 'held', ARGV[1]) " +
+        "redis.call('HSET', KEYS[2], 'held', ARGV[1], 'number', 0, 'expires', ARGV[2]) " +
+        "redis.call('ZADD', KEYS[3], ARGV[2], KEYS[2]) " +
+        "return 1";
+
+    public static async Task<CeilingResult> MeasureAsync(int redisPort, string postgresConnectionString, int seconds, CancellationToken cancellationToken)
+    {
+        var port = redisPort.ToString(CultureInfo.InvariantCulture);
+        // The keys share a hash tag, as one tenant's keys do in our layout.
+        await RunAsync("redis-cli", ["-p", port, "HSET", "{bench}:account", "balance", "1000000000000000000", "held", "0"], cancellationToken);
+        var sha = (await RunAsync("redis-cli", ["-p", port, "SCRIPT", "LOAD", ReserveLikeScript], cancellationToken)).Trim();
+        var requests = Math.Clamp(seconds, 1, 60) * 20_000;
+        string[] command = ["EVALSHA", sha, "3", "{bench}:account", "{bench}:session:__rand_int__", "{bench}:deadlines", "1", "1700000000"];
+        var plain = await RedisBenchmarkAsync(port, requests, 1, command, cancellationToken);
+        var pipelined = await RedisBenchmarkAsync(port, requests * 5, 16, command, cancellationToken);
+        await RunAsync("redis-cli", ["-p", port, "FLUSHALL"], cancellationToken);
+
+        var (commits, rows) = await PostgresAsync(postgresConnectionString, Math.Clamp(seconds / 3, 3, 30), cancellationToken);
+        return new CeilingResult(plain, pipelined, commits, rows);
+    }
+
+    private static async Task<double> RedisBenchmarkAsync(string port, int requests, int pipeline, string[] command, CancellationToken cancellationToken)
+    {
+        string[] arguments =
+        [
+            "-h", "127.0.0.1", "-p", port, "-c", "50", "-n", requests.ToString(CultureInfo.InvariantCulture), "-r", "1000000",
+            "-P", pipeline.ToString(CultureInfo.InvariantCulture), "--csv", .. command,
+        ];
+        var output = await RunAsync("redis-benchmark", arguments, cancellationToken);
+        // --csv: a header line "test","rps",... and then one line per test: "EVALSHA ...","123456.79",...
+        var line = output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Last();
+        var fields = line.Split("\",\"");
+        return double.Parse(fields[1].Trim('"'), CultureInfo.InvariantCulture);
+    }
+
+    private static async Task<(double Commits, double Rows)> PostgresAsync(string connectionString, int seconds, CancellationToken cancellationToken)
+    {
+        var builder = new NpgsqlConnectionStringBuilder(connectionString);
+        await using (var connection = new NpgsqlConnection(connectionString))
+        {
+            await connection.OpenAsync(cancellationToken);
+            await using var create = new NpgsqlCommand(
+                "DROP TABLE IF EXISTS bench_ceiling; CREATE TABLE bench_ceiling (entry_id bigserial PRIMARY KEY, tenant_id text NOT NULL, amount_micros bigint NOT NULL, created_at timestamptz NOT NULL DEFAULT now())",
+                connection);
+            await create.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        var directory = Directory.CreateTempSubdirectory("commscredits-bench-");
+        try
+        {
+            var single = Path.Combine(directory.FullName, "single.sql");
+            await File.WriteAllTextAsync(single, "INSERT INTO bench_ceiling (tenant_id, amount_micros) VALUES ('t' || (random() * 50)::int, 1000);\n", cancellationToken);
+            var batch = Path.Combine(directory.FullName, "batch.sql");
+            await File.WriteAllTextAsync(batch, "INSERT INTO bench_ceiling (tenant_id, amount_micros) SELECT 't' || (g % 50), 1000 FROM generate_series(1, 64) g;\n", cancellationToken);
+            var commits = await PgbenchAsync(builder, single, seconds, cancellationToken);
+            var batches = await PgbenchAsync(builder, batch, seconds, cancellationToken);
+            return (commits, batches * 64);
+        }
+        finally
+        {
+            directory.Delete(recursive: true);
+        }
+    }
+
+    /// <summary>Transactions per second pgbench reports for a script with 8 clients on 2 threads.</summary>
+    private static async Task<double> PgbenchAsync(NpgsqlConnectionStringBuilder builder, string script, int seconds, CancellationToken cancellationToken)
+    {
+        var pgbench = Directory.GetDirectories("/usr/lib/postgresql").Select(version => Path.Combine(version, "bin", "pgbench")).Where(File.Exists).OrderDescending(StringComparer.Ordinal).FirstOrDefault()
+            ?? throw new ChaosSetupException("pgbench not found in /usr/lib/postgresql/<version>/bin (Debian's postgresql package ships it)");
+        var output = await RunAsync(pgbench,
+        [
+            "-h", builder.Host!, "-p", builder.Port.ToString(CultureInfo.InvariantCulture), "-U", builder.Username ?? "postgres", "-n", "-c", "8", "-j", "2",
+            "-T", seconds.ToString(CultureInfo.InvariantCulture), "-f", script, builder.Database!,
+        ], cancellationToken);
+        // "tps = 1234.567890 (without initial connection time)"
+        var line = output.Split('\n').FirstOrDefault(text => text.StartsWith("tps = ", StringComparison.Ordinal))
+            ?? throw new ChaosSetupException("pgbench printed no tps line: " + output);
+        return double.Parse(line["tps = ".Length..].Split(' ')[0], CultureInfo.InvariantCulture);
+    }
+
+    private static async Task<string> RunAsync(string program, string[] arguments, CancellationToken cancellationToken)
+    {
+        var start = new ProcessStartInfo(program) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        using var process = Process.Start(start) ?? throw new ChaosSetupException("could not start " + program);
+        var output = process.StandardOutput.ReadToEndAsync(cancellationToken);
+        var errors = process.StandardError.ReadToEndAsync(cancellationToken);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(TimeSpan.FromMinutes(5));
+        await process.WaitForExitAsync(timeout.Token);
+        if (process.ExitCode != 0)
+        {
+            throw new ChaosSetupException($"{program} failed with exit code {process.ExitCode}: {await errors}");
+        }
+
+        return await output;
+    }
+}
