@@ -99,7 +99,8 @@ public static class Ceilings
         return double.Parse(line["tps = ".Length..].Split(' ')[0], CultureInfo.InvariantCulture);
     }
 
-    private static async Task<string> RunAsync(string program, string[] arguments, CancellationToken cancellationToken)
+    /// <summary>Runs a program to its end (at most 5 minutes) and returns its standard output; a non-zero exit fails.</summary>
+    public static async Task<string> RunAsync(string program, string[] arguments, CancellationToken cancellationToken)
     {
         var start = new ProcessStartInfo(program) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var argument in arguments)

@@ -71,6 +71,7 @@ async Task<MeasuredPhase> MeasuredAsync(Func<Task<PhaseResult>> phase)
 {
     var allocatedBefore = await stack.GatewayMetricAsync("dotnet_gc_allocated_bytes_total", stopping.Token);
     var requestsBefore = await stack.GatewayMetricSumAsync("commscredits_grpc_requests_total", stopping.Token);
+    var redisBefore = await stack.RedisCommandStatsAsync(stopping.Token);
     var memory = new List<long> { stack.GatewayMemoryBytes("VmRSS") };
     using var sampling = new CancellationTokenSource();
     var sampler = Task.Run(async () =>
@@ -89,9 +90,14 @@ async Task<MeasuredPhase> MeasuredAsync(Func<Task<PhaseResult>> phase)
     await Task.WhenAny(sampler);
     var allocated = await stack.GatewayMetricAsync("dotnet_gc_allocated_bytes_total", stopping.Token) - allocatedBefore;
     var requests = await stack.GatewayMetricSumAsync("commscredits_grpc_requests_total", stopping.Token) - requestsBefore;
+    var redis = (await stack.RedisCommandStatsAsync(stopping.Token))
+        .Select(pair => (Command: pair.Key, Calls: pair.Value.Calls - redisBefore.GetValueOrDefault(pair.Key).Calls, Microseconds: pair.Value.Microseconds - redisBefore.GetValueOrDefault(pair.Key).Microseconds))
+        .Where(command => command.Calls > 0 && !string.Equals(command.Command, "info", StringComparison.Ordinal))
+        .OrderByDescending(command => command.Microseconds)
+        .ToList();
     lock (memory)
     {
-        return new MeasuredPhase(result, memory[0], memory.Max(), memory[^1], requests > 0 ? allocated / requests : 0);
+        return new MeasuredPhase(result, memory[0], memory.Max(), memory[^1], requests > 0 ? allocated / requests : 0, requests, redis);
     }
 }
 
@@ -112,6 +118,14 @@ void Report(MeasuredPhase measured)
 
     Line(string.Create(CultureInfo.InvariantCulture,
         $"  gateway memory: RSS {measured.RssStart / 1048576.0:0.0} MB at the start, {measured.RssMax / 1048576.0:0.0} MB at most, {measured.RssEnd / 1048576.0:0.0} MB at the end; {measured.AllocatedBytesPerRequest / 1024:0.0} KB allocated per gRPC request"));
+    if (measured.GatewayRequests > 0)
+    {
+        var perRequest = measured.RedisCommands.Sum(command => command.Calls) / measured.GatewayRequests;
+        var busiest = string.Join(", ", measured.RedisCommands.Take(4).Select(command => string.Create(CultureInfo.InvariantCulture,
+            $"{command.Command} {command.Calls / measured.GatewayRequests:0.00}/request {(double)command.Microseconds / command.Calls:0.0} µs each")));
+        Line(string.Create(CultureInfo.InvariantCulture,
+            $"  redis: {perRequest:0.00} commands per gRPC request, {measured.RedisCommands.Sum(command => command.Microseconds) / measured.GatewayRequests:0.0} µs of Redis time per request; busiest: {busiest}"));
+    }
 }
 
 static void Line(string text) => Console.WriteLine(text);

@@ -1,8 +1,7 @@
 namespace CommsCredits.Tests.Chaos;
 
-using System.Diagnostics;
-using System.Text;
 using System.Text.RegularExpressions;
+using CommsCredits.Tests.Infrastructure;
 using Shouldly;
 using Xunit;
 
@@ -22,14 +21,14 @@ public sealed partial class ChaosRunTests
         // and stall, one at a time, and afterwards no acknowledged charge is missing from the ledger, none is counted twice,
         // money is conserved in the ledger and in Redis, no session was lost and no hold is left. The tool exits non-zero
         // on any failed invariant.
-        var (exitCode, output) = await RunChaosAsync(new Dictionary<string, string>(StringComparer.Ordinal)
+        var (exitCode, output) = await ToolRun.RunAsync("CommsCredits.Chaos", new Dictionary<string, string>(StringComparer.Ordinal)
         {
             ["CHAOS_SECONDS"] = "48",
             ["CHAOS_RUN_SECONDS"] = "48",
             ["CHAOS_FAULT_INTERVAL_SECONDS"] = "5",
             ["CHAOS_CALLS_IN_PARALLEL"] = "8",
             ["CHAOS_SEED"] = "20261202",
-        });
+        }, RunTimeout);
 
         var lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         exitCode.ShouldBe(0, output);
@@ -48,49 +47,6 @@ public sealed partial class ChaosRunTests
 
     [GeneratedRegex(@"^chaos: runs=\d+ faults=\d+ calls=\d+ acked=(?<acked>\d+) lost=(?<lost>\d+) doubled=(?<doubled>\d+)$", RegexOptions.None, matchTimeoutMilliseconds: 1000)]
     private static partial Regex SummaryLine();
-
-    private static async Task<(int ExitCode, string Output)> RunChaosAsync(IReadOnlyDictionary<string, string> environment)
-    {
-        // The test runs from tests/CommsCredits.Tests/bin/<configuration>/net10.0/; the tool is built by the same build.
-        var output = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
-        var configuration = output.Parent!.Name;
-        var root = output.Parent.Parent!.Parent!.Parent!.Parent!.FullName;
-        var tool = Path.Combine(root, "tools", "CommsCredits.Chaos", "bin", configuration, "net10.0", "CommsCredits.Chaos.dll");
-        File.Exists(tool).ShouldBeTrue($"the chaos tool is not built at {tool}");
-
-        var startInfo = new ProcessStartInfo("dotnet")
-        {
-            UseShellExecute = false,
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        startInfo.ArgumentList.Add(tool);
-        foreach (var (name, value) in environment)
-        {
-            startInfo.Environment[name] = value;
-        }
-
-        using var process = Process.Start(startInfo)!;
-        process.StandardInput.Close();
-        var text = new StringBuilder();
-        var standardOutput = process.StandardOutput.ReadToEndAsync();
-        var standardError = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(RunTimeout);
-        try
-        {
-            await process.WaitForExitAsync(timeout.Token);
-        }
-        catch (OperationCanceledException exception)
-        {
-            process.Kill(entireProcessTree: true);
-            await process.WaitForExitAsync();
-            throw new TimeoutException($"the chaos run did not end within {RunTimeout}:\n{await standardOutput}\n{await standardError}", exception);
-        }
-
-        text.Append(await standardOutput).Append(await standardError);
-        return (process.ExitCode, text.ToString());
-    }
 }
 
 /// <summary>The chaos run takes the machine's two cores for a minute and a half: it runs alone, after the parallel tests.</summary>

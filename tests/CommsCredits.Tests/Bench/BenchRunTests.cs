@@ -1,0 +1,56 @@
+namespace CommsCredits.Tests.Bench;
+
+using System.Globalization;
+using System.Text.RegularExpressions;
+using CommsCredits.Tests.Chaos;
+using CommsCredits.Tests.Infrastructure;
+using Shouldly;
+using Xunit;
+
+/// <summary>A very short `make bench`: the load generator as a process, judged by its exit code and its lines. Its figures are not judged here (shared machines are noisy).</summary>
+[Trait("Category", "Bench")]
+[Collection(nameof(ChaosRunTests))]
+public sealed partial class BenchRunTests
+{
+    // The stack's start, the ceilings (about 15 s) and three phases of 2 + 1 s.
+    private static readonly TimeSpan RunTimeout = TimeSpan.FromMinutes(4);
+
+    [Fact]
+    public async Task A_short_bench_run_measures_the_ceilings_and_every_phase_and_ends_with_its_summary_line()
+    {
+        // Proves the load generator works end to end against a real stack: every request of every phase is answered
+        // 2001 (a failed request makes the tool exit 1), the ceilings are measured, each phase reports its methods'
+        // percentiles, and the last line has the form the issue asks for, with non-zero throughput and latencies.
+        var (exitCode, output) = await ToolRun.RunAsync("CommsCredits.Bench", new Dictionary<string, string>(StringComparer.Ordinal)
+        {
+            ["BENCH_SECONDS"] = "2",
+            ["BENCH_WARMUP_SECONDS"] = "1",
+            ["BENCH_TENANTS"] = "3",
+            ["BENCH_CONCURRENCY"] = "8",
+            ["BENCH_RETRY_PERCENT"] = "20",
+        }, RunTimeout);
+
+        exitCode.ShouldBe(0, output);
+        var lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        var summary = SummaryLine().Match(lines[^1]);
+        summary.Success.ShouldBeTrue("last line: " + lines[^1] + "\n" + output);
+        foreach (var figure in new[] { "reserve_rps", "call_rps", "reserve_p99", "terminate_p99", "redis_ceiling" })
+        {
+            double.Parse(summary.Groups[figure].Value, CultureInfo.InvariantCulture).ShouldBeGreaterThan(0, figure + "\n" + output);
+        }
+
+        lines.ShouldContain(line => line.StartsWith("ceiling: redis-benchmark", StringComparison.Ordinal), output);
+        lines.ShouldContain(line => line.StartsWith("ceiling: pgbench", StringComparison.Ordinal), output);
+        foreach (var phase in new[] { "calls", "reserve", "reserve-at-rate" })
+        {
+            lines.ShouldContain(line => line.StartsWith("phase " + phase + " (", StringComparison.Ordinal), output);
+        }
+
+        lines.ShouldContain(line => line.StartsWith("Terminate ", StringComparison.Ordinal), output);
+        lines.ShouldContain(line => line.StartsWith("retry ", StringComparison.Ordinal), output);
+        lines.ShouldContain(line => line.StartsWith("redis: ", StringComparison.Ordinal), output);
+    }
+
+    [GeneratedRegex(@"^bench: reserve_rps=(?<reserve_rps>\d+) call_rps=(?<call_rps>\d+) reserve_p99_ms=(?<reserve_p99>\d+\.\d\d) terminate_p99_ms=(?<terminate_p99>\d+\.\d\d) redis_ceiling_rps=(?<redis_ceiling>\d+)$", RegexOptions.None, matchTimeoutMilliseconds: 1000)]
+    private static partial Regex SummaryLine();
+}
