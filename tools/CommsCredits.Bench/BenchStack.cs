@@ -141,6 +141,25 @@ public sealed class BenchStack : IAsyncDisposable
         return stats;
     }
 
+    /// <summary>CPU seconds Redis has used (INFO cpu: used_cpu_sys plus used_cpu_user).</summary>
+    public async Task<double> RedisCpuSecondsAsync(CancellationToken cancellationToken)
+    {
+        var info = await Ceilings.RunAsync("redis-cli", ["-p", Redis.Port.ToString(CultureInfo.InvariantCulture), "INFO", "cpu"], cancellationToken);
+        return info.Split('\n', StringSplitOptions.TrimEntries)
+            .Where(line => line.StartsWith("used_cpu_sys:", StringComparison.Ordinal) || line.StartsWith("used_cpu_user:", StringComparison.Ordinal))
+            .Sum(line => double.Parse(line[(line.IndexOf(':', StringComparison.Ordinal) + 1)..], CultureInfo.InvariantCulture));
+    }
+
+    /// <summary>CPU seconds the gateway process has used (user and system, from /proc/&lt;pid&gt;/stat).</summary>
+    public double GatewayCpuSeconds()
+    {
+        var pid = Gateway.ProcessId ?? throw new ChaosSetupException("the gateway is not running");
+        var stat = File.ReadAllText(string.Create(CultureInfo.InvariantCulture, $"/proc/{pid}/stat"));
+        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        // Fields 14 and 15 of stat (utime, stime) are the 12th and 13th after the command name, in clock ticks (100 a second on Linux).
+        return (long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture)) / 100.0;
+    }
+
     /// <summary>The sum of every labelled sample of a metric on the gateway's /metrics.</summary>
     public async Task<double> GatewayMetricSumAsync(string name, CancellationToken cancellationToken)
     {

@@ -49,6 +49,7 @@ public sealed partial class BenchRunTests
         lines.ShouldContain(line => line.StartsWith("Terminate ", StringComparison.Ordinal), output);
         lines.ShouldContain(line => line.StartsWith("retry ", StringComparison.Ordinal), output);
         lines.ShouldContain(line => line.StartsWith("redis: ", StringComparison.Ordinal), output);
+        lines.ShouldContain(line => line.StartsWith("cpu per gRPC request", StringComparison.Ordinal), output);
     }
 
     [GeneratedRegex(@"^bench: reserve_rps=(?<reserve_rps>\d+) call_rps=(?<call_rps>\d+) reserve_p99_ms=(?<reserve_p99>\d+\.\d\d) terminate_p99_ms=(?<terminate_p99>\d+\.\d\d) redis_ceiling_rps=(?<redis_ceiling>\d+)$", RegexOptions.None, matchTimeoutMilliseconds: 1000)]
