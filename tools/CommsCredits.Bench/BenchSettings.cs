@@ -1,6 +1,5 @@
 namespace CommsCredits.Bench;
 
-using System.Globalization;
 using CommsCredits.Chaos;
 
 /// <summary>What `make bench` runs, from environment variables (docs/scaling.md lists them), each bounded.</summary>
@@ -41,45 +40,20 @@ public sealed class BenchSettings
 
     public long FundingMicrosPerTenant { get; init; } = 1_000_000_000_000;
 
-    public string GatewayDll { get; init; } = DefaultGatewayDll();
+    public string GatewayDll { get; init; } = ToolSetup.DefaultGatewayDll();
 
     public static BenchSettings FromEnvironment() => new()
     {
-        Seconds = Integer("BENCH_SECONDS", 30, 1, 86_400),
-        WarmupSeconds = Integer("BENCH_WARMUP_SECONDS", 5, 0, 600),
-        Tenants = Integer("BENCH_TENANTS", 50, 1, 10_000),
-        Concurrency = Integer("BENCH_CONCURRENCY", 64, 1, 10_000),
-        Connections = Integer("BENCH_CONNECTIONS", 4, 1, 64),
-        ReserveRate = Integer("BENCH_RESERVE_RATE", 0, 0, 1_000_000),
-        CallRate = Integer("BENCH_CALL_RATE", 0, 0, 1_000_000),
-        RetryPercent = Integer("BENCH_RETRY_PERCENT", 2, 0, 100),
-        ConferencePercent = Integer("BENCH_CONFERENCE_PERCENT", 20, 0, 100),
-        MaxInFlight = Integer("BENCH_MAX_IN_FLIGHT", 4_096, 1, 1_000_000),
-        DeadlineMs = Integer("BENCH_DEADLINE_MS", 5_000, 10, 600_000),
+        Seconds = ToolSetup.WholeNumber("BENCH_SECONDS", 30, 1, 86_400),
+        WarmupSeconds = ToolSetup.WholeNumber("BENCH_WARMUP_SECONDS", 5, 0, 600),
+        Tenants = ToolSetup.WholeNumber("BENCH_TENANTS", 50, 1, 10_000),
+        Concurrency = ToolSetup.WholeNumber("BENCH_CONCURRENCY", 64, 1, 10_000),
+        Connections = ToolSetup.WholeNumber("BENCH_CONNECTIONS", 4, 1, 64),
+        ReserveRate = ToolSetup.WholeNumber("BENCH_RESERVE_RATE", 0, 0, 1_000_000),
+        CallRate = ToolSetup.WholeNumber("BENCH_CALL_RATE", 0, 0, 1_000_000),
+        RetryPercent = ToolSetup.WholeNumber("BENCH_RETRY_PERCENT", 2, 0, 100),
+        ConferencePercent = ToolSetup.WholeNumber("BENCH_CONFERENCE_PERCENT", 20, 0, 100),
+        MaxInFlight = ToolSetup.WholeNumber("BENCH_MAX_IN_FLIGHT", 4_096, 1, 1_000_000),
+        DeadlineMs = ToolSetup.WholeNumber("BENCH_DEADLINE_MS", 5_000, 10, 600_000),
     };
-
-    private static int Integer(string variable, int fallback, int minimum, int maximum)
-    {
-        var text = Environment.GetEnvironmentVariable(variable);
-        if (string.IsNullOrEmpty(text))
-        {
-            return fallback;
-        }
-
-        if (!int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var value) || value < minimum || value > maximum)
-        {
-            throw new ChaosSetupException(string.Create(CultureInfo.InvariantCulture, $"{variable} must be a whole number from {minimum} to {maximum} (got '{text}')"));
-        }
-
-        return value;
-    }
-
-    private static string DefaultGatewayDll()
-    {
-        // This tool runs from tools/CommsCredits.Bench/bin/<configuration>/net10.0/: the gateway is built alongside.
-        var output = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
-        var configuration = output.Parent?.Name ?? "Release";
-        var root = output.Parent?.Parent?.Parent?.Parent?.Parent?.FullName ?? ".";
-        return Path.Combine(root, "src", "CommsCredits.Gateway", "bin", configuration, "net10.0", "CommsCredits.Gateway.dll");
-    }
 }

@@ -1,6 +1,5 @@
 namespace CommsCredits.Bench;
 
-using System.Diagnostics;
 using System.Globalization;
 using CommsCredits.Chaos;
 using CommsCredits.Client;
@@ -189,42 +188,8 @@ public sealed class BenchStack : IAsyncDisposable
 
     private async Task CreateTenantsAsync(BenchSettings settings, string adminKey, CancellationToken cancellationToken)
     {
-        var accounts = new AccountsClient(Gateway.Channel, adminKey);
-        var directory = new DirectoryClient(Gateway.Channel, adminKey);
-        var tenants = new List<string>();
-        for (var index = 0; index < settings.Tenants; index++)
-        {
-            cancellationToken.ThrowIfCancellationRequested();
-            var tenantId = "bench-" + (index + 1).ToString(CultureInfo.InvariantCulture);
-            await accounts.CreateTenantAsync(new CreateTenantRequest { TenantId = tenantId, Currency = "EUR", DisplayName = "Bench " + tenantId });
-            foreach (var user in Workloads.Users)
-            {
-                await directory.PutUserAsync(new PutUserRequest
-                {
-                    TenantId = tenantId, UserId = user, Upn = user, DisplayName = user, LocationCountry = "GB", CommunicationsCreditsLicence = true,
-                    CallingPlan = CallingPlan.PayAsYouGo,
-                });
-            }
-
-            var import = new ImportRatesRequest { TenantId = tenantId };
-            foreach (var callType in new[] { CallType.OutboundPstn, CallType.ConferenceDialOut })
-            {
-                import.Rows.AddRange(Tariff.All.Select(tariff =>
-                {
-                    var row = tariff.ToRow();
-                    row.CallType = callType;
-                    return row;
-                }));
-            }
-
-            await accounts.ImportRatesAsync(import);
-            await accounts.AddFundsAsync(new AddFundsRequest
-            {
-                TenantId = tenantId, Amount = new Money { AmountMicros = settings.FundingMicrosPerTenant, Currency = "EUR" }, IdempotencyKey = "bench-" + tenantId,
-            });
-            tenants.Add(tenantId);
-        }
-
+        var tenants = await ToolSetup.CreateTenantsAsync(
+            Gateway.Channel, adminKey, "bench", settings.Tenants, Workloads.Users, [CallType.OutboundPstn, CallType.ConferenceDialOut], settings.FundingMicrosPerTenant, cancellationToken);
         TenantIds = tenants;
     }
 

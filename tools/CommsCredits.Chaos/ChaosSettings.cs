@@ -84,13 +84,13 @@ public sealed record ChaosSettings
         var defaults = new ChaosSettings();
         var settings = defaults with
         {
-            TotalSeconds = Integer("CHAOS_SECONDS", longMode ? 1200 : defaults.TotalSeconds, 10, 86_400),
-            RunSeconds = Integer("CHAOS_RUN_SECONDS", longMode ? 120 : defaults.RunSeconds, 10, 3_600),
-            FaultIntervalSeconds = Integer("CHAOS_FAULT_INTERVAL_SECONDS", defaults.FaultIntervalSeconds, 2, 3_600),
-            CallsInParallel = Integer("CHAOS_CALLS_IN_PARALLEL", defaults.CallsInParallel, 1, 512),
-            Seed = Integer("CHAOS_SEED", Random.Shared.Next(1, int.MaxValue), 0, int.MaxValue),
+            TotalSeconds = ToolSetup.WholeNumber("CHAOS_SECONDS", longMode ? 1200 : defaults.TotalSeconds, 10, 86_400),
+            RunSeconds = ToolSetup.WholeNumber("CHAOS_RUN_SECONDS", longMode ? 120 : defaults.RunSeconds, 10, 3_600),
+            FaultIntervalSeconds = ToolSetup.WholeNumber("CHAOS_FAULT_INTERVAL_SECONDS", defaults.FaultIntervalSeconds, 2, 3_600),
+            CallsInParallel = ToolSetup.WholeNumber("CHAOS_CALLS_IN_PARALLEL", defaults.CallsInParallel, 1, 512),
+            Seed = ToolSetup.WholeNumber("CHAOS_SEED", Random.Shared.Next(1, int.MaxValue), 0, int.MaxValue),
             Faults = ParseFaults(Environment.GetEnvironmentVariable("CHAOS_FAULTS")),
-            GatewayDll = Environment.GetEnvironmentVariable("CHAOS_GATEWAY_DLL") is { Length: > 0 } dll ? dll : DefaultGatewayDll(),
+            GatewayDll = Environment.GetEnvironmentVariable("CHAOS_GATEWAY_DLL") is { Length: > 0 } dll ? dll : ToolSetup.DefaultGatewayDll(),
         };
         if (!File.Exists(settings.GatewayDll))
         {
@@ -98,22 +98,6 @@ public sealed record ChaosSettings
         }
 
         return settings;
-    }
-
-    private static int Integer(string variable, int fallback, int minimum, int maximum)
-    {
-        var text = Environment.GetEnvironmentVariable(variable);
-        if (string.IsNullOrEmpty(text))
-        {
-            return fallback;
-        }
-
-        if (!int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var value) || value < minimum || value > maximum)
-        {
-            throw new ChaosSetupException(string.Create(CultureInfo.InvariantCulture, $"{variable} must be a whole number from {minimum} to {maximum} (got '{text}')"));
-        }
-
-        return value;
     }
 
     private static FaultKind[] ParseFaults(string? text)
@@ -136,14 +120,5 @@ public sealed record ChaosSettings
         }
 
         return [.. faults];
-    }
-
-    private static string DefaultGatewayDll()
-    {
-        // This tool runs from tools/CommsCredits.Chaos/bin/<configuration>/net10.0/: the gateway is built alongside.
-        var output = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
-        var configuration = output.Parent?.Name ?? "Release";
-        var root = output.Parent?.Parent?.Parent?.Parent?.Parent?.FullName ?? ".";
-        return Path.Combine(root, "src", "CommsCredits.Gateway", "bin", configuration, "net10.0", "CommsCredits.Gateway.dll");
     }
 }

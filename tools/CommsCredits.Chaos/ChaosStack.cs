@@ -118,32 +118,7 @@ public sealed class ChaosStack : IAsyncDisposable
 
     private async Task CreateTenantsAsync(ChaosSettings settings, string adminKey, CancellationToken cancellationToken)
     {
-        var accounts = new AccountsClient(gateways[0].Channel, adminKey);
-        var directory = new DirectoryClient(gateways[0].Channel, adminKey);
-        var tenants = new List<string>();
-        for (var index = 0; index < settings.TenantCount; index++)
-        {
-            var tenantId = "chaos-" + (index + 1).ToString(CultureInfo.InvariantCulture);
-            await accounts.CreateTenantAsync(new CreateTenantRequest { TenantId = tenantId, Currency = "EUR", DisplayName = "Chaos " + tenantId });
-            foreach (var user in CallDriver.Users)
-            {
-                await directory.PutUserAsync(new PutUserRequest
-                {
-                    TenantId = tenantId, UserId = user, Upn = user, DisplayName = user, LocationCountry = "GB", CommunicationsCreditsLicence = true,
-                    CallingPlan = CallingPlan.PayAsYouGo,
-                });
-            }
-
-            var import = new ImportRatesRequest { TenantId = tenantId };
-            import.Rows.AddRange(Tariff.All.Select(tariff => tariff.ToRow()));
-            await accounts.ImportRatesAsync(import);
-            await accounts.AddFundsAsync(new AddFundsRequest
-            {
-                TenantId = tenantId, Amount = new Money { AmountMicros = settings.FundingMicros, Currency = "EUR" }, IdempotencyKey = "chaos-" + tenantId,
-            });
-            tenants.Add(tenantId);
-        }
-
+        var tenants = await ToolSetup.CreateTenantsAsync(gateways[0].Channel, adminKey, "chaos", settings.TenantCount, CallDriver.Users, [CallType.OutboundPstn], settings.FundingMicros, cancellationToken);
         TenantIds = tenants;
         FundedMicrosPerTenant = settings.FundingMicros;
 
