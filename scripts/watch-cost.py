@@ -90,9 +90,9 @@ async def measure(arguments, accounts, balances):
             call = watch(balances.WatchBalanceRequest(tenant_id=tenant), metadata=metadata)
             calls.append(call)
             try:
-                async for _ in call:
+                async for change in call:
                     messages += 1
-                    if _.sequence == 1:
+                    if change.sequence == 1:
                         started += 1
                         if started == total:
                             first.set()

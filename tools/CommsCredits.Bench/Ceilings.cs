@@ -24,17 +24,20 @@ public static class Ceilings
         "redis.call('ZADD', KEYS[3], ARGV[2], KEYS[2]) " +
         "return 1";
 
+    /// <summary>The Redis database the ceiling's keys live in, apart from the gateway's (0), so that emptying it afterwards leaves the gateway's hot state alone.</summary>
+    private const string CeilingDatabase = "1";
+
     public static async Task<CeilingResult> MeasureAsync(int redisPort, string postgresConnectionString, int seconds, CancellationToken cancellationToken)
     {
         var port = redisPort.ToString(CultureInfo.InvariantCulture);
         // The keys share a hash tag, as one tenant's keys do in our layout.
-        await RunAsync("redis-cli", ["-p", port, "HSET", "{bench}:account", "balance", "1000000000000000000", "held", "0"], cancellationToken);
+        await RunAsync("redis-cli", ["-p", port, "-n", CeilingDatabase, "HSET", "{bench}:account", "balance", "1000000000000000000", "held", "0"], cancellationToken);
         var sha = (await RunAsync("redis-cli", ["-p", port, "SCRIPT", "LOAD", ReserveLikeScript], cancellationToken)).Trim();
         var requests = Math.Clamp(seconds, 1, 60) * 20_000;
         string[] command = ["EVALSHA", sha, "3", "{bench}:account", "{bench}:session:__rand_int__", "{bench}:deadlines", "1", "1700000000"];
         var plain = await RedisBenchmarkAsync(port, requests, 1, command, cancellationToken);
         var pipelined = await RedisBenchmarkAsync(port, requests * 5, 16, command, cancellationToken);
-        await RunAsync("redis-cli", ["-p", port, "FLUSHALL"], cancellationToken);
+        await RunAsync("redis-cli", ["-p", port, "-n", CeilingDatabase, "FLUSHDB"], cancellationToken);
 
         var (commits, rows) = await PostgresAsync(postgresConnectionString, Math.Clamp(seconds / 3, 3, 30), cancellationToken);
         return new CeilingResult(plain, pipelined, commits, rows);
@@ -45,7 +48,7 @@ public static class Ceilings
         string[] arguments =
         [
             "-h", "127.0.0.1", "-p", port, "-c", "50", "-n", requests.ToString(CultureInfo.InvariantCulture), "-r", "1000000",
-            "-P", pipeline.ToString(CultureInfo.InvariantCulture), "--csv", .. command,
+            "-P", pipeline.ToString(CultureInfo.InvariantCulture), "--dbnum", CeilingDatabase, "--csv", .. command,
         ];
         var output = await RunAsync("redis-benchmark", arguments, cancellationToken);
         // --csv: a header line "test","rps",... and then one line per test: "EVALSHA ...","123456.79",...

@@ -15,7 +15,11 @@ public sealed class LatencyRecorder
     private const int MaxChunks = 4_096;
 
     private readonly long[]?[] chunks = new long[MaxChunks][];
+    /// <summary>The most distinct failure reasons kept for the report.</summary>
+    private const int MaxReasons = 5;
+
     private readonly Lock growing = new();
+    private readonly List<string> reasons = [];
     private long count;
     private long failures;
 
@@ -49,7 +53,29 @@ public sealed class LatencyRecorder
         entries[index & (ChunkSize - 1)] = elapsedTicks;
     }
 
-    public void Fail() => Interlocked.Increment(ref failures);
+    /// <summary>The first few distinct reasons of the failures, for the report.</summary>
+    public IReadOnlyList<string> FailureReasons
+    {
+        get
+        {
+            lock (reasons)
+            {
+                return [.. reasons];
+            }
+        }
+    }
+
+    public void Fail(string reason)
+    {
+        Interlocked.Increment(ref failures);
+        lock (reasons)
+        {
+            if (reasons.Count < MaxReasons && !reasons.Contains(reason, StringComparer.Ordinal))
+            {
+                reasons.Add(reason);
+            }
+        }
+    }
 
     /// <summary>The latencies recorded, sorted, in milliseconds.</summary>
     public double[] SortedMilliseconds()

@@ -6,129 +6,137 @@ using System.Globalization;
 using CommsCredits.Bench;
 using CommsCredits.Chaos;
 
-BenchSettings settings;
 try
 {
-    settings = BenchSettings.FromEnvironment();
+    return await RunAsync();
 }
 catch (ChaosSetupException exception)
 {
+    // Bad settings, a server that would not start, a missing ceiling tool: not a finding about the gateway.
     Console.Error.WriteLine("bench: " + exception.Message);
     return 2;
 }
 
-if (!File.Exists(settings.GatewayDll))
+async Task<int> RunAsync()
 {
-    Console.Error.WriteLine($"bench: the gateway is not built: {settings.GatewayDll} is missing (make build)");
-    return 2;
-}
-
-using var stopping = new CancellationTokenSource();
-Console.CancelKeyPress += (_, args) =>
-{
-    args.Cancel = true;
-    stopping.Cancel();
-};
-
-Line($"bench: {settings.Seconds} s per phase after {settings.WarmupSeconds} s of warm-up; {settings.Tenants} tenants, {settings.Connections} connections, "
-    + $"{settings.Concurrency} in flight when as fast as possible, {settings.RetryPercent} % retried, {settings.ConferencePercent} % conference dial-outs; {Environment.ProcessorCount} cores");
-await using var stack = await BenchStack.StartAsync(settings, stopping.Token);
-Line($"bench: stack up: redis {stack.Redis.Configuration}, postgres port {stack.Postgres.Port}, gateway port {stack.Gateway.Port}, logs in {stack.Directory}");
-
-var ceilings = await Ceilings.MeasureAsync(stack.Redis.Port, stack.LedgerConnectionString, settings.Seconds, stopping.Token);
-Line(string.Create(CultureInfo.InvariantCulture,
-    $"ceiling: redis-benchmark EVALSHA of a Reserve-like script, 50 clients: {ceilings.RedisScriptRps:0}/s, pipelined 16 deep: {ceilings.RedisScriptPipelinedRps:0}/s"));
-Line(string.Create(CultureInfo.InvariantCulture,
-    $"ceiling: pgbench INSERT, 8 clients, fsync on: {ceilings.PostgresCommitsPerSecond:0} commits/s of one row, {ceilings.PostgresBatchedRowsPerSecond:0} rows/s in 64-row transactions"));
-
-var workloads = new Workloads(settings, stack.TenantIds, stack.Clients);
-var calls = settings.CallRate > 0
-    ? await MeasuredAsync(() => LoadDriver.AtFixedRateAsync("calls", settings, settings.CallRate, workloads.CallAsync))
-    : await MeasuredAsync(() => LoadDriver.AsFastAsPossibleAsync("calls", settings, workloads.CallAsync));
-Report(calls);
-var reserveMax = await MeasuredAsync(() => LoadDriver.AsFastAsPossibleAsync("reserve", settings, workloads.ReserveAsync));
-Report(reserveMax);
-var reserveMaxRps = reserveMax.Result.Recorders.Reserve.Count / reserveMax.Result.Seconds;
-var fixedRate = settings.ReserveRate > 0 ? settings.ReserveRate : Math.Max(1, Math.Floor(reserveMaxRps / 2));
-var reserveAtRate = await MeasuredAsync(() => LoadDriver.AtFixedRateAsync("reserve-at-rate", settings, fixedRate, workloads.ReserveAsync));
-Report(reserveAtRate);
-
-var callRps = calls.Result.Recorders.CompletedCalls / calls.Result.Seconds;
-var reserveP99 = LatencyRecorder.Percentile(reserveAtRate.Result.Recorders.Reserve.SortedMilliseconds(), 99);
-var terminateP99 = LatencyRecorder.Percentile(calls.Result.Recorders.Terminate.SortedMilliseconds(), 99);
-var durableDebitsPerSecond = (calls.Result.Recorders.Update.Count + calls.Result.Recorders.Terminate.Count) / calls.Result.Seconds;
-Line(string.Create(CultureInfo.InvariantCulture,
-    $"ratio: Reserve {reserveMaxRps:0}/s is {reserveMaxRps / ceilings.RedisScriptRps:0.000} of redis-benchmark's EVALSHA and {reserveMaxRps / ceilings.RedisScriptPipelinedRps:0.000} of it pipelined"));
-Line(string.Create(CultureInfo.InvariantCulture,
-    $"ratio: {durableDebitsPerSecond:0} durable debits/s (Updates and Terminates) are {durableDebitsPerSecond / ceilings.PostgresCommitsPerSecond:0.000} of pgbench's one-row commits/s and {durableDebitsPerSecond / ceilings.PostgresBatchedRowsPerSecond:0.000} of its batched rows/s"));
-var failures = new[] { calls, reserveMax, reserveAtRate }.Sum(phase => phase.Result.Recorders.All.Sum(recorder => recorder.Failures));
-Line(string.Create(CultureInfo.InvariantCulture,
-    $"bench: reserve_rps={reserveMaxRps:0} call_rps={callRps:0} reserve_p99_ms={reserveP99:0.00} terminate_p99_ms={terminateP99:0.00} redis_ceiling_rps={ceilings.RedisScriptPipelinedRps:0}"));
-return failures == 0 ? 0 : 1;
-
-// Runs a phase while sampling the gateway's memory every second and its allocation and request counters around it.
-async Task<MeasuredPhase> MeasuredAsync(Func<Task<PhaseResult>> phase)
-{
-    var allocatedBefore = await stack.GatewayMetricAsync("dotnet_gc_allocated_bytes_total", stopping.Token);
-    var requestsBefore = await stack.GatewayMetricSumAsync("commscredits_grpc_requests_total", stopping.Token);
-    var redisBefore = await stack.RedisCommandStatsAsync(stopping.Token);
-    var (gatewayCpuBefore, redisCpuBefore, ownCpuBefore) = (stack.GatewayCpuSeconds(), await stack.RedisCpuSecondsAsync(stopping.Token), Environment.CpuUsage.TotalTime.TotalSeconds);
-    var memory = new List<long> { stack.GatewayMemoryBytes("VmRSS") };
-    using var sampling = new CancellationTokenSource();
-    var sampler = Task.Run(async () =>
+    var settings = BenchSettings.FromEnvironment();
+    if (!File.Exists(settings.GatewayDll))
     {
-        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1));
-        while (await timer.WaitForNextTickAsync(sampling.Token).ConfigureAwait(false))
+        throw new ChaosSetupException($"the gateway is not built: {settings.GatewayDll} is missing (make build)");
+    }
+
+    using var stopping = new CancellationTokenSource();
+    Console.CancelKeyPress += (_, args) =>
+    {
+        args.Cancel = true;
+        stopping.Cancel();
+    };
+
+    Line($"bench: {settings.Seconds} s per phase after {settings.WarmupSeconds} s of warm-up; {settings.Tenants} tenants, {settings.Connections} connections, "
+        + $"{settings.Concurrency} in flight when as fast as possible, {settings.RetryPercent} % retried, {settings.ConferencePercent} % conference dial-outs; {Environment.ProcessorCount} cores");
+    await using var stack = await BenchStack.StartAsync(settings, stopping.Token);
+    Line($"bench: stack up: redis {stack.Redis.Configuration}, postgres port {stack.Postgres.Port}, gateway port {stack.Gateway.Port}, logs in {stack.Directory}");
+
+    var ceilings = await Ceilings.MeasureAsync(stack.Redis.Port, stack.LedgerConnectionString, settings.Seconds, stopping.Token);
+    Line(string.Create(CultureInfo.InvariantCulture,
+        $"ceiling: redis-benchmark EVALSHA of a Reserve-like script, 50 clients: {ceilings.RedisScriptRps:0}/s, pipelined 16 deep: {ceilings.RedisScriptPipelinedRps:0}/s"));
+    Line(string.Create(CultureInfo.InvariantCulture,
+        $"ceiling: pgbench INSERT, 8 clients, fsync on: {ceilings.PostgresCommitsPerSecond:0} commits/s of one row, {ceilings.PostgresBatchedRowsPerSecond:0} rows/s in 64-row transactions"));
+
+    var workloads = new Workloads(settings, stack.TenantIds, stack.Clients);
+    var calls = settings.CallRate > 0
+        ? await MeasuredAsync(() => LoadDriver.AtFixedRateAsync("calls", settings, settings.CallRate, workloads.CallAsync))
+        : await MeasuredAsync(() => LoadDriver.AsFastAsPossibleAsync("calls", settings, workloads.CallAsync));
+    Report(calls);
+    var reserveMax = await MeasuredAsync(() => LoadDriver.AsFastAsPossibleAsync("reserve", settings, workloads.ReserveAsync));
+    Report(reserveMax);
+    var reserveMaxRps = reserveMax.Result.Recorders.Reserve.Count / reserveMax.Result.Seconds;
+    var fixedRate = settings.ReserveRate > 0 ? settings.ReserveRate : Math.Max(1, Math.Floor(reserveMaxRps / 2));
+    var reserveAtRate = await MeasuredAsync(() => LoadDriver.AtFixedRateAsync("reserve-at-rate", settings, fixedRate, workloads.ReserveAsync));
+    Report(reserveAtRate);
+
+    var callRps = calls.Result.Recorders.CompletedCalls / calls.Result.Seconds;
+    var reserveP99 = LatencyRecorder.Percentile(reserveAtRate.Result.Recorders.Reserve.SortedMilliseconds(), 99);
+    var terminateP99 = LatencyRecorder.Percentile(calls.Result.Recorders.Terminate.SortedMilliseconds(), 99);
+    var durableDebitsPerSecond = (calls.Result.Recorders.Update.Count + calls.Result.Recorders.Terminate.Count) / calls.Result.Seconds;
+    Line(string.Create(CultureInfo.InvariantCulture,
+        $"ratio: Reserve {reserveMaxRps:0}/s is {reserveMaxRps / ceilings.RedisScriptRps:0.000} of redis-benchmark's EVALSHA and {reserveMaxRps / ceilings.RedisScriptPipelinedRps:0.000} of it pipelined"));
+    Line(string.Create(CultureInfo.InvariantCulture,
+        $"ratio: {durableDebitsPerSecond:0} durable debits/s (Updates and Terminates) are {durableDebitsPerSecond / ceilings.PostgresCommitsPerSecond:0.000} of pgbench's one-row commits/s and {durableDebitsPerSecond / ceilings.PostgresBatchedRowsPerSecond:0.000} of its batched rows/s"));
+    var failures = new[] { calls, reserveMax, reserveAtRate }.Sum(phase => phase.Result.Recorders.All.Sum(recorder => recorder.Failures));
+    Line(string.Create(CultureInfo.InvariantCulture,
+        $"bench: reserve_rps={reserveMaxRps:0} call_rps={callRps:0} reserve_p99_ms={reserveP99:0.00} terminate_p99_ms={terminateP99:0.00} redis_ceiling_rps={ceilings.RedisScriptPipelinedRps:0}"));
+    return failures == 0 ? 0 : 1;
+
+    // Runs a phase while sampling the gateway's memory every second and its allocation and request counters around it.
+    async Task<MeasuredPhase> MeasuredAsync(Func<Task<PhaseResult>> phase)
+    {
+        var allocatedBefore = await stack.GatewayMetricAsync("dotnet_gc_allocated_bytes_total", stopping.Token);
+        var requestsBefore = await stack.GatewayMetricSumAsync("commscredits_grpc_requests_total", stopping.Token);
+        var redisBefore = await stack.RedisCommandStatsAsync(stopping.Token);
+        var (gatewayCpuBefore, redisCpuBefore, ownCpuBefore) = (stack.GatewayCpuSeconds(), await stack.RedisCpuSecondsAsync(stopping.Token), Environment.CpuUsage.TotalTime.TotalSeconds);
+        var memory = new List<long> { stack.GatewayMemoryBytes("VmRSS") };
+        using var sampling = new CancellationTokenSource();
+        var sampler = Task.Run(async () =>
         {
-            lock (memory)
+            using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1));
+            while (await timer.WaitForNextTickAsync(sampling.Token).ConfigureAwait(false))
             {
-                memory.Add(stack.GatewayMemoryBytes("VmRSS"));
+                lock (memory)
+                {
+                    memory.Add(stack.GatewayMemoryBytes("VmRSS"));
+                }
+            }
+        });
+        var result = await phase();
+        await sampling.CancelAsync();
+        await Task.WhenAny(sampler);
+        var allocated = await stack.GatewayMetricAsync("dotnet_gc_allocated_bytes_total", stopping.Token) - allocatedBefore;
+        var requests = await stack.GatewayMetricSumAsync("commscredits_grpc_requests_total", stopping.Token) - requestsBefore;
+        var (gatewayCpu, redisCpu, ownCpu) = (stack.GatewayCpuSeconds() - gatewayCpuBefore, await stack.RedisCpuSecondsAsync(stopping.Token) - redisCpuBefore, Environment.CpuUsage.TotalTime.TotalSeconds - ownCpuBefore);
+        var redis = (await stack.RedisCommandStatsAsync(stopping.Token))
+            .Select(pair => (Command: pair.Key, Calls: pair.Value.Calls - redisBefore.GetValueOrDefault(pair.Key).Calls, Microseconds: pair.Value.Microseconds - redisBefore.GetValueOrDefault(pair.Key).Microseconds))
+            .Where(command => command.Calls > 0 && !string.Equals(command.Command, "info", StringComparison.Ordinal))
+            .OrderByDescending(command => command.Microseconds)
+            .ToList();
+        lock (memory)
+        {
+            return new MeasuredPhase(result, memory[0], memory.Max(), memory[^1], requests > 0 ? allocated / requests : 0, requests, gatewayCpu, redisCpu, ownCpu, redis);
+        }
+    }
+
+    void Report(MeasuredPhase measured)
+    {
+        var phase = measured.Result;
+        var mode = phase.FixedRate is { } rate ? string.Create(CultureInfo.InvariantCulture, $"fixed rate {rate:0}/s, latency from the intended start") : $"as fast as possible, {settings.Concurrency} in flight";
+        var requests = phase.Recorders.All.Sum(recorder => recorder.Count);
+        Line(string.Create(CultureInfo.InvariantCulture,
+            $"phase {phase.Name} ({mode}): {phase.Seconds:0.0} s, {phase.Operations} operations, {requests / phase.Seconds:0} requests/s, {phase.Recorders.CompletedCalls / phase.Seconds:0} calls/s, {phase.Dropped} dropped"));
+        Line("  method        count   req/s    p50 ms   p90 ms   p99 ms  p99.9 ms   max ms  failures");
+        foreach (var recorder in phase.Recorders.All.Where(recorder => recorder.Count > 0 || recorder.Failures > 0))
+        {
+            var sorted = recorder.SortedMilliseconds();
+            Line(string.Create(CultureInfo.InvariantCulture,
+                $"  {recorder.Method,-10} {recorder.Count,8} {recorder.Count / phase.Seconds,7:0} {LatencyRecorder.Percentile(sorted, 50),9:0.000} {LatencyRecorder.Percentile(sorted, 90),8:0.000} {LatencyRecorder.Percentile(sorted, 99),8:0.000} {LatencyRecorder.Percentile(sorted, 99.9),9:0.000} {(sorted.Length > 0 ? sorted[^1] : 0),8:0.000} {recorder.Failures,9}"));
+
+            foreach (var reason in recorder.FailureReasons)
+            {
+                Line($"    failed: {reason}");
             }
         }
-    });
-    var result = await phase();
-    await sampling.CancelAsync();
-    await Task.WhenAny(sampler);
-    var allocated = await stack.GatewayMetricAsync("dotnet_gc_allocated_bytes_total", stopping.Token) - allocatedBefore;
-    var requests = await stack.GatewayMetricSumAsync("commscredits_grpc_requests_total", stopping.Token) - requestsBefore;
-    var (gatewayCpu, redisCpu, ownCpu) = (stack.GatewayCpuSeconds() - gatewayCpuBefore, await stack.RedisCpuSecondsAsync(stopping.Token) - redisCpuBefore, Environment.CpuUsage.TotalTime.TotalSeconds - ownCpuBefore);
-    var redis = (await stack.RedisCommandStatsAsync(stopping.Token))
-        .Select(pair => (Command: pair.Key, Calls: pair.Value.Calls - redisBefore.GetValueOrDefault(pair.Key).Calls, Microseconds: pair.Value.Microseconds - redisBefore.GetValueOrDefault(pair.Key).Microseconds))
-        .Where(command => command.Calls > 0 && !string.Equals(command.Command, "info", StringComparison.Ordinal))
-        .OrderByDescending(command => command.Microseconds)
-        .ToList();
-    lock (memory)
-    {
-        return new MeasuredPhase(result, memory[0], memory.Max(), memory[^1], requests > 0 ? allocated / requests : 0, requests, gatewayCpu, redisCpu, ownCpu, redis);
-    }
-}
 
-void Report(MeasuredPhase measured)
-{
-    var phase = measured.Result;
-    var mode = phase.FixedRate is { } rate ? string.Create(CultureInfo.InvariantCulture, $"fixed rate {rate:0}/s, latency from the intended start") : $"as fast as possible, {settings.Concurrency} in flight";
-    var requests = phase.Recorders.All.Sum(recorder => recorder.Count);
-    Line(string.Create(CultureInfo.InvariantCulture,
-        $"phase {phase.Name} ({mode}): {phase.Seconds:0.0} s, {phase.Operations} operations, {requests / phase.Seconds:0} requests/s, {phase.Recorders.CompletedCalls / phase.Seconds:0} calls/s, {phase.Dropped} dropped"));
-    Line("  method        count   req/s    p50 ms   p90 ms   p99 ms  p99.9 ms   max ms  failures");
-    foreach (var recorder in phase.Recorders.All.Where(recorder => recorder.Count > 0 || recorder.Failures > 0))
-    {
-        var sorted = recorder.SortedMilliseconds();
         Line(string.Create(CultureInfo.InvariantCulture,
-            $"  {recorder.Method,-10} {recorder.Count,8} {recorder.Count / phase.Seconds,7:0} {LatencyRecorder.Percentile(sorted, 50),9:0.000} {LatencyRecorder.Percentile(sorted, 90),8:0.000} {LatencyRecorder.Percentile(sorted, 99),8:0.000} {LatencyRecorder.Percentile(sorted, 99.9),9:0.000} {(sorted.Length > 0 ? sorted[^1] : 0),8:0.000} {recorder.Failures,9}"));
-    }
-
-    Line(string.Create(CultureInfo.InvariantCulture,
-        $"  gateway memory: RSS {measured.RssStart / 1048576.0:0.0} MB at the start, {measured.RssMax / 1048576.0:0.0} MB at most, {measured.RssEnd / 1048576.0:0.0} MB at the end; {measured.AllocatedBytesPerRequest / 1024:0.0} KB allocated per gRPC request"));
-    if (measured.GatewayRequests > 0)
-    {
-        var perRequest = measured.RedisCommands.Sum(command => command.Calls) / measured.GatewayRequests;
-        var busiest = string.Join(", ", measured.RedisCommands.Take(4).Select(command => string.Create(CultureInfo.InvariantCulture,
-            $"{command.Command} {command.Calls / measured.GatewayRequests:0.00}/request {(double)command.Microseconds / command.Calls:0.0} µs each")));
-        Line(string.Create(CultureInfo.InvariantCulture,
-            $"  cpu per gRPC request (warm-up included): gateway {measured.GatewayCpuSeconds * 1e6 / measured.GatewayRequests:0} µs, redis {measured.RedisCpuSeconds * 1e6 / measured.GatewayRequests:0} µs, load generator {measured.LoadGeneratorCpuSeconds * 1e6 / measured.GatewayRequests:0} µs"));
-        Line(string.Create(CultureInfo.InvariantCulture,
-            $"  redis: {perRequest:0.00} commands per gRPC request (a script's own commands counted too, and in its time); busiest: {busiest}"));
+            $"  gateway memory: RSS {measured.RssStart / 1048576.0:0.0} MB at the start, {measured.RssMax / 1048576.0:0.0} MB at most, {measured.RssEnd / 1048576.0:0.0} MB at the end; {measured.AllocatedBytesPerRequest / 1024:0.0} KB allocated per gRPC request"));
+        if (measured.GatewayRequests > 0)
+        {
+            var perRequest = measured.RedisCommands.Sum(command => command.Calls) / measured.GatewayRequests;
+            var busiest = string.Join(", ", measured.RedisCommands.Take(4).Select(command => string.Create(CultureInfo.InvariantCulture,
+                $"{command.Command} {command.Calls / measured.GatewayRequests:0.00}/request {(double)command.Microseconds / command.Calls:0.0} µs each")));
+            Line(string.Create(CultureInfo.InvariantCulture,
+                $"  cpu per gRPC request (warm-up included): gateway {measured.GatewayCpuSeconds * 1e6 / measured.GatewayRequests:0} µs, redis {measured.RedisCpuSeconds * 1e6 / measured.GatewayRequests:0} µs, load generator {measured.LoadGeneratorCpuSeconds * 1e6 / measured.GatewayRequests:0} µs"));
+            Line(string.Create(CultureInfo.InvariantCulture,
+                $"  redis: {perRequest:0.00} commands per gRPC request (a script's own commands counted too, and in its time); busiest: {busiest}"));
+        }
     }
 }
 

@@ -149,12 +149,12 @@ public sealed class Workloads(BenchSettings settings, IReadOnlyList<string> tena
             response = await send();
         }
 #pragma warning disable CA1031 // A failed request is counted, whatever failed; the load goes on.
-        catch (Exception)
+        catch (Exception exception)
 #pragma warning restore CA1031
         {
             if (recording)
             {
-                recorder.Fail();
+                recorder.Fail(exception.GetType().Name + ": " + exception.Message);
             }
 
             return null;
@@ -165,11 +165,11 @@ public sealed class Workloads(BenchSettings settings, IReadOnlyList<string> tena
             recorder.Record(Stopwatch.GetTimestamp() - started);
         }
 
-        if (code(response) != ResultCode.Success)
+        if (code(response) is var result && result != ResultCode.Success)
         {
             if (recording)
             {
-                recorder.Fail();
+                recorder.Fail(result == ResultCode.Unspecified ? "a retry's answer differs from the first answer" : "answered " + result);
             }
 
             return null;

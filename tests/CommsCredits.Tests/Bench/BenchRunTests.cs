@@ -2,14 +2,13 @@ namespace CommsCredits.Tests.Bench;
 
 using System.Globalization;
 using System.Text.RegularExpressions;
-using CommsCredits.Tests.Chaos;
 using CommsCredits.Tests.Infrastructure;
 using Shouldly;
 using Xunit;
 
 /// <summary>A very short `make bench`: the load generator as a process, judged by its exit code and its lines. Its figures are not judged here (shared machines are noisy).</summary>
 [Trait("Category", "Bench")]
-[Collection(nameof(ChaosRunTests))]
+[Collection(ToolRun.CollectionName)]
 public sealed partial class BenchRunTests
 {
     // The stack's start, the ceilings (about 15 s) and three phases of 2 + 1 s.

@@ -7,7 +7,7 @@ using Xunit;
 
 /// <summary>The short `make chaos` run, as CI runs it: the tool as a process of its own, judged by its exit code and last line.</summary>
 [Trait("Category", "Chaos")]
-[Collection(nameof(ChaosRunTests))]
+[Collection(ToolRun.CollectionName)]
 public sealed partial class ChaosRunTests
 {
     // Enough for the stack to start, 48 s of load and the settling; a hung run is killed and fails.
@@ -47,10 +47,4 @@ public sealed partial class ChaosRunTests
 
     [GeneratedRegex(@"^chaos: runs=\d+ faults=\d+ calls=\d+ acked=(?<acked>\d+) lost=(?<lost>\d+) doubled=(?<doubled>\d+)$", RegexOptions.None, matchTimeoutMilliseconds: 1000)]
     private static partial Regex SummaryLine();
-}
-
-/// <summary>The chaos run takes the machine's two cores for a minute and a half: it runs alone, after the parallel tests.</summary>
-[CollectionDefinition(nameof(ChaosRunTests), DisableParallelization = true)]
-public sealed class ChaosRunCollection
-{
 }

@@ -7,6 +7,9 @@ using Shouldly;
 /// <summary>Runs one of the tools in tools/ (chaos, bench) as a process of its own, as `make` does, with settings in its environment.</summary>
 public static class ToolRun
 {
+    /// <summary>The test collection of the tool runs: each takes the machine's two cores, so they run alone, after the parallel tests.</summary>
+    public const string CollectionName = "ToolRuns";
+
     /// <summary>The tool's exit code and its standard output followed by its standard error; a run past <paramref name="timeout"/> is killed and fails.</summary>
     public static async Task<(int ExitCode, string Output)> RunAsync(string toolName, IReadOnlyDictionary<string, string> environment, TimeSpan timeout)
     {
@@ -50,4 +53,10 @@ public static class ToolRun
         text.Append(await standardOutput).Append(await standardError);
         return (process.ExitCode, text.ToString());
     }
+}
+
+/// <summary>See <see cref="ToolRun.CollectionName"/>.</summary>
+[Xunit.CollectionDefinition(ToolRun.CollectionName, DisableParallelization = true)]
+public sealed class ToolRunCollection
+{
 }
