@@ -71,11 +71,13 @@ local function ensure(condition, message)
 end
 
 -- The answer a request key (a session and request number) already has, and its settlement if that is still
--- pending: a retry is answered with them. Returns nil when the key has no answer under the current epoch.
+-- pending: a retry is answered with them. Returns nil when the key has no answer under the current epoch, and then
+-- as its third value the epoch the key was written under (false when the key does not exist), read in the same
+-- command.
 local function stored_answer(key, request, epoch, pending)
   local stored = redis.call('HMGET', key, 'ep', 'a:' .. request, 'o:' .. request)
   if stored[1] ~= epoch or not stored[2] then
-    return nil
+    return nil, nil, stored[1]
   end
   local record = ''
   if stored[3] and stored[3] ~= '0' then

@@ -15,25 +15,23 @@
 -- operation, fingerprint, granted included seconds, included seconds used}.
 -- A granted session's opening is a settlement with no ledger entry: its step for the session journal, so that the
 -- session can be restored if Redis is lost (see session_step).
+-- Every Redis command costs the single Redis thread a few microseconds, which caps Reserves per second: each hash is
+-- read with one command and written with one (docs/scaling.md, "The Reserve script").
 local account, session, lots, order, deadlines, pending = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
-local epoch = redis.call('HGET', account, 'epoch')
+local state = redis.call('HMGET', account, 'epoch', 'balance', 'held', 'opseq')
+local epoch = state[1]
 if not epoch then
   return { 'not_loaded' }
 end
 
-local function tariff_reply(status, answer, record)
-  local t = redis.call('HMGET', session, 'dst', 'pfx', 'r', 'f', 'fi', 'ni', 'eff')
-  return { status, answer, t[1], t[2], t[3], t[4], t[5], t[6], t[7], record }
-end
-
-local stored, stored_record = stored_answer(session, '0', epoch, pending)
+local stored, stored_record, existing_epoch = stored_answer(session, '0', epoch, pending)
 if stored then
-  return tariff_reply('replay', stored, stored_record)
+  local t = redis.call('HMGET', session, 'dst', 'pfx', 'r', 'f', 'fi', 'ni', 'eff')
+  return { 'replay', stored, t[1], t[2], t[3], t[4], t[5], t[6], t[7], stored_record }
 end
-local existing_epoch = redis.call('HGET', session, 'ep')
 
-local balance = tonumber(redis.call('HGET', account, 'balance'))
-local held = tonumber(redis.call('HGET', account, 'held'))
+local balance = tonumber(state[2])
+local held = tonumber(state[3])
 local available = spendable(balance, held, expired_micros(lots, order, ARGV[2]))
 local requested = tonumber(ARGV[3])
 local rate, fee, first, next_increment = tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[9])
@@ -74,23 +72,26 @@ if existing_epoch then
   -- A session of an older epoch: its hold died with that state.
   redis.call('DEL', session)
 end
-local number = redis.call('HINCRBY', account, 'opseq', 1)
+local number = (tonumber(state[4]) or 0) + 1
 local answer = encode({ int(code), int(granted), ARGV[4], int(final), '0', '0', int(hold), '0', '0', '0', ARGV[1],
                         int(pool_granted), '0' })
 -- The fields a session keeps for its whole life; the opening step carries them to the session journal.
 local fixed = { 'sid', ARGV[17], 'ct', ARGV[10], 'user', ARGV[11], 'from', ARGV[12], 'to', ARGV[13],
                 'r', ARGV[6], 'f', ARGV[7], 'fi', ARGV[8], 'ni', ARGV[9], 'dst', ARGV[14], 'pfx', ARGV[15], 'eff', ARGV[16],
                 't0', ARGV[2], 'pl', pool, 'ps', int(pool_size), 'ca', credits_allowed and '1' or '0' }
-redis.call('HSET', session, unpack(fixed))
-redis.call('HSET', session,
-  'ep', epoch, 'sep', epoch, 'num', int(number), 'state', code == 2001 and 'open' or 'denied',
-  'u', '0', 'd', '0', 'h', int(hold), 'requests', '1', 'a:0', answer, 'pa', int(pool_granted), 'pc', '0', 'g', int(granted))
+local fields = { 'ep', epoch, 'sep', epoch, 'num', int(number), 'state', code == 2001 and 'open' or 'denied',
+                 'u', '0', 'd', '0', 'h', int(hold), 'requests', '1', 'a:0', answer, 'pa', int(pool_granted), 'pc', '0',
+                 'g', int(granted) }
+for i = 1, #fixed do
+  fields[#fields + 1] = fixed[i]
+end
 local record = ''
 if code == 2001 then
   local deadline = int(tonumber(ARGV[2]) + tonumber(ARGV[23]))
-  redis.call('HSET', session, 'dl', deadline, 'o:0', int(number))
+  fields[#fields + 1], fields[#fields + 2], fields[#fields + 3], fields[#fields + 4] = 'dl', deadline, 'o:0', int(number)
+  redis.call('HSET', session, unpack(fields))
   redis.call('ZADD', deadlines, deadline, ARGV[17])
-  redis.call('HSET', account, 'held', int(held + hold))
+  redis.call('HSET', account, 'opseq', int(number), 'held', int(held + hold))
   if pool_granted > 0 then
     write_pool_counters(account, pool, month, pool_used, pool_held + pool_granted)
   end
@@ -98,6 +99,9 @@ if code == 2001 then
   record = settlement(epoch, number, ARGV[2], 0, 0, ARGV[17], '0', int(number), '', '', nil, '', nil, '', nil, step)
   redis.call('HSET', pending, int(number), record)
 else
+  redis.call('HSET', session, unpack(fields))
+  redis.call('HSET', account, 'opseq', int(number))
   redis.call('EXPIRE', session, ARGV[18])
 end
-return tariff_reply('ok', answer, record)
+-- The tariff as the session stores it: just written from these arguments.
+return { 'ok', answer, ARGV[14], ARGV[15], ARGV[6], ARGV[7], ARGV[8], ARGV[9], ARGV[16], record }
