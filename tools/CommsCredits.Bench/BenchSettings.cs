@@ -38,6 +38,14 @@ public sealed class BenchSettings
     /// <summary>The deadline of each request (BENCH_DEADLINE_MS).</summary>
     public int DeadlineMs { get; init; } = 5_000;
 
+    /// <summary>The phases to run, in this order (BENCH_PHASES, comma-separated: calls, reserve, reserve-at-rate).</summary>
+    public IReadOnlyList<string> Phases { get; init; } = AllPhases;
+
+    /// <summary>Whether to measure the ceilings (redis-benchmark, pgbench) first (BENCH_CEILINGS, 1 or 0).</summary>
+    public bool MeasureCeilings { get; init; } = true;
+
+    public static readonly IReadOnlyList<string> AllPhases = ["calls", "reserve", "reserve-at-rate"];
+
     public long FundingMicrosPerTenant { get; init; } = 1_000_000_000_000;
 
     public string GatewayDll { get; init; } = ToolSetup.DefaultGatewayDll();
@@ -55,5 +63,26 @@ public sealed class BenchSettings
         ConferencePercent = ToolSetup.WholeNumber("BENCH_CONFERENCE_PERCENT", 20, 0, 100),
         MaxInFlight = ToolSetup.WholeNumber("BENCH_MAX_IN_FLIGHT", 4_096, 1, 1_000_000),
         DeadlineMs = ToolSetup.WholeNumber("BENCH_DEADLINE_MS", 5_000, 10, 600_000),
+        Phases = PhasesFromEnvironment(),
+        MeasureCeilings = ToolSetup.WholeNumber("BENCH_CEILINGS", 1, 0, 1) == 1,
     };
+
+    private static string[] PhasesFromEnvironment()
+    {
+        var text = Environment.GetEnvironmentVariable("BENCH_PHASES");
+        if (string.IsNullOrWhiteSpace(text))
+        {
+            return [.. AllPhases];
+        }
+
+        var named = text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        var unknown = named.Where(name => !AllPhases.Contains(name, StringComparer.Ordinal)).ToList();
+        if (unknown.Count > 0 || named.Length == 0)
+        {
+            throw new ChaosSetupException($"BENCH_PHASES must name phases among {string.Join(", ", AllPhases)}, separated by commas; unknown: {string.Join(", ", unknown)}");
+        }
+
+        // Always in the documented order: reserve-at-rate's default rate comes from the reserve phase.
+        return [.. AllPhases.Where(phase => named.Contains(phase, StringComparer.Ordinal))];
+    }
 }

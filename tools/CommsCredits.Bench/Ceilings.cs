@@ -6,7 +6,8 @@ using CommsCredits.Chaos;
 using Npgsql;
 
 /// <summary>The raw ceilings of this machine, measured on the same Redis and PostgreSQL before the gateway is loaded.</summary>
-public sealed record CeilingResult(double RedisScriptRps, double RedisScriptPipelinedRps, double PostgresCommitsPerSecond, double PostgresBatchedRowsPerSecond);
+public sealed record CeilingResult(
+    double RedisScriptRps, double RedisScriptPipelinedRps, double ReserveScriptRps, double ReserveScriptMicroseconds, double PostgresCommitsPerSecond, double PostgresBatchedRowsPerSecond);
 
 /// <summary>
 /// redis-benchmark running EVALSHA of a script shaped like our Reserve (read an account hash, check, raise its held,
@@ -27,6 +28,9 @@ public static class Ceilings
     /// <summary>The Redis database the ceiling's keys live in, apart from the gateway's (0), so that emptying it afterwards leaves the gateway's hot state alone.</summary>
     private const string CeilingDatabase = "1";
 
+    /// <summary>Calls of the Reserve script ceiling: each leaves a session behind (about 2 KB), so the count bounds its memory.</summary>
+    private const int ReserveScriptCalls = 100_000;
+
     public static async Task<CeilingResult> MeasureAsync(int redisPort, string postgresConnectionString, int seconds, CancellationToken cancellationToken)
     {
         var port = redisPort.ToString(CultureInfo.InvariantCulture);
@@ -38,9 +42,47 @@ public static class Ceilings
         var plain = await RedisBenchmarkAsync(port, requests, 1, command, cancellationToken);
         var pipelined = await RedisBenchmarkAsync(port, requests * 5, 16, command, cancellationToken);
         await RunAsync("redis-cli", ["-p", port, "-n", CeilingDatabase, "FLUSHDB"], cancellationToken);
+        var (reserveRps, reserveMicroseconds) = await ReserveScriptAsync(port, cancellationToken);
+        await RunAsync("redis-cli", ["-p", port, "-n", CeilingDatabase, "FLUSHDB"], cancellationToken);
 
         var (commits, rows) = await PostgresAsync(postgresConnectionString, Math.Clamp(seconds / 3, 3, 30), cancellationToken);
-        return new CeilingResult(plain, pipelined, commits, rows);
+        return new CeilingResult(plain, pipelined, reserveRps, reserveMicroseconds, commits, rows);
+    }
+
+    /// <summary>
+    /// The gateway's own Reserve script (reserve.lua with its prelude, as HotScript composes it) run by redis-benchmark
+    /// alone, each call opening a new session of one funded tenant: what one Redis thread can do for Reserve with no
+    /// gateway in front of it. Returns calls/s and Redis's own microseconds per call (INFO commandstats).
+    /// </summary>
+    private static async Task<(double Rps, double Microseconds)> ReserveScriptAsync(string port, CancellationToken cancellationToken)
+    {
+        var text = ReadScript("tariff.lua") + "\n" + ReadScript("common.lua") + "\n" + ReadScript("reserve.lua");
+        await RunAsync("redis-cli", ["-p", port, "-n", CeilingDatabase, "HSET", "cc:{bench}:account", "epoch", "1", "balance", "1000000000000000", "held", "0", "opseq", "0"], cancellationToken);
+        var sha = (await RunAsync("redis-cli", ["-p", port, "SCRIPT", "LOAD", text], cancellationToken)).Trim();
+        await RunAsync("redis-cli", ["-p", port, "CONFIG", "RESETSTAT"], cancellationToken);
+        string[] command =
+        [
+            "EVALSHA", sha, "6", "cc:{bench}:account", "cc:{bench}:session:__rand_int__", "cc:{bench}:lots", "cc:{bench}:lot_expiry", "cc:{bench}:session_deadlines",
+            "cc:{bench}:pending",
+            // fingerprint, now ms, requested s, validity s, max session s, rate, fee, first and next increment, call type,
+            // user, calling, called, destination, prefix, effective from, session id, denial retention s, no pool
+            // (id, size, month), credits allowed, supervision window ms, most open sessions.
+            new string('f', 64), "1764752000000", "60", "3600", "604800", "20000", "0", "60", "60", "2", "user-000001", "+441234567890", "+33123456789",
+            "France mobile", "336", "1700000000000", "__rand_int__", "600", "", "0", "202612", "1", "3630000", "100000000",
+        ];
+        var rps = await RedisBenchmarkAsync(port, ReserveScriptCalls, 1, command, cancellationToken);
+        var stats = await RunAsync("redis-cli", ["-p", port, "INFO", "commandstats"], cancellationToken);
+        var line = stats.Split('\n').Select(text => text.Trim()).First(text => text.StartsWith("cmdstat_evalsha:", StringComparison.Ordinal));
+        var perCall = line.Split(',').First(field => field.StartsWith("usec_per_call=", StringComparison.Ordinal))["usec_per_call=".Length..];
+        return (rps, double.Parse(perCall, CultureInfo.InvariantCulture));
+    }
+
+    private static string ReadScript(string name)
+    {
+        using var stream = typeof(Ceilings).Assembly.GetManifestResourceStream("Scripts." + name)
+            ?? throw new ChaosSetupException($"the bench was built without the gateway's {name}");
+        using var reader = new StreamReader(stream);
+        return reader.ReadToEnd();
     }
 
     private static async Task<double> RedisBenchmarkAsync(string port, int requests, int pipeline, string[] command, CancellationToken cancellationToken)

@@ -37,35 +37,69 @@ async Task<int> RunAsync()
     await using var stack = await BenchStack.StartAsync(settings, stopping.Token);
     Line($"bench: stack up: redis {stack.Redis.Configuration}, postgres port {stack.Postgres.Port}, gateway port {stack.Gateway.Port}, logs in {stack.Directory}");
 
-    var ceilings = await Ceilings.MeasureAsync(stack.Redis.Port, stack.LedgerConnectionString, settings.Seconds, stopping.Token);
-    Line(string.Create(CultureInfo.InvariantCulture,
-        $"ceiling: redis-benchmark EVALSHA of a Reserve-like script, 50 clients: {ceilings.RedisScriptRps:0}/s, pipelined 16 deep: {ceilings.RedisScriptPipelinedRps:0}/s"));
-    Line(string.Create(CultureInfo.InvariantCulture,
-        $"ceiling: pgbench INSERT, 8 clients, fsync on: {ceilings.PostgresCommitsPerSecond:0} commits/s of one row, {ceilings.PostgresBatchedRowsPerSecond:0} rows/s in 64-row transactions"));
+    if (settings.Phases.Contains("reserve-at-rate", StringComparer.Ordinal) && !settings.Phases.Contains("reserve", StringComparer.Ordinal) && settings.ReserveRate == 0)
+    {
+        throw new ChaosSetupException("the reserve-at-rate phase without the reserve phase needs BENCH_RESERVE_RATE: its default is half of what the reserve phase reached");
+    }
+
+    CeilingResult? ceilings = null;
+    if (settings.MeasureCeilings)
+    {
+        ceilings = await Ceilings.MeasureAsync(stack.Redis.Port, stack.LedgerConnectionString, settings.Seconds, stopping.Token);
+        Line(string.Create(CultureInfo.InvariantCulture,
+            $"ceiling: redis-benchmark EVALSHA of a Reserve-like script, 50 clients: {ceilings.RedisScriptRps:0}/s, pipelined 16 deep: {ceilings.RedisScriptPipelinedRps:0}/s"));
+        Line(string.Create(CultureInfo.InvariantCulture,
+            $"ceiling: redis-benchmark EVALSHA of the gateway's own reserve.lua, a new session each call, 50 clients: {ceilings.ReserveScriptRps:0}/s, {ceilings.ReserveScriptMicroseconds:0.0} µs of Redis per call"));
+        Line(string.Create(CultureInfo.InvariantCulture,
+            $"ceiling: pgbench INSERT, 8 clients, fsync on: {ceilings.PostgresCommitsPerSecond:0} commits/s of one row, {ceilings.PostgresBatchedRowsPerSecond:0} rows/s in 64-row transactions"));
+    }
 
     var workloads = new Workloads(settings, stack.TenantIds, stack.Clients);
-    var calls = settings.CallRate > 0
-        ? await MeasuredAsync(() => LoadDriver.AtFixedRateAsync("calls", settings, settings.CallRate, workloads.CallAsync))
-        : await MeasuredAsync(() => LoadDriver.AsFastAsPossibleAsync("calls", settings, workloads.CallAsync));
-    Report(calls);
-    var reserveMax = await MeasuredAsync(() => LoadDriver.AsFastAsPossibleAsync("reserve", settings, workloads.ReserveAsync));
-    Report(reserveMax);
-    var reserveMaxRps = reserveMax.Result.Recorders.Reserve.Count / reserveMax.Result.Seconds;
-    var fixedRate = settings.ReserveRate > 0 ? settings.ReserveRate : Math.Max(1, Math.Floor(reserveMaxRps / 2));
-    var reserveAtRate = await MeasuredAsync(() => LoadDriver.AtFixedRateAsync("reserve-at-rate", settings, fixedRate, workloads.ReserveAsync));
-    Report(reserveAtRate);
+    MeasuredPhase? calls = null, reserveMax = null, reserveAtRate = null;
+    if (settings.Phases.Contains("calls", StringComparer.Ordinal))
+    {
+        calls = settings.CallRate > 0
+            ? await MeasuredAsync(() => LoadDriver.AtFixedRateAsync("calls", settings, settings.CallRate, workloads.CallAsync))
+            : await MeasuredAsync(() => LoadDriver.AsFastAsPossibleAsync("calls", settings, workloads.CallAsync));
+        Report(calls);
+    }
 
-    var callRps = calls.Result.Recorders.CompletedCalls / calls.Result.Seconds;
-    var reserveP99 = LatencyRecorder.Percentile(reserveAtRate.Result.Recorders.Reserve.SortedMilliseconds(), 99);
-    var terminateP99 = LatencyRecorder.Percentile(calls.Result.Recorders.Terminate.SortedMilliseconds(), 99);
-    var durableDebitsPerSecond = (calls.Result.Recorders.Update.Count + calls.Result.Recorders.Terminate.Count) / calls.Result.Seconds;
-    Line(string.Create(CultureInfo.InvariantCulture,
-        $"ratio: Reserve {reserveMaxRps:0}/s is {reserveMaxRps / ceilings.RedisScriptRps:0.000} of redis-benchmark's EVALSHA and {reserveMaxRps / ceilings.RedisScriptPipelinedRps:0.000} of it pipelined"));
-    Line(string.Create(CultureInfo.InvariantCulture,
-        $"ratio: {durableDebitsPerSecond:0} durable debits/s (Updates and Terminates) are {durableDebitsPerSecond / ceilings.PostgresCommitsPerSecond:0.000} of pgbench's one-row commits/s and {durableDebitsPerSecond / ceilings.PostgresBatchedRowsPerSecond:0.000} of its batched rows/s"));
-    var failures = new[] { calls, reserveMax, reserveAtRate }.Sum(phase => phase.Result.Recorders.All.Sum(recorder => recorder.Failures));
-    Line(string.Create(CultureInfo.InvariantCulture,
-        $"bench: reserve_rps={reserveMaxRps:0} call_rps={callRps:0} reserve_p99_ms={reserveP99:0.00} terminate_p99_ms={terminateP99:0.00} redis_ceiling_rps={ceilings.RedisScriptPipelinedRps:0}"));
+    double? reserveMaxRps = null;
+    if (settings.Phases.Contains("reserve", StringComparer.Ordinal))
+    {
+        reserveMax = await MeasuredAsync(() => LoadDriver.AsFastAsPossibleAsync("reserve", settings, workloads.ReserveAsync));
+        Report(reserveMax);
+        reserveMaxRps = reserveMax.Result.Recorders.Reserve.Count / reserveMax.Result.Seconds;
+    }
+
+    if (settings.Phases.Contains("reserve-at-rate", StringComparer.Ordinal))
+    {
+        var fixedRate = settings.ReserveRate > 0 ? settings.ReserveRate : Math.Max(1, Math.Floor(reserveMaxRps!.Value / 2));
+        reserveAtRate = await MeasuredAsync(() => LoadDriver.AtFixedRateAsync("reserve-at-rate", settings, fixedRate, workloads.ReserveAsync));
+        Report(reserveAtRate);
+    }
+
+    if (ceilings is not null && reserveMaxRps is { } reserveRps)
+    {
+        Line(string.Create(CultureInfo.InvariantCulture,
+            $"ratio: Reserve {reserveRps:0}/s is {reserveRps / ceilings.ReserveScriptRps:0.000} of the gateway's reserve.lua alone in Redis, {reserveRps / ceilings.RedisScriptRps:0.000} of the Reserve-like script's EVALSHA and {reserveRps / ceilings.RedisScriptPipelinedRps:0.000} of it pipelined"));
+    }
+
+    if (ceilings is not null && calls is not null)
+    {
+        var durableDebitsPerSecond = (calls.Result.Recorders.Update.Count + calls.Result.Recorders.Terminate.Count) / calls.Result.Seconds;
+        Line(string.Create(CultureInfo.InvariantCulture,
+            $"ratio: {durableDebitsPerSecond:0} durable debits/s (Updates and Terminates) are {durableDebitsPerSecond / ceilings.PostgresCommitsPerSecond:0.000} of pgbench's one-row commits/s and {durableDebitsPerSecond / ceilings.PostgresBatchedRowsPerSecond:0.000} of its batched rows/s"));
+    }
+
+    MeasuredPhase?[] phases = [calls, reserveMax, reserveAtRate];
+    var failures = phases.OfType<MeasuredPhase>().Sum(phase => phase.Result.Recorders.All.Sum(recorder => recorder.Failures));
+    // A figure whose phase did not run (BENCH_PHASES) or ceiling was not measured (BENCH_CEILINGS=0) is n/a, never 0.
+    var callRps = calls is null ? "n/a" : Figure(calls.Result.Recorders.CompletedCalls / calls.Result.Seconds, "0");
+    var reserveP99 = reserveAtRate is null ? "n/a" : Figure(LatencyRecorder.Percentile(reserveAtRate.Result.Recorders.Reserve.SortedMilliseconds(), 99), "0.00");
+    var terminateP99 = calls is null ? "n/a" : Figure(LatencyRecorder.Percentile(calls.Result.Recorders.Terminate.SortedMilliseconds(), 99), "0.00");
+    var ceiling = ceilings is null ? "n/a" : Figure(ceilings.RedisScriptPipelinedRps, "0");
+    Line($"bench: reserve_rps={(reserveMaxRps is { } rps ? Figure(rps, "0") : "n/a")} call_rps={callRps} reserve_p99_ms={reserveP99} terminate_p99_ms={terminateP99} redis_ceiling_rps={ceiling}");
     return failures == 0 ? 0 : 1;
 
     // Runs a phase while sampling the gateway's memory every second and its allocation and request counters around it.
@@ -101,7 +135,9 @@ async Task<int> RunAsync()
             .ToList();
         lock (memory)
         {
-            return new MeasuredPhase(result, memory[0], memory.Max(), memory[^1], requests > 0 ? allocated / requests : 0, requests, gatewayCpu, redisCpu, ownCpu, redis);
+            // One sample a second from the start of the warm-up: every 60th is the RSS at each minute.
+            var eachMinute = memory.Where((_, index) => index % 60 == 0).Append(memory[^1]).ToList();
+            return new MeasuredPhase(result, memory[0], memory.Max(), memory[^1], requests > 0 ? allocated / requests : 0, requests, gatewayCpu, redisCpu, ownCpu, redis, eachMinute);
         }
     }
 
@@ -127,6 +163,11 @@ async Task<int> RunAsync()
 
         Line(string.Create(CultureInfo.InvariantCulture,
             $"  gateway memory: RSS {measured.RssStart / 1048576.0:0.0} MB at the start, {measured.RssMax / 1048576.0:0.0} MB at most, {measured.RssEnd / 1048576.0:0.0} MB at the end; {measured.AllocatedBytesPerRequest / 1024:0.0} KB allocated per gRPC request"));
+        if (measured.RssEachMinute.Count > 2)
+        {
+            Line("  gateway RSS each minute, MB: " + string.Join(" ", measured.RssEachMinute.Select(bytes => Figure(bytes / 1048576.0, "0.0"))));
+        }
+
         if (measured.GatewayRequests > 0)
         {
             var perRequest = measured.RedisCommands.Sum(command => command.Calls) / measured.GatewayRequests;
@@ -141,3 +182,5 @@ async Task<int> RunAsync()
 }
 
 static void Line(string text) => Console.WriteLine(text);
+
+static string Figure(double value, string format) => value.ToString(format, CultureInfo.InvariantCulture);
