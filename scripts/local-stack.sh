@@ -111,7 +111,9 @@ start_redis() {
         fail "port $redis_port is in use by another process; stop it or set REDIS_PORT"
     fi
     mkdir -p "$redis_dir"
-    redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no \
+    # hash-max-listpack-value 512: a session hash (values up to ~200 bytes) stays a compact listpack, half the memory
+    # of a hashtable (docs/scaling.md, "What one node holds").
+    redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no --hash-max-listpack-value 512 \
         --dir "$redis_dir" --daemonize yes --pidfile "$redis_pid_file" --logfile "$redis_log" ||
         { log_tail "$redis_log"; fail "redis-server failed to start"; }
     local deadline=$((SECONDS + wait_seconds))
