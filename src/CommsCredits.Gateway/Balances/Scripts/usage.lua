@@ -29,8 +29,11 @@
 -- restores the session as the ledger knows it. An Update whose session's opening is still pending (its Reserve was
 -- answered while the ledger could not take it) returns the opening too, for the gateway to write first; a termination
 -- drops it, since a closed session is never restored.
+-- Each hash is read with one command and written with one where the logic allows: every command costs the single
+-- Redis thread a few microseconds (docs/scaling.md, "The Reserve script").
 local account, session, pending, lots, order, deadlines = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
-local epoch = redis.call('HGET', account, 'epoch')
+local state = redis.call('HMGET', account, 'epoch', 'balance', 'held', 'opseq')
+local epoch = state[1]
 if not epoch then
   return { 'not_loaded' }
 end
@@ -65,7 +68,8 @@ if s[2] ~= 'open' then
   return { 'closed' }
 end
 
-local v = redis.call('HMGET', session, 'u', 'd', 'h', 'r', 'f', 'fi', 'ni', 'requests', 'pl', 'pa', 'pc', 'ca', 'ps')
+local v = redis.call('HMGET', session, 'u', 'd', 'h', 'r', 'f', 'fi', 'ni', 'requests', 'pl', 'pa', 'pc', 'ca', 'ps',
+                    'sid', 'num', 'sep', 'o:0')
 local used_before, debited_before, hold_before = tonumber(v[1]), tonumber(v[2]), tonumber(v[3])
 local rate, fee, first, next_increment = tonumber(v[4]), tonumber(v[5]), tonumber(v[6]), tonumber(v[7])
 local requests = tonumber(v[8])
@@ -103,8 +107,8 @@ end
 local charge = owed - debited_before
 ensure(charge >= 0 and pool_used_now >= 0, 'session was debited more than its usage costs')
 
-local balance = tonumber(redis.call('HGET', account, 'balance'))
-local held = tonumber(redis.call('HGET', account, 'held'))
+local balance = tonumber(state[2])
+local held = tonumber(state[3])
 -- The session's own hold is there to pay for this; what the hold does not cover comes from the available balance,
 -- and what neither covers (usage past the grant, or credit a user without the licence may not use) is recorded as
 -- uncharged, never as a negative balance. Money of expired lots pays for the hold granted before it expired.
@@ -164,7 +168,7 @@ ensure(hold >= 0 and hold <= new_balance - new_held, 'new hold exceeds the avail
 
 -- Writes start here.
 local billed = pool_used + credit_billed
-local operation = redis.call('HINCRBY', account, 'opseq', 1)
+local operation = (tonumber(state[4]) or 0) + 1
 local answer = encode({ int(code), int(granted), ARGV[6], int(final), int(payable), int(debited), int(hold),
                         int(used), int(billed), int(operation), ARGV[2], int(pool_granted), int(pool_used) })
 local deadline = '0'
@@ -185,34 +189,36 @@ local pool_record = nil
 if pool_used_now > 0 then
   pool_record = { pool, pool_used_now, month }
 end
-local identity = redis.call('HMGET', session, 'sid', 'num', 'sep')
 -- Sessions opened before the session journal have no 'sep': they were opened in the epoch they are still in.
-local session_epoch = identity[3] or epoch
+local session_id, session_number, session_epoch = v[14], v[15], v[16] or epoch
 local draws = apply_draws(lots, order, plan)
 -- The supervisor's closing is no request of the network element's: its ledger entry has no request number.
 local ledger_request = supervision == '' and request or ''
 local step = session_step(terminate and 3 or 2, session_epoch, request, reported, payable, pool_used_now, new_allotted,
                           hold, granted, deadline, answer, '')
-local record = settlement(epoch, operation, ARGV[3], kind, -payable, identity[1], ledger_request, identity[2], '', '', nil,
+local record = settlement(epoch, operation, ARGV[3], kind, -payable, session_id, ledger_request, session_number, '', '', nil,
                           draws, pool_record, debit_events(balance, new_balance, ARGV[13], ARGV[14]), call, step)
 redis.call('HSET', pending, int(operation), record)
-redis.call('HSET', account, 'balance', int(new_balance), 'held', int(new_held + hold))
+redis.call('HSET', account, 'balance', int(new_balance), 'held', int(new_held + hold), 'opseq', int(operation))
 if pool ~= '' then
   write_pool_counters(account, pool, month, pool_month_used, pool_held)
 end
-redis.call('HSET', session, 'u', int(used), 'd', int(debited), 'h', int(hold),
-  'requests', int(requests + 1), 'pa', int(new_allotted), 'pc', int(pool_used),
-  'a:' .. request, answer, 'o:' .. request, int(operation))
+local written = { 'u', int(used), 'd', int(debited), 'h', int(hold), 'requests', int(requests + 1), 'pa', int(new_allotted),
+                  'pc', int(pool_used), 'a:' .. request, answer, 'o:' .. request, int(operation) }
 if terminate then
-  redis.call('HSET', session, 'state', 'closed')
+  written[#written + 1], written[#written + 2] = 'state', 'closed'
+  redis.call('HSET', session, unpack(written))
   redis.call('EXPIRE', session, ARGV[10])
   redis.call('ZREM', deadlines, ARGV[17])
 else
-  redis.call('HSET', session, 'g', int(granted), 'dl', deadline)
+  written[#written + 1], written[#written + 2], written[#written + 3], written[#written + 4] = 'g', int(granted), 'dl', deadline
+  redis.call('HSET', session, unpack(written))
   redis.call('ZADD', deadlines, deadline, ARGV[17])
 end
 local opening = ''
-local opening_operation = redis.call('HGET', session, 'o:0')
+-- Read with the session's counters: no request of this script writes 'o:0' (request numbers of an Update are 1 or
+-- more, the supervisor's is 'supervisor').
+local opening_operation = v[17]
 if opening_operation and opening_operation ~= '0' then
   if terminate then
     redis.call('HDEL', pending, opening_operation)
