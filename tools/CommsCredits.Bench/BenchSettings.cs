@@ -50,7 +50,18 @@ public sealed class BenchSettings
 
     public string GatewayDll { get; init; } = ToolSetup.DefaultGatewayDll();
 
-    public static BenchSettings FromEnvironment() => new()
+    public static BenchSettings FromEnvironment()
+    {
+        var settings = ReadEnvironment();
+        if (settings.Phases.Contains("reserve-at-rate", StringComparer.Ordinal) && !settings.Phases.Contains("reserve", StringComparer.Ordinal) && settings.ReserveRate == 0)
+        {
+            throw new ChaosSetupException("the reserve-at-rate phase without the reserve phase needs BENCH_RESERVE_RATE: its default is half of what the reserve phase reached");
+        }
+
+        return settings;
+    }
+
+    private static BenchSettings ReadEnvironment() => new()
     {
         Seconds = ToolSetup.WholeNumber("BENCH_SECONDS", 30, 1, 86_400),
         WarmupSeconds = ToolSetup.WholeNumber("BENCH_WARMUP_SECONDS", 5, 0, 600),

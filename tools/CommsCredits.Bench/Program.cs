@@ -37,11 +37,6 @@ async Task<int> RunAsync()
     await using var stack = await BenchStack.StartAsync(settings, stopping.Token);
     Line($"bench: stack up: redis {stack.Redis.Configuration}, postgres port {stack.Postgres.Port}, gateway port {stack.Gateway.Port}, logs in {stack.Directory}");
 
-    if (settings.Phases.Contains("reserve-at-rate", StringComparer.Ordinal) && !settings.Phases.Contains("reserve", StringComparer.Ordinal) && settings.ReserveRate == 0)
-    {
-        throw new ChaosSetupException("the reserve-at-rate phase without the reserve phase needs BENCH_RESERVE_RATE: its default is half of what the reserve phase reached");
-    }
-
     CeilingResult? ceilings = null;
     if (settings.MeasureCeilings)
     {

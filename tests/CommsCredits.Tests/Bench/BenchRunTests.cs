@@ -38,7 +38,10 @@ public sealed partial class BenchRunTests
             double.Parse(summary.Groups[figure].Value, CultureInfo.InvariantCulture).ShouldBeGreaterThan(0, figure + "\n" + output);
         }
 
-        lines.ShouldContain(line => line.StartsWith("ceiling: redis-benchmark", StringComparison.Ordinal), output);
+        lines.ShouldContain(line => line.StartsWith("ceiling: redis-benchmark EVALSHA of a Reserve-like script", StringComparison.Ordinal), output);
+        // The gateway's own reserve.lua ran in Redis alone and opened sessions: its calls/s and µs are figures, not zeros.
+        var ownScript = lines.Single(line => line.StartsWith("ceiling: redis-benchmark EVALSHA of the gateway's own reserve.lua", StringComparison.Ordinal));
+        OwnScriptFigures().IsMatch(ownScript).ShouldBeTrue(ownScript);
         lines.ShouldContain(line => line.StartsWith("ceiling: pgbench", StringComparison.Ordinal), output);
         foreach (var phase in new[] { "calls", "reserve", "reserve-at-rate" })
         {
@@ -50,6 +53,50 @@ public sealed partial class BenchRunTests
         lines.ShouldContain(line => line.StartsWith("redis: ", StringComparison.Ordinal), output);
         lines.ShouldContain(line => line.StartsWith("cpu per gRPC request", StringComparison.Ordinal), output);
     }
+
+    [Fact]
+    public async Task A_run_of_one_phase_runs_only_that_phase_and_prints_na_for_the_figures_of_the_others()
+    {
+        var (exitCode, output) = await ToolRun.RunAsync("CommsCredits.Bench", new Dictionary<string, string>(StringComparer.Ordinal)
+        {
+            ["BENCH_SECONDS"] = "2",
+            ["BENCH_WARMUP_SECONDS"] = "0",
+            ["BENCH_TENANTS"] = "2",
+            ["BENCH_PHASES"] = "reserve-at-rate",
+            ["BENCH_RESERVE_RATE"] = "50",
+            ["BENCH_CEILINGS"] = "0",
+        }, RunTimeout);
+
+        exitCode.ShouldBe(0, output);
+        var lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        lines.ShouldContain(line => line.StartsWith("phase reserve-at-rate (fixed rate 50/s", StringComparison.Ordinal), output);
+        lines.ShouldNotContain(line => line.StartsWith("phase calls", StringComparison.Ordinal), output);
+        lines.ShouldNotContain(line => line.StartsWith("ceiling:", StringComparison.Ordinal), output);
+        var summary = PartialSummaryLine().Match(lines[^1]);
+        summary.Success.ShouldBeTrue("last line: " + lines[^1] + "\n" + output);
+        double.Parse(summary.Groups["reserve_p99"].Value, CultureInfo.InvariantCulture).ShouldBeGreaterThan(0, output);
+    }
+
+    [Theory]
+    [InlineData("calls,replay", "unknown: replay")]
+    [InlineData("reserve-at-rate", "needs BENCH_RESERVE_RATE")]
+    public async Task Phases_it_cannot_run_exit_2_with_the_reason_before_anything_starts(string phases, string reason)
+    {
+        var (exitCode, output) = await ToolRun.RunAsync("CommsCredits.Bench", new Dictionary<string, string>(StringComparer.Ordinal)
+        {
+            ["BENCH_PHASES"] = phases,
+        }, RunTimeout);
+
+        exitCode.ShouldBe(2, output);
+        output.ShouldContain(reason);
+        output.ShouldNotContain("stack up");
+    }
+
+    [GeneratedRegex(@"^ceiling: redis-benchmark EVALSHA of the gateway's own reserve\.lua, a new session each call, 50 clients: [1-9]\d*/s, \d+\.\d µs of Redis per call$", RegexOptions.None, matchTimeoutMilliseconds: 1000)]
+    private static partial Regex OwnScriptFigures();
+
+    [GeneratedRegex(@"^bench: reserve_rps=n/a call_rps=n/a reserve_p99_ms=(?<reserve_p99>\d+\.\d\d) terminate_p99_ms=n/a redis_ceiling_rps=n/a$", RegexOptions.None, matchTimeoutMilliseconds: 1000)]
+    private static partial Regex PartialSummaryLine();
 
     [GeneratedRegex(@"^bench: reserve_rps=(?<reserve_rps>\d+) call_rps=(?<call_rps>\d+) reserve_p99_ms=(?<reserve_p99>\d+\.\d\d) terminate_p99_ms=(?<terminate_p99>\d+\.\d\d) redis_ceiling_rps=(?<redis_ceiling>\d+)$", RegexOptions.None, matchTimeoutMilliseconds: 1000)]
     private static partial Regex SummaryLine();
