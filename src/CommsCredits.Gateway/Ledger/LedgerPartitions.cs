@@ -28,10 +28,17 @@ public sealed partial class LedgerPartitions(NpgsqlDataSource dataSource, IOptio
 
     private readonly LedgerOptions settings = options.Value;
 
-    /// <summary>Creates the partitions of the current month and of Ledger:PartitionMonthsAhead after it; returns how many tables it created.</summary>
+    /// <summary>
+    /// Creates the partitions of the current month and of Ledger:PartitionMonthsAhead after it; returns how many tables it
+    /// created. Months already detached are left out rather than refused: a process whose clock is behind the one that
+    /// detached them (or an operator's command run with an older clock) must still start.
+    /// </summary>
     public async Task<int> EnsureAheadAsync(CancellationToken cancellationToken)
     {
-        var created = await EnsureAsync(dataSource, timeProvider.GetUtcNow(), settings.PartitionMonthsAhead + 1, cancellationToken);
+        var now = timeProvider.GetUtcNow();
+        var boundary = await BoundaryAsync(dataSource, cancellationToken);
+        var from = boundary is { } attachedFrom && attachedFrom > now ? attachedFrom : now;
+        var created = await EnsureAsync(dataSource, from, settings.PartitionMonthsAhead + 1, cancellationToken);
         if (created > 0)
         {
             LogCreated(logger, created);
