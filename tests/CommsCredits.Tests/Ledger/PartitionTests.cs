@@ -5,8 +5,10 @@ using CommsCredits.Contracts.V1;
 using CommsCredits.Gateway.Hosting;
 using CommsCredits.Gateway.Ledger;
 using CommsCredits.Gateway.Reconciliation;
+using CommsCredits.Grpc.Protocol;
 using CommsCredits.Tests.Charging;
 using CommsCredits.Tests.Infrastructure;
+using CommsCredits.Tests.Reports;
 using Dapper;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -19,6 +21,7 @@ using static CommsCredits.Tests.Charging.GatewayInstance;
 using LedgerEntryKind = CommsCredits.Gateway.Ledger.LedgerEntryKind;
 using LotDraw = CommsCredits.Gateway.Ledger.LotDraw;
 using LotSource = CommsCredits.Gateway.Ledger.LotSource;
+using Timestamp = Google.Protobuf.WellKnownTypes.Timestamp;
 
 /// <summary>
 /// The monthly partitions of ledger_entries and call_records (migration 0010, LedgerPartitions): an existing ledger
@@ -171,7 +174,8 @@ public sealed class PartitionTests
         // Proves money conservation across a detach: December holds the funding and a finished call; two months later a
         // call is open with a hold. December is detached (its rows carried into the checkpoint), then the tenant's Redis
         // state is lost and rebuilt from the ledger: balance, hold, lots and the reconciliation are what they were, the
-        // funding's idempotency key is still answered (not funded twice), and charging goes on.
+        // funding's idempotency key is still answered (not funded twice), charging goes on, and the exports refuse a period
+        // that starts in the detached month but open a period from the boundary with the checkpoint.
         await using var gateway = await GatewayInstance.StartAsync(null, "--Supervision:Enabled=false");
         var tenant = await gateway.CreateTenantAsync(5_000_000, Rate("44", 60_000, first: 60, next: 60));
         var december = NewSessionId();
@@ -211,6 +215,21 @@ public sealed class PartitionTests
         (await gateway.CallRecordsAsync(tenant)).ShouldBe((3L, 240_000L));
         await gateway.ShouldConserveMoneyAsync(tenant);
         (await reconciler.CheckAsync(tenant, CancellationToken.None))!.Drift.ShouldBe(DriftKinds.None);
+
+        var boundary = new DateTimeOffset(now.Year, now.Month, 1, 0, 0, 0, TimeSpan.Zero).AddMonths(-1);
+        var fromDecember = Timestamp.FromDateTimeOffset(boundary.AddDays(-10));
+        var untilNow = Timestamp.FromDateTimeOffset(gateway.Clock.GetUtcNow().AddMinutes(1));
+        var usage = await Should.ThrowAsync<RpcException>(() => ReportCalls.ExportUsageAsync(gateway, new ExportUsageRequest { TenantId = tenant, From = fromDecember, Before = untilNow }));
+        usage.StatusCode.ShouldBe(StatusCode.FailedPrecondition);
+        usage.Status.Detail.ShouldContain("detached");
+        var statement = await Should.ThrowAsync<RpcException>(
+            () => ReportCalls.ExportLedgerStatementAsync(gateway, new ExportLedgerStatementRequest { TenantId = tenant, From = fromDecember, Before = untilNow }));
+        statement.StatusCode.ShouldBe(StatusCode.FailedPrecondition);
+        var lines = await ReportCalls.ExportLedgerStatementAsync(
+            gateway, new ExportLedgerStatementRequest { TenantId = tenant, From = Timestamp.FromDateTimeOffset(boundary), Before = untilNow });
+        lines[0].Opening.Balance.AmountMicros.ShouldBe(5_000_000 - 120_000, "the opening balance of a period from the boundary is the checkpoint's");
+        (await ReportCalls.ExportUsageAsync(gateway, new ExportUsageRequest { TenantId = tenant, From = Timestamp.FromDateTimeOffset(boundary), Before = untilNow }))
+            .Count.ShouldBe(2);
 
         using var output = new StringWriter();
         using var errors = new StringWriter();
