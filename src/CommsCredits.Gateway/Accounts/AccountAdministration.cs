@@ -210,7 +210,13 @@ public sealed class AccountAdministration(
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         return await connection.ExecuteScalarAsync<long?>(new CommandDefinition(
-            "SELECT amount_micros FROM ledger_entries WHERE tenant_id = @tenantId AND kind = 1 AND reference = @idempotencyKey LIMIT 1",
+            // A funding of a detached month (LedgerPartitions) left its key in detached_fundings.
+            """
+            SELECT amount_micros FROM ledger_entries WHERE tenant_id = @tenantId AND kind = 1 AND reference = @idempotencyKey
+            UNION ALL
+            SELECT amount_micros FROM detached_fundings WHERE tenant_id = @tenantId AND reference = @idempotencyKey
+            LIMIT 1
+            """,
             new { tenantId, idempotencyKey },
             cancellationToken: cancellationToken));
     }

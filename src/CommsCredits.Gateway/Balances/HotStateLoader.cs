@@ -13,7 +13,7 @@ using Npgsql;
 /// <summary>
 /// Rebuilds a tenant's hot state in Redis from the ledger when Redis does not have it (a new or restarted Redis, a
 /// tenant never served before). Under the tenant's exclusive rebuild lock (<see cref="LedgerLocks"/>) it gives the tenant a new
-/// epoch, sums its ledger, restores its sessions in progress from the session journal (with their holds, pool
+/// epoch, sums its ledger (the checkpoint of detached months, LedgerPartitions, and the attached entries), restores its sessions in progress from the session journal (with their holds, pool
 /// allotments and answers), and installs that balance, unless another gateway got there first. Settlements applied
 /// under the old epoch are then refused by the ledger, so the rebuilt balance is exact.
 /// </summary>
@@ -84,8 +84,15 @@ public sealed partial class HotStateLoader(
         }
 
         long balance;
+        // The detached months' checkpoint and the attached entries, in one statement: its snapshot is taken after it has
+        // the lock of ledger_entries, which a detach holds exclusively until its checkpoint is committed.
         await using (var sum = new NpgsqlCommand(
-            "SELECT coalesce(sum(amount_micros), 0)::bigint FROM ledger_entries WHERE tenant_id = @tenant", connection, transaction))
+            """
+            SELECT ((SELECT coalesce(sum(amount_micros), 0) FROM ledger_entries WHERE tenant_id = @tenant)
+                    + coalesce((SELECT balance_micros FROM ledger_checkpoints WHERE tenant_id = @tenant), 0))::bigint
+            """,
+            connection,
+            transaction))
         {
             sum.Parameters.AddWithValue("tenant", tenantId);
             balance = (long)(await sum.ExecuteScalarAsync(cancellationToken))!;

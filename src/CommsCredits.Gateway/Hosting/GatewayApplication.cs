@@ -87,12 +87,16 @@ public static class GatewayApplication
         await app.RunAsync();
     }
 
-    /// <summary>Applies pending migrations unless Storage:MigrateOnStart is false.</summary>
+    /// <summary>
+    /// Applies pending migrations unless Storage:MigrateOnStart is false, then creates the ledger's monthly partitions ahead
+    /// (Ledger:PartitionMonthsAhead), so that they exist before the first request; LedgerPartitionMaintenance goes on.
+    /// </summary>
     public static async Task MigrateAsync(IServiceProvider services, CancellationToken cancellationToken)
     {
         if (services.GetRequiredService<IOptions<StorageOptions>>().Value.MigrateOnStart)
         {
             await services.GetRequiredService<SchemaMigrator>().ApplyAsync(cancellationToken);
+            await services.GetRequiredService<LedgerPartitions>().EnsureAheadAsync(cancellationToken);
         }
     }
 

@@ -15,7 +15,7 @@ using Microsoft.Extensions.Logging;
 using Npgsql;
 
 /// <summary>
-/// The gateway's commands: serve (the default), migrate, worker, seed-demo, the API key commands and reconcile. Besides a command's own
+/// The gateway's commands: serve (the default), migrate, worker, seed-demo, the API key commands, reconcile and partitions. Besides a command's own
 /// options, everything after it is configuration (--Section:Key=value), on top of appsettings.json and environment
 /// variables (Section__Key, COMMSCREDITS_Section__Key): see <see cref="GatewayConfiguration"/>.
 /// </summary>
@@ -47,7 +47,11 @@ public static class GatewayCommands
                        pending) and the call records with the ledger debits; print the numbers and a summary line.
                        --repair writes a drifted tenant's pending settlements to the ledger and rebuilds its Redis
                        state from the ledger. Exit 0 no drift, 1 drift found (even if repaired), 2 usage or storage error
-        settings: Storage:Redis, Storage:Postgres, Server:Endpoint, Charging:*, Settlement:*, Catalog:*, Accounts:*,
+          partitions list | partitions detach --before YYYY-MM
+                       list the monthly partitions of ledger_entries and call_records; detach every month before
+                       YYYY-MM (at most the month before the current one) into tables kept for archiving, carrying
+                       their balances into ledger_checkpoints (docs/scaling.md). Exit 0 done, 2 usage error or refused
+        settings: Storage:Redis, Storage:Postgres, Server:Endpoint, Charging:*, Settlement:*, Ledger:*, Catalog:*, Accounts:*,
                   Funding:*, Recharge:*, Directory:*, Credentials:*, Supervision:*, Reconciliation:*, Notifications:*, Grpc:*,
                   Health:*, Operations:*, Logging:* (Logging:Console:FormatterName json or simple); from appsettings.json next to the dll, then
                   Section__Key and COMMSCREDITS_Section__Key environment variables, then --Section:Key=value (each wins
@@ -78,6 +82,7 @@ public static class GatewayCommands
                 "revoke-key" => await KeyCommands.RevokeAsync(CommandArguments.Parse(settings), stop),
                 "list-keys" => await KeyCommands.ListAsync(CommandArguments.Parse(settings, "limit"), stop),
                 "reconcile" => await ReconcileCommand.RunAsync(settings, Console.Out, Console.Error, stop),
+                "partitions" => await PartitionsCommand.RunAsync(settings, Console.Out, Console.Error, stop),
                 "help" or "--help" or "-h" => await PrintUsageAsync(),
                 _ => await FailAsync($"unknown command '{command}'"),
             };

@@ -29,6 +29,7 @@ public static class ServiceRegistration
         AddValidatedOptions<StorageOptions>(services, configuration, StorageOptions.SectionName);
         AddValidatedOptions<ChargingOptions>(services, configuration, ChargingOptions.SectionName);
         AddValidatedOptions<SettlementOptions>(services, configuration, SettlementOptions.SectionName);
+        AddValidatedOptions<LedgerOptions>(services, configuration, LedgerOptions.SectionName);
         AddValidatedOptions<TenantCatalogOptions>(services, configuration, TenantCatalogOptions.SectionName);
         AddValidatedOptions<AccountsOptions>(services, configuration, AccountsOptions.SectionName);
         AddValidatedOptions<CredentialsOptions>(services, configuration, CredentialsOptions.SectionName);
@@ -49,6 +50,8 @@ public static class ServiceRegistration
         services.AddSingleton<IHotStore, RedisHotStore>();
         services.AddSingleton<SchemaMigrator>();
         services.AddSingleton<LedgerBatchStore>();
+        services.AddSingleton<LedgerPartitions>();
+        services.AddHostedService<LedgerPartitionMaintenance>();
         services.AddSingleton<SessionJournal>();
         services.AddSingleton<SettlementWriter>();
         services.AddHostedService(provider => provider.GetRequiredService<SettlementWriter>());

@@ -8,6 +8,9 @@ using NpgsqlTypes;
 /// implicit transaction, committed when PostgreSQL answers. The first statement takes its tenants' rebuild locks shared
 /// (see <see cref="LedgerLocks"/>); the second inserts ledger entries and call records whose epoch is the tenant's current
 /// one, ignores those already there, and returns each tenant's epoch so that every settlement learns its outcome.
+/// "Already there" is by the key of the monthly partitions (migration 0010), which includes occurred_at (ended_at for a
+/// call record): those come from the settlement text the script encoded once, so every copy of one operation (a retry,
+/// the sweeper, another gateway) carries the same value, falls in the same partition and conflicts there.
 /// </summary>
 public sealed class LedgerBatchStore(NpgsqlDataSource dataSource)
 {
@@ -166,7 +169,53 @@ public sealed class LedgerBatchStore(NpgsqlDataSource dataSource)
             """),
     ];
 
+    /// <summary>
+    /// Writes the batch. A row of a month that has no partition yet (LedgerPartitionMaintenance creates months ahead; a clock
+    /// far ahead or a stopped maintenance gets beyond them) makes the batch fail as a whole; the months of the batch are
+    /// then created and the batch written once more. A month that was detached is refused by ensure_monthly_partitions:
+    /// that settlement fails, loudly, rather than count a second time what the month's checkpoint already counts.
+    /// </summary>
     public async Task<IReadOnlyList<SettlementOutcome>> WriteBatchAsync(Settlement[] settlements, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(settlements);
+        try
+        {
+            return await WriteOnceAsync(settlements, cancellationToken);
+        }
+        catch (PostgresException exception) when (IsMissingPartition(exception))
+        {
+            foreach (var month in MonthsOf(settlements))
+            {
+                await LedgerPartitions.EnsureAsync(dataSource, month, 1, cancellationToken);
+            }
+
+            return await WriteOnceAsync(settlements, cancellationToken);
+        }
+    }
+
+    /// <summary>"no partition of relation ... found for row": a check violation that names no constraint.</summary>
+    private static bool IsMissingPartition(PostgresException exception) =>
+        string.Equals(exception.SqlState, PostgresErrorCodes.CheckViolation, StringComparison.Ordinal) && string.IsNullOrEmpty(exception.ConstraintName);
+
+    /// <summary>The months (UTC) the batch's rows are partitioned by: its entries' occurred_at and its call records' ended_at.</summary>
+    private static SortedSet<DateTimeOffset> MonthsOf(Settlement[] settlements)
+    {
+        var months = new SortedSet<DateTimeOffset>();
+        foreach (var settlement in settlements)
+        {
+            months.Add(MonthStart(settlement.OccurredAt));
+            if (settlement.Call is { } call)
+            {
+                months.Add(MonthStart(call.EndedAt));
+            }
+        }
+
+        return months;
+    }
+
+    private static DateTimeOffset MonthStart(DateTimeOffset moment) => new(moment.UtcDateTime.Year, moment.UtcDateTime.Month, 1, 0, 0, 0, TimeSpan.Zero);
+
+    private async Task<IReadOnlyList<SettlementOutcome>> WriteOnceAsync(Settlement[] settlements, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var batch = new NpgsqlBatch(connection);

@@ -10,7 +10,7 @@ namespace CommsCredits.Gateway.Ledger;
 /// </summary>
 public static class LedgerLocks
 {
-    /// <summary>The first key of the rebuild locks (the second is hashtext(tenant id)); other classes: DirectoryRepository.</summary>
+    /// <summary>The first key of the rebuild locks (the second is hashtext(tenant id)); other classes: DirectoryRepository, and 0x436f6d50 (1131375952), taken by migration 0010's ensure_monthly_partitions.</summary>
     public const int HotStateRebuildClass = 0x436f6d48;
 
     /// <summary>Takes the rebuild locks of a batch's tenants (@tenant_ids) shared, in key order.</summary>

@@ -282,25 +282,34 @@ public sealed partial class Reconciler(
     private const string LedgerSql =
         """
         SELECT hot_epoch FROM tenants WHERE tenant_id = @tenant;
-        SELECT coalesce(sum(amount_micros), 0)::bigint,
-               coalesce(sum(amount_micros) FILTER (WHERE NOT (epoch = @epoch AND operation_number > @operationSequence)), 0)::bigint
-        FROM ledger_entries WHERE tenant_id = @tenant;
+        SELECT l.total + cp.balance, l.at_snapshot + cp.balance
+        FROM (SELECT coalesce(sum(amount_micros), 0)::bigint AS total,
+                     coalesce(sum(amount_micros) FILTER (WHERE NOT (epoch = @epoch AND operation_number > @operationSequence)), 0)::bigint AS at_snapshot
+              FROM ledger_entries WHERE tenant_id = @tenant) AS l,
+             (SELECT coalesce((SELECT balance_micros FROM ledger_checkpoints WHERE tenant_id = @tenant), 0) AS balance) AS cp;
         SELECT (SELECT coalesce(sum(amount_micros), 0) FROM funding_lots WHERE tenant_id = @tenant)::bigint
              - (SELECT coalesce(sum(d.amount_micros), 0) FROM lot_draws d
                 JOIN funding_lots l ON l.tenant_id = d.tenant_id AND l.epoch = d.lot_epoch AND l.operation_number = d.lot_operation_number
                 WHERE d.tenant_id = @tenant)::bigint;
-        SELECT count(*)::bigint, coalesce(sum(charge_micros), 0)::bigint FROM call_records WHERE tenant_id = @tenant;
-        SELECT coalesce(-sum(e.amount_micros), 0)::bigint
-        FROM ledger_entries e
-        JOIN call_records c ON c.tenant_id = e.tenant_id AND c.epoch = e.session_epoch AND c.session_number = e.session_number
-        WHERE e.tenant_id = @tenant AND e.kind = 2;
+        SELECT (SELECT count(*) FROM call_records WHERE tenant_id = @tenant)::bigint + coalesce(cp.call_record_count, 0),
+               (SELECT coalesce(sum(charge_micros), 0) FROM call_records WHERE tenant_id = @tenant)::bigint + coalesce(cp.call_charges_micros, 0)
+        FROM (SELECT 1) AS one LEFT JOIN ledger_checkpoints cp ON cp.tenant_id = @tenant;
+        SELECT (SELECT coalesce(-sum(e.amount_micros), 0)
+                FROM ledger_entries e
+                JOIN call_records c ON c.tenant_id = e.tenant_id AND c.epoch = e.session_epoch AND c.session_number = e.session_number
+                WHERE e.tenant_id = @tenant AND e.kind = 2)::bigint
+             + coalesce((SELECT call_debits_micros FROM ledger_checkpoints WHERE tenant_id = @tenant), 0);
         SELECT EXISTS (SELECT 1 FROM ledger_entries e WHERE e.tenant_id = @tenant AND e.epoch = @epoch AND e.operation_number = p.operation),
                EXISTS (SELECT 1 FROM call_records c WHERE c.tenant_id = @tenant AND c.epoch = p.session_epoch AND c.session_number = p.session_number)
         FROM unnest(@operations, @sessionEpochs, @sessionNumbers) WITH ORDINALITY AS p(operation, session_epoch, session_number, position)
         ORDER BY p.position;
         """;
 
-    /// <summary>The ledger's side, all from one PostgreSQL snapshot (REPEATABLE READ); null when there is no such tenant.</summary>
+    /// <summary>
+    /// The ledger's side, all from one PostgreSQL snapshot (REPEATABLE READ); null when there is no such tenant. The
+    /// LOCK TABLE comes before the snapshot (it takes none), so a detach of old months (LedgerPartitions) is either wholly
+    /// before it, its rows in the checkpoint, or wholly after it; the sums add the checkpoint to the attached rows.
+    /// </summary>
     private async Task<LedgerSide?> ReadLedgerAsync(string tenantId, RedisSnapshot? redis, List<Settlement> pending, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
@@ -315,6 +324,8 @@ public sealed partial class Reconciler(
             sessionEpochs = pending.Select(settlement => settlement.SessionEpoch).ToArray(),
             sessionNumbers = pending.Select(settlement => settlement.Entry!.SessionNumber ?? 0).ToArray(),
         };
+        await connection.ExecuteAsync(new CommandDefinition(
+            "LOCK TABLE ledger_entries, call_records, ledger_checkpoints IN ACCESS SHARE MODE", transaction: transaction, cancellationToken: cancellationToken));
         await using var results = await connection.QueryMultipleAsync(new CommandDefinition(LedgerSql, parameters, transaction, cancellationToken: cancellationToken));
         var epoch = await results.ReadSingleOrDefaultAsync<long?>();
         var (balance, atSnapshot) = await results.ReadSingleAsync<(long, long)>();

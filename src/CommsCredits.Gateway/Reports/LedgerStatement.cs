@@ -34,11 +34,21 @@ public sealed class LedgerStatement(TenantCatalog catalog, NpgsqlDataSource data
         long balance;
         await using (var connection = await dataSource.OpenConnectionAsync(cancellationToken))
         {
+            // The detached months (LedgerPartitions) are all before the boundary: a period from it on opens with their
+            // checkpoint plus the attached entries before it, read in one statement (one snapshot, after the table's lock).
             await using var command = new NpgsqlCommand(
-                "SELECT coalesce(sum(amount_micros), 0)::bigint FROM ledger_entries WHERE tenant_id = @tenant AND occurred_at < @from", connection);
+                $"""
+                SELECT ({LedgerPartitions.BoundarySql}),
+                       ((SELECT coalesce(sum(amount_micros), 0) FROM ledger_entries WHERE tenant_id = @tenant AND occurred_at < @from)
+                        + coalesce((SELECT balance_micros FROM ledger_checkpoints WHERE tenant_id = @tenant), 0))::bigint
+                """,
+                connection);
             command.Parameters.AddWithValue("tenant", tenantId);
             command.Parameters.AddWithValue("from", period.From);
-            balance = (long)(await command.ExecuteScalarAsync(cancellationToken))!;
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            await reader.ReadAsync(cancellationToken);
+            RefuseDetachedPeriod(period.From, reader.IsDBNull(0) ? null : reader.GetFieldValue<DateTimeOffset>(0));
+            balance = reader.GetInt64(1);
         }
 
         await lines.WriteAsync(
@@ -95,5 +105,16 @@ public sealed class LedgerStatement(TenantCatalog catalog, NpgsqlDataSource data
                 },
             },
             cancellationToken);
+    }
+
+    /// <summary>A period that starts in a detached month cannot be stated from the ledger: its entries are in the archive.</summary>
+    internal static void RefuseDetachedPeriod(DateTimeOffset from, DateTimeOffset? boundary)
+    {
+        if (boundary is { } attachedFrom && from < attachedFrom)
+        {
+            throw new RpcException(new Status(
+                StatusCode.FailedPrecondition,
+                FormattableString.Invariant($"the months before {attachedFrom.UtcDateTime:yyyy-MM} were detached from the ledger and archived (`partitions list`): ask for a period from {attachedFrom.UtcDateTime:yyyy-MM-dd} on")));
+        }
     }
 }

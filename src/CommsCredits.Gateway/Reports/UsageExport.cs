@@ -3,6 +3,7 @@ namespace CommsCredits.Gateway.Reports;
 using System.Globalization;
 using CommsCredits.Contracts.V1;
 using CommsCredits.Gateway.Charging;
+using CommsCredits.Gateway.Ledger;
 using CommsCredits.Gateway.Tenants;
 using CommsCredits.Grpc.Protocol;
 using CommsCredits.Grpc.Server;
@@ -29,6 +30,7 @@ public sealed class UsageExport(TenantCatalog catalog, NpgsqlDataSource dataSour
         var profile = await catalog.GetAsync(request.TenantId, cancellationToken)
             ?? throw new RpcException(new Status(StatusCode.NotFound, $"tenant '{request.TenantId}' does not exist"));
         using var slot = slots.Take();
+        LedgerStatement.RefuseDetachedPeriod(period.From, await LedgerPartitions.BoundaryAsync(dataSource, cancellationToken));
         // Every record is after (from, 0, 0): session numbers start at 1.
         (DateTimeOffset EndedAt, long Epoch, long SessionNumber) position = request.After.Length == 0
             ? (period.From, 0L, 0L)

@@ -233,26 +233,35 @@ public sealed class GatewayInstance : IAsyncDisposable
         EffectiveFrom = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(new DateTimeOffset(2020, 1, 1, 0, 0, 0, TimeSpan.Zero)),
     };
 
-    /// <summary>The tenant's ledger: sum of all entries, and of debits alone (as a positive number).</summary>
+    /// <summary>
+    /// The tenant's ledger: sum of all entries, and of debits alone (as a positive number), and of fundings; the months
+    /// detached from the ledger count through their checkpoint.
+    /// </summary>
     public async Task<(long Sum, long Debited, long Funded)> LedgerAsync(string tenantId)
     {
         await using var connection = new NpgsqlConnection(PostgresConnectionString);
         return await connection.QuerySingleAsync<(long, long, long)>(
             """
-            SELECT coalesce(sum(amount_micros), 0)::bigint,
-                   coalesce(-sum(amount_micros) FILTER (WHERE kind = 2), 0)::bigint,
-                   coalesce(sum(amount_micros) FILTER (WHERE kind = 1), 0)::bigint
-            FROM ledger_entries WHERE tenant_id = @tenantId
+            SELECT l.total + coalesce(cp.balance_micros, 0), l.debited - coalesce(cp.debited_micros, 0), l.funded + coalesce(cp.funded_micros, 0)
+            FROM (SELECT coalesce(sum(amount_micros), 0)::bigint AS total,
+                         coalesce(-sum(amount_micros) FILTER (WHERE kind = 2), 0)::bigint AS debited,
+                         coalesce(sum(amount_micros) FILTER (WHERE kind = 1), 0)::bigint AS funded
+                  FROM ledger_entries WHERE tenant_id = @tenantId) AS l
+            LEFT JOIN ledger_checkpoints cp ON cp.tenant_id = @tenantId
             """,
             new { tenantId });
     }
 
-    /// <summary>The tenant's call detail records: count and the sum of their charges.</summary>
+    /// <summary>The tenant's call detail records: count and the sum of their charges (with those of detached months).</summary>
     public async Task<(long Count, long Charged)> CallRecordsAsync(string tenantId)
     {
         await using var connection = new NpgsqlConnection(PostgresConnectionString);
         return await connection.QuerySingleAsync<(long, long)>(
-            "SELECT count(*), coalesce(sum(charge_micros), 0)::bigint FROM call_records WHERE tenant_id = @tenantId",
+            """
+            SELECT (SELECT count(*) FROM call_records WHERE tenant_id = @tenantId) + coalesce(cp.call_record_count, 0),
+                   (SELECT coalesce(sum(charge_micros), 0) FROM call_records WHERE tenant_id = @tenantId)::bigint + coalesce(cp.call_charges_micros, 0)
+            FROM (SELECT 1) AS one LEFT JOIN ledger_checkpoints cp ON cp.tenant_id = @tenantId
+            """,
             new { tenantId });
     }
 
