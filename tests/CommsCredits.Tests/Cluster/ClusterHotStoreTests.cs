@@ -1,0 +1,63 @@
+namespace CommsCredits.Tests.Cluster;
+
+using System.Globalization;
+using CommsCredits.Gateway.Balances;
+using CommsCredits.Gateway.Storage;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using Shouldly;
+using StackExchange.Redis;
+using Xunit;
+
+/// <summary>
+/// The store's server-wide commands on a three-primary Redis Cluster: the keyspace walk that the pending sweeper and
+/// the incarnation check rely on visits every primary (a SCAN on one connection would see a third of the keys), and the
+/// identity handed to new accounts names every primary, so that an account on any of them is recognised as current.
+/// </summary>
+public sealed class ClusterHotStoreTests
+{
+    private const int Items = 1_234;
+
+    [Fact]
+    public async Task The_key_walk_visits_every_primary_and_the_incarnation_names_each_one()
+    {
+        var cluster = await ClusterGateway.ClusterAsync();
+        var run = "scan" + Guid.NewGuid().ToString("N")[..8];
+        using (var seed = await ConnectionMultiplexer.ConnectAsync(cluster.Configuration))
+        {
+            var database = seed.GetDatabase();
+            await Task.WhenAll(Enumerable.Range(0, Items).Select(index => database.StringSetAsync($"cc:{{{run}-{index}}}:pending", "x")));
+        }
+
+        using var store = new RedisHotStore(Options.Create(new StorageOptions { Redis = cluster.Configuration }), NullLogger<RedisHotStore>.Instance);
+        var keys = await store.ScanKeysAsync("cc:{" + run + "-*}:pending", 10_000, CancellationToken.None);
+        keys.Count.ShouldBe(Items);
+        keys.Distinct(StringComparer.Ordinal).Count().ShouldBe(Items);
+        (await store.ScanKeysAsync("cc:{" + run + "-*}:pending", 700, CancellationToken.None)).Count.ShouldBe(700);
+
+        // The keys are spread over the three primaries, and the store's slot function is the cluster's. (The walk
+        // returns them primary after primary: a sample in name order comes from all of them.)
+        var owners = new HashSet<int>();
+        foreach (var key in keys.Order(StringComparer.Ordinal).Take(30))
+        {
+            var slot = int.Parse((await cluster.CommandAsync(cluster.Nodes[0], "cluster", "keyslot", key)).Trim(), CultureInfo.InvariantCulture);
+            RedisHotStore.ClusterSlot(key).ShouldBe(slot);
+            owners.Add((await cluster.PrimaryOfSlotAsync(slot)).Port);
+        }
+
+        owners.Count.ShouldBe(3);
+
+        // One identity (run id:replication id) per primary, each the one that primary reports.
+        var identities = (await store.IncarnationAsync(CancellationToken.None)).Split(',');
+        identities.Length.ShouldBe(3);
+        foreach (var node in cluster.Nodes)
+        {
+            var runId = Field(await cluster.CommandAsync(node, "info", "server"), "run_id");
+            var replicationId = Field(await cluster.CommandAsync(node, "info", "replication"), "master_replid");
+            identities.ShouldContain(runId + ":" + replicationId, StringComparer.Ordinal);
+        }
+    }
+
+    private static string Field(string info, string name) =>
+        info.Split('\n').Select(line => line.Trim()).Single(line => line.StartsWith(name + ":", StringComparison.Ordinal))[(name.Length + 1)..];
+}
