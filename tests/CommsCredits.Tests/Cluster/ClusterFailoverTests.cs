@@ -17,7 +17,8 @@ using static CommsCredits.Tests.Charging.GatewayInstance;
 
 /// <summary>
 /// Failovers under load on a Redis Cluster of three primaries with a replica each: calls run through the gateway on
-/// nine tenants (spread over the primaries) while a replica takes over its primary gracefully (CLUSTER FAILOVER, which
+/// nine tenants (spread over the primaries) while one tenant's slot migrates to another primary (ASK, TRYAGAIN and MOVED
+/// answers), then a replica takes over its primary gracefully (CLUSTER FAILOVER, which
 /// waits until the replica has every write), and then a primary is killed (SIGKILL) and its replica takes over without it
 /// (asynchronous replication: the replica may lack the primary's last writes). Each request is retried on UNAVAILABLE,
 /// as a network element would. Afterwards every acknowledged charge must be in the ledger exactly once (lost = 0,
@@ -32,7 +33,7 @@ public sealed class ClusterFailoverTests(ITestOutputHelper output)
     private static readonly TimeSpan PhaseDuration = TimeSpan.FromSeconds(2);
 
     [Fact]
-    public async Task A_graceful_and_a_forced_failover_under_load_lose_and_double_nothing_acknowledged()
+    public async Task A_slot_migration_a_graceful_and_a_forced_failover_under_load_lose_and_double_nothing_acknowledged()
     {
         await using var cluster = await RedisClusterProcess.StartAsync(primaryCount: 3, replicasPerPrimary: 1);
         // Settled entries whose removal from Redis failed during a failover are swept within seconds, not the default 10.
@@ -47,6 +48,14 @@ public sealed class ClusterFailoverTests(ITestOutputHelper output)
         using var stop = new CancellationTokenSource();
         var workers = Enumerable.Range(0, WorkerCount).Select(worker => Task.Run(() => load.RunAsync(worker, stop.Token))).ToList();
         var stopwatch = Stopwatch.StartNew();
+        await Task.Delay(PhaseDuration);
+
+        // A slot migration: tenant 2's slot, with its keys, moves to another primary under the load.
+        var migrated = RedisHotStore.ClusterSlot(HotStateKeys.Account(tenants[2]));
+        var source = await cluster.PrimaryOfSlotAsync(migrated);
+        var target = await cluster.PrimaryOfSlotAsync(migrated < 8192 ? 16_383 : 0);
+        await cluster.MigrateSlotAsync(migrated, target);
+        output.WriteLine($"{stopwatch.Elapsed.TotalSeconds:0.0} s: slot {migrated} migrated {source.Port} -> {target.Port}, {load.Describe()}; reasons: {load.DescribeReasons()}");
         await Task.Delay(PhaseDuration);
 
         // A graceful failover: the replica of tenant 0's primary catches up, then takes over its slots.

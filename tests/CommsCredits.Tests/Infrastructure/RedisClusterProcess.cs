@@ -86,6 +86,41 @@ public sealed class RedisClusterProcess : IAsyncDisposable
         throw new InvalidOperationException("no running primary serves slot " + slot.ToString(CultureInfo.InvariantCulture));
     }
 
+    /// <summary>
+    /// Moves one slot, with its keys, to another primary while clients keep using it, as <c>redis-cli --cluster
+    /// reshard</c> does slot by slot: the target imports, the source migrates (a command for a key already moved gets ASK,
+    /// one touching keys on both sides TRYAGAIN), the keys go over by MIGRATE in batches, then every primary is told the
+    /// slot's new owner (the clients' next command there gets MOVED).
+    /// </summary>
+    public async Task MigrateSlotAsync(int slot, RedisServerProcess target)
+    {
+        const int maxBatches = 10_000;
+        var slotText = slot.ToString(CultureInfo.InvariantCulture);
+        var source = await PrimaryOfSlotAsync(slot);
+        var sourceId = (await CommandAsync(source, "cluster", "myid")).Trim();
+        var targetId = (await CommandAsync(target, "cluster", "myid")).Trim();
+        await CommandAsync(target, "cluster", "setslot", slotText, "importing", sourceId);
+        await CommandAsync(source, "cluster", "setslot", slotText, "migrating", targetId);
+        for (var batch = 0; batch < maxBatches; batch++)
+        {
+            var keys = (await CommandAsync(source, "cluster", "getkeysinslot", slotText, "100")).Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            if (keys.Length == 0)
+            {
+                break;
+            }
+
+            var reply = await CommandAsync(source, ["migrate", Host, target.Port.ToString(CultureInfo.InvariantCulture), string.Empty, "0", "5000", "KEYS", .. keys]);
+            if (!reply.Contains("OK", StringComparison.Ordinal) && !reply.Contains("NOKEY", StringComparison.Ordinal))
+            {
+                throw new InvalidOperationException("MIGRATE of slot " + slotText + " failed: " + reply);
+            }
+        }
+
+        await CommandAsync(target, "cluster", "setslot", slotText, "node", targetId);
+        await CommandAsync(source, "cluster", "setslot", slotText, "node", targetId);
+        await WaitUntilSettledAsync();
+    }
+
     /// <summary>The running replicas of a primary.</summary>
     public async Task<IReadOnlyList<RedisServerProcess>> ReplicasOfAsync(RedisServerProcess primary)
     {
