@@ -99,8 +99,10 @@ public sealed class RedisClusterProcess : IAsyncDisposable
         var source = await PrimaryOfSlotAsync(slot);
         var sourceId = (await CommandAsync(source, "cluster", "myid")).Trim();
         var targetId = (await CommandAsync(target, "cluster", "myid")).Trim();
-        await CommandAsync(target, "cluster", "setslot", slotText, "importing", sourceId);
-        await CommandAsync(source, "cluster", "setslot", slotText, "migrating", targetId);
+        // redis-cli exits 0 on an error reply: every reply is checked.
+        await ExpectOkAsync(target, "cluster", "setslot", slotText, "importing", sourceId);
+        await ExpectOkAsync(source, "cluster", "setslot", slotText, "migrating", targetId);
+        var moved = 0;
         for (var batch = 0; batch < maxBatches; batch++)
         {
             var keys = (await CommandAsync(source, "cluster", "getkeysinslot", slotText, "100")).Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
@@ -109,16 +111,29 @@ public sealed class RedisClusterProcess : IAsyncDisposable
                 break;
             }
 
-            var reply = await CommandAsync(source, ["migrate", Host, target.Port.ToString(CultureInfo.InvariantCulture), string.Empty, "0", "5000", "KEYS", .. keys]);
-            if (!reply.Contains("OK", StringComparison.Ordinal) && !reply.Contains("NOKEY", StringComparison.Ordinal))
-            {
-                throw new InvalidOperationException("MIGRATE of slot " + slotText + " failed: " + reply);
-            }
+            await ExpectOkAsync(source, ["migrate", Host, target.Port.ToString(CultureInfo.InvariantCulture), string.Empty, "0", "5000", "KEYS", .. keys]);
+            moved += keys.Length;
         }
 
-        await CommandAsync(target, "cluster", "setslot", slotText, "node", targetId);
-        await CommandAsync(source, "cluster", "setslot", slotText, "node", targetId);
+        await ExpectOkAsync(target, "cluster", "setslot", slotText, "node", targetId);
+        await ExpectOkAsync(source, "cluster", "setslot", slotText, "node", targetId);
+        var arrived = int.Parse((await CommandAsync(target, "cluster", "countkeysinslot", slotText)).Trim(), CultureInfo.InvariantCulture);
+        if (arrived < moved)
+        {
+            throw new InvalidOperationException($"slot {slotText}: {moved} keys migrated from {source.Port}, {arrived} arrived at {target.Port}");
+        }
+
         await WaitUntilSettledAsync();
+    }
+
+    /// <summary>Runs a command that must answer OK (or NOKEY, for a MIGRATE whose keys went meanwhile).</summary>
+    private async Task ExpectOkAsync(RedisServerProcess node, params string[] arguments)
+    {
+        var reply = (await CommandAsync(node, arguments)).Trim();
+        if (!string.Equals(reply, "OK", StringComparison.Ordinal) && !string.Equals(reply, "NOKEY", StringComparison.Ordinal))
+        {
+            throw new InvalidOperationException($"`{string.Join(' ', arguments)}` on {node.Port.ToString(CultureInfo.InvariantCulture)} answered: {reply}");
+        }
     }
 
     /// <summary>The running replicas of a primary.</summary>
