@@ -75,11 +75,7 @@ public sealed partial class RedisHotStore : IHotStore, IDisposable
         var started = Stopwatch.GetTimestamp();
         try
         {
-            result = await Bounded(database.ScriptEvaluateAsync(hotScript.Sha1, redisKeys, values, PrimaryOnly), cancellationToken);
-        }
-        catch (RedisServerException exception) when (exception.Message.StartsWith("NOSCRIPT", StringComparison.Ordinal))
-        {
-            result = await Bounded(database.ScriptEvaluateAsync(hotScript.Text, redisKeys, values, PrimaryOnly), cancellationToken);
+            result = await EvaluateAsync(hotScript, redisKeys, values, cancellationToken);
         }
         finally
         {
@@ -87,6 +83,27 @@ public sealed partial class RedisHotStore : IHotStore, IDisposable
         }
 
         return Flatten(result);
+    }
+
+    /// <summary>
+    /// EVALSHA, or EVAL when the server has forgotten the script. Scripts (every change to the hot state) go with
+    /// NoRedirect: by default StackExchange.Redis 1.2.6 resends a command that the old owner of its slot answers MOVED to
+    /// the new owner itself, before the incarnation check that the move calls for (HashSlotMoved) could run, and after a
+    /// takeover that new owner may hold stale state. With NoRedirect the script fails unexecuted ("Endpoint ... serving
+    /// hashslot N is not reachable", UNAVAILABLE) and its retry waits for the check. An ASK answer (a slot being
+    /// migrated) fails the same way, so a tenant's scripts are UNAVAILABLE while its own slot migrates.
+    /// </summary>
+    private async Task<RedisResult> EvaluateAsync(HotScript hotScript, RedisKey[] keys, RedisValue[] values, CancellationToken cancellationToken)
+    {
+        const CommandFlags flags = PrimaryOnly | CommandFlags.NoRedirect;
+        try
+        {
+            return await Bounded(database.ScriptEvaluateAsync(hotScript.Sha1, keys, values, flags), cancellationToken);
+        }
+        catch (RedisServerException exception) when (exception.Message.StartsWith("NOSCRIPT", StringComparison.Ordinal))
+        {
+            return await Bounded(database.ScriptEvaluateAsync(hotScript.Text, keys, values, flags), cancellationToken);
+        }
     }
 
     public async Task<string?[]> ReadHashAsync(string key, string[] fields, CancellationToken cancellationToken)
@@ -258,7 +275,8 @@ public sealed partial class RedisHotStore : IHotStore, IDisposable
     /// primary or a node still loading its data (MASTERDOWN, LOADING), a primary demoted to replica under a command sent to
     /// it (READONLY: a script fails at its first write, so it changed nothing), and the client's own "Endpoint ... serving
     /// hashslot N is not reachable" (StackExchange.Redis 1.2.6 raises it as a server error while the primary it knows
-    /// for the slot is down and it has not yet learnt the replica that replaces it).
+    /// for the slot is down and it has not yet learnt the replica that replaces it, and for a MOVED or ASK answer to a
+    /// command sent with NoRedirect).
     /// </summary>
     private static bool IsClusterInTransition(string message) =>
         message.StartsWith("CLUSTERDOWN", StringComparison.Ordinal) || message.StartsWith("TRYAGAIN", StringComparison.Ordinal)
