@@ -117,8 +117,9 @@ public sealed class RedisClusterProcess : IAsyncDisposable
 
         await ExpectOkAsync(target, "cluster", "setslot", slotText, "node", targetId);
         await ExpectOkAsync(source, "cluster", "setslot", slotText, "node", targetId);
+        // Under load keys also go on their own (a hash emptied by its last HDEL), so the count that arrived may be lower.
         var arrived = int.Parse((await CommandAsync(target, "cluster", "countkeysinslot", slotText)).Trim(), CultureInfo.InvariantCulture);
-        if (arrived < moved)
+        if (moved > 0 && arrived == 0)
         {
             throw new InvalidOperationException($"slot {slotText}: {moved} keys migrated from {source.Port}, {arrived} arrived at {target.Port}");
         }
