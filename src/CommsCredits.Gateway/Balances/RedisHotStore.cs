@@ -16,10 +16,21 @@ using StackExchange.Redis;
 public sealed partial class RedisHotStore : IHotStore, IDisposable
 {
     private const int ScanPageSize = 500;
+
+    /// <summary>
+    /// Every command goes to the primary of its slot, or fails: the client's default (PreferMaster) falls back to a
+    /// replica while the primary's connection is not up (at start, during a failover), and in a Redis Cluster the client
+    /// puts replica connections in READONLY mode, so a replica would answer reads from a copy that may lag, and refuse
+    /// the writes of a script after its reads.
+    /// </summary>
+    private const CommandFlags PrimaryOnly = CommandFlags.DemandMaster;
     private readonly ConnectionMultiplexer multiplexer;
     private readonly IDatabase database;
     private readonly TimeSpan timeout;
     private readonly ILogger<RedisHotStore> logger;
+
+    /// <summary>1 while a read of the cluster configuration started by <see cref="RefreshTopology"/> runs.</summary>
+    private int refreshingTopology;
 
     /// <summary>The duration histogram of each script, by <see cref="HotScriptName"/>; null when nobody measures.</summary>
     private readonly Histogram?[] scriptDurations;
@@ -35,8 +46,16 @@ public sealed partial class RedisHotStore : IHotStore, IDisposable
         configuration.ConnectTimeout = Math.Max(settings.RedisTimeoutMs, 1_000);
         configuration.SyncTimeout = settings.RedisTimeoutMs;
         multiplexer = ConnectionMultiplexer.Connect(configuration);
-        // The server may come back as another process, with state it brought back from disk: check before the next command.
-        multiplexer.ConnectionFailed += (_, _) => incarnation = null;
+        // The server may come back as another process, with state it brought back from disk, and in a Redis Cluster a
+        // replica may take over a primary's slots (the client learns it from a MOVED answer or a new configuration):
+        // check before the next command.
+        multiplexer.ConnectionFailed += (_, _) => ForgetIncarnation();
+        multiplexer.HashSlotMoved += (_, _) =>
+        {
+            ForgetIncarnation();
+            RefreshTopology();
+        };
+        multiplexer.ConfigurationChanged += (_, _) => ForgetIncarnation();
         database = multiplexer.GetDatabase();
         timeout = TimeSpan.FromMilliseconds(settings.RedisTimeoutMs);
     }
@@ -56,11 +75,7 @@ public sealed partial class RedisHotStore : IHotStore, IDisposable
         var started = Stopwatch.GetTimestamp();
         try
         {
-            result = await Bounded(database.ScriptEvaluateAsync(hotScript.Sha1, redisKeys, values), cancellationToken);
-        }
-        catch (RedisServerException exception) when (exception.Message.StartsWith("NOSCRIPT", StringComparison.Ordinal))
-        {
-            result = await Bounded(database.ScriptEvaluateAsync(hotScript.Text, redisKeys, values), cancellationToken);
+            result = await EvaluateAsync(hotScript, redisKeys, values, cancellationToken);
         }
         finally
         {
@@ -70,11 +85,32 @@ public sealed partial class RedisHotStore : IHotStore, IDisposable
         return Flatten(result);
     }
 
+    /// <summary>
+    /// EVALSHA, or EVAL when the server has forgotten the script. Scripts (every change to the hot state) go with
+    /// NoRedirect: by default StackExchange.Redis 1.2.6 resends a command that the old owner of its slot answers MOVED to
+    /// the new owner itself, before the incarnation check that the move calls for (HashSlotMoved) could run, and after a
+    /// takeover that new owner may hold stale state. With NoRedirect the script fails unexecuted ("Endpoint ... serving
+    /// hashslot N is not reachable", UNAVAILABLE) and its retry waits for the check. An ASK answer (a slot being
+    /// migrated) fails the same way, so a tenant's scripts are UNAVAILABLE while its own slot migrates.
+    /// </summary>
+    private async Task<RedisResult> EvaluateAsync(HotScript hotScript, RedisKey[] keys, RedisValue[] values, CancellationToken cancellationToken)
+    {
+        const CommandFlags flags = PrimaryOnly | CommandFlags.NoRedirect;
+        try
+        {
+            return await Bounded(database.ScriptEvaluateAsync(hotScript.Sha1, keys, values, flags), cancellationToken);
+        }
+        catch (RedisServerException exception) when (exception.Message.StartsWith("NOSCRIPT", StringComparison.Ordinal))
+        {
+            return await Bounded(database.ScriptEvaluateAsync(hotScript.Text, keys, values, flags), cancellationToken);
+        }
+    }
+
     public async Task<string?[]> ReadHashAsync(string key, string[] fields, CancellationToken cancellationToken)
     {
         await EnsureCheckedAsync(cancellationToken);
         var names = ToValues(fields);
-        var values = await Bounded(database.HashGetAsync(key, names), cancellationToken);
+        var values = await Bounded(database.HashGetAsync(key, names, PrimaryOnly), cancellationToken);
         var texts = new string?[values.Length];
         for (var index = 0; index < values.Length; index++)
         {
@@ -89,7 +125,8 @@ public sealed partial class RedisHotStore : IHotStore, IDisposable
         await EnsureCheckedAsync(cancellationToken);
         // HSCAN answers field, value, field, value: keep every second item.
         var values = new List<string>();
-        await ScanAsync("HSCAN", key, null, maxEntries, items =>
+        RedisKey hash = key;
+        await ScanAsync(cursor => database.ExecuteAsync("HSCAN", [hash, cursor, "COUNT", ScanPageSize], PrimaryOnly), maxEntries, items =>
         {
             for (var index = 1; index < items.Length && values.Count < maxEntries; index += 2)
             {
@@ -104,7 +141,7 @@ public sealed partial class RedisHotStore : IHotStore, IDisposable
     public async Task DeleteHashFieldsAsync(string key, string[] fields, CancellationToken cancellationToken)
     {
         await EnsureCheckedAsync(cancellationToken);
-        await Bounded(database.HashDeleteAsync(key, ToValues(fields)), cancellationToken);
+        await Bounded(database.HashDeleteAsync(key, ToValues(fields), PrimaryOnly), cancellationToken);
     }
 
     public async Task<IReadOnlyList<string>> ScanKeysAsync(string pattern, int maxKeys, CancellationToken cancellationToken)
@@ -113,49 +150,37 @@ public sealed partial class RedisHotStore : IHotStore, IDisposable
         return await ScanUncheckedAsync(pattern, maxKeys, cancellationToken);
     }
 
+    /// <summary>Every primary in turn (one, or each of a Redis Cluster's), until <paramref name="maxKeys"/> keys in all.</summary>
     private async Task<IReadOnlyList<string>> ScanUncheckedAsync(string pattern, int maxKeys, CancellationToken cancellationToken)
     {
         var keys = new List<string>();
-        await ScanAsync("SCAN", null, pattern, maxKeys, items =>
+        foreach (var primary in await PrimariesAsync(cancellationToken))
         {
-            for (var index = 0; index < items.Length && keys.Count < maxKeys; index++)
+            if (keys.Count >= maxKeys)
             {
-                keys.Add((string)items[index]!);
+                break;
             }
 
-            return keys.Count;
-        }, cancellationToken);
+            keys.AddRange(await ScanPrimaryAsync(primary, pattern, maxKeys - keys.Count, cancellationToken));
+        }
+
         return keys;
     }
 
     /// <summary>
-    /// Walks a SCAN-family cursor (SCAN, or HSCAN of <paramref name="key"/>) one page at a time, each page an async
-    /// command bounded by Storage:RedisTimeoutMs like any other; <paramref name="take"/> consumes a page's items and
-    /// returns how many it holds in all, and the walk stops at <paramref name="maxItems"/> or the cursor's end.
-    /// The synchronous cursors of StackExchange.Redis 1.2.6 (IServer.Keys, IDatabase.HashScan) are not used: a blocked
-    /// sync wait timed out on a busy machine where async commands did not.
+    /// Walks a SCAN-family cursor (SCAN on one primary, or HSCAN of a hash) one page at a time, each page an async
+    /// command (<paramref name="page"/> of the cursor) bounded by Storage:RedisTimeoutMs like any other;
+    /// <paramref name="take"/> consumes a page's items and returns how many it holds in all, and the walk stops at
+    /// <paramref name="maxItems"/> or the cursor's end. The synchronous cursors of StackExchange.Redis 1.2.6
+    /// (IServer.Keys, IDatabase.HashScan) are not used: a blocked sync wait timed out on a busy machine where async
+    /// commands did not.
     /// </summary>
-    private async Task ScanAsync(string command, string? key, string? pattern, int maxItems, Func<RedisResult[], int> take, CancellationToken cancellationToken)
+    private async Task ScanAsync(Func<string, Task<RedisResult>> page, int maxItems, Func<RedisResult[], int> take, CancellationToken cancellationToken)
     {
         var cursor = "0";
         do
         {
-            var arguments = new List<object>(6);
-            if (key is not null)
-            {
-                arguments.Add((RedisKey)key);
-            }
-
-            arguments.Add(cursor);
-            if (pattern is not null)
-            {
-                arguments.Add("MATCH");
-                arguments.Add(pattern);
-            }
-
-            arguments.Add("COUNT");
-            arguments.Add(ScanPageSize);
-            var reply = (RedisResult[])(await Bounded(database.ExecuteAsync(command, arguments.ToArray()), cancellationToken))!;
+            var reply = (RedisResult[])(await Bounded(page(cursor), cancellationToken))!;
             cursor = (string)reply[0]!;
             if (take((RedisResult[])reply[1]!) >= maxItems)
             {
@@ -168,7 +193,7 @@ public sealed partial class RedisHotStore : IHotStore, IDisposable
     public async Task<long> SortedSetLengthAsync(string key, CancellationToken cancellationToken)
     {
         await EnsureCheckedAsync(cancellationToken);
-        return await Bounded(database.SortedSetLengthAsync(key), cancellationToken);
+        return await Bounded(database.SortedSetLengthAsync(key, flags: PrimaryOnly), cancellationToken);
     }
 
     public async Task<bool> PingAsync(CancellationToken cancellationToken)
@@ -185,6 +210,39 @@ public sealed partial class RedisHotStore : IHotStore, IDisposable
     }
 
     public void Dispose() => multiplexer.Dispose();
+
+    /// <summary>
+    /// Has the client read the cluster's configuration again, once at a time. StackExchange.Redis 1.2.6 follows a MOVED
+    /// answer for the one command, but keeps taking the promoted replica for a replica until its next configuration
+    /// check (ConfigCheckSeconds, a minute): plain writes (HDEL of settled entries) fail with ProtocolFailure until then
+    /// (StackExchange.Redis issues 282 and 1660). A MOVED answer is the cue to read the configuration now.
+    /// </summary>
+    private void RefreshTopology()
+    {
+        if (Interlocked.Exchange(ref refreshingTopology, 1) == 1)
+        {
+            return;
+        }
+
+        _ = Task.Run(async () =>
+        {
+            try
+            {
+                await multiplexer.ConfigureAsync();
+            }
+            catch (Exception exception) when (exception is RedisException or TimeoutException)
+            {
+                LogTopologyRefreshFailed(logger, exception.Message);
+            }
+            finally
+            {
+                Volatile.Write(ref refreshingTopology, 0);
+            }
+        });
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Reading the Redis Cluster configuration after a MOVED answer failed: {Reason}; the client's own check reads it later")]
+    private static partial void LogTopologyRefreshFailed(ILogger logger, string reason);
 
     private async Task<T> Bounded<T>(Task<T> operation, CancellationToken cancellationToken)
     {
@@ -205,7 +263,26 @@ public sealed partial class RedisHotStore : IHotStore, IDisposable
         {
             throw new StorageUnavailableException("Redis is unreachable: " + exception.Message, exception);
         }
+        catch (RedisServerException exception) when (IsClusterInTransition(exception.Message))
+        {
+            throw new StorageUnavailableException("Redis Cluster is not serving the slot now: " + exception.Message, exception);
+        }
     }
+
+    /// <summary>
+    /// The errors of a Redis Cluster that is changing hands, which a retry a moment later gets past: no primary for the
+    /// slot (CLUSTERDOWN, while a replica is being elected), a slot half migrated (TRYAGAIN), a replica that lost its
+    /// primary or a node still loading its data (MASTERDOWN, LOADING), a primary demoted to replica under a command sent to
+    /// it (READONLY: a script fails at its first write, so it changed nothing), and the client's own "Endpoint ... serving
+    /// hashslot N is not reachable" (StackExchange.Redis 1.2.6 raises it as a server error while the primary it knows
+    /// for the slot is down and it has not yet learnt the replica that replaces it, and for a MOVED or ASK answer to a
+    /// command sent with NoRedirect).
+    /// </summary>
+    private static bool IsClusterInTransition(string message) =>
+        message.StartsWith("CLUSTERDOWN", StringComparison.Ordinal) || message.StartsWith("TRYAGAIN", StringComparison.Ordinal)
+        || message.StartsWith("MASTERDOWN", StringComparison.Ordinal) || message.StartsWith("LOADING", StringComparison.Ordinal)
+        || message.StartsWith("READONLY", StringComparison.Ordinal)
+        || (message.StartsWith("Endpoint ", StringComparison.Ordinal) && message.Contains(" is not reachable", StringComparison.Ordinal));
 
     // A command we stopped waiting for may still fail later; observe it so the failure is not rethrown elsewhere.
     private static void Observe(Task operation) =>

@@ -7,8 +7,11 @@ using static CommsCredits.Tests.Charging.Calls;
 using static CommsCredits.Tests.Charging.GatewayInstance;
 
 /// <summary>Many calls of one tenant at once, sharing one balance that covers only some of them.</summary>
-public sealed class ConcurrentCallsTests
+public class ConcurrentCallsTests
 {
+    /// <summary>The gateway the tests run on: the shared one, on a single Redis; a derived class runs them on another.</summary>
+    protected virtual Task<GatewayInstance> GatewayAsync() => SharedGateway.GetAsync();
+
     private const int CallCount = 250;
 
     [Fact]
@@ -17,7 +20,7 @@ public sealed class ConcurrentCallsTests
         // Proves invariants 1 and 2 under contention: 250 calls race for a balance that pays for about 13 of them.
         // No grant exceeds what was available, the balance never goes below zero, and
         // total debited = sum of CDR charges = funded - final balance, in the ledger and in Redis.
-        var gateway = await SharedGateway.GetAsync();
+        var gateway = await GatewayAsync();
         const long funded = 1_600_000;
         var tenant = await gateway.CreateTenantAsync(funded, Rate("44", 60_000, first: 60, next: 60));
 

@@ -8,8 +8,11 @@ using static CommsCredits.Tests.Charging.Calls;
 using static CommsCredits.Tests.Charging.GatewayInstance;
 
 /// <summary>Debit, Refund, CheckBalance and PriceEnquiry events.</summary>
-public sealed class EventChargingTests
+public class EventChargingTests
 {
+    /// <summary>The gateway the tests run on: the shared one, on a single Redis; a derived class runs them on another.</summary>
+    protected virtual Task<GatewayInstance> GatewayAsync() => SharedGateway.GetAsync();
+
     private static DebitRequest Debit(string tenant, string session, uint seconds) => new()
     {
         SessionId = session,
@@ -26,7 +29,7 @@ public sealed class EventChargingTests
     {
         // Proves DIRECT_DEBITING: 95 s at 0.06/min in 60/60 costs 0.12; it is debited once even when retried;
         // a debit the balance cannot cover is refused whole (4012) and debits nothing.
-        var gateway = await SharedGateway.GetAsync();
+        var gateway = await GatewayAsync();
         var tenant = await gateway.CreateTenantAsync(200_000, Rate("44", 60_000, first: 60, next: 60));
         var session = NewSessionId();
 
@@ -52,7 +55,7 @@ public sealed class EventChargingTests
         // Proves REFUND_ACCOUNT: the amount is credited once however often the event is retried; the same event id
         // with another amount is refused (FAILED_PRECONDITION); a refund in another currency or above the limit is
         // refused with INVALID_ARGUMENT; none of those credits anything.
-        var gateway = await SharedGateway.GetAsync();
+        var gateway = await GatewayAsync();
         var tenant = await gateway.CreateTenantAsync(100_000, Rate("44", 60_000));
         var refund = new RefundRequest
         {
@@ -91,7 +94,7 @@ public sealed class EventChargingTests
     public async Task A_price_enquiry_rates_without_changing_anything()
     {
         // Proves PRICE_ENQUIRY uses the same arithmetic: 61 s at 0.06/min in 60/1 with a 0.01 fee costs 0.071.
-        var gateway = await SharedGateway.GetAsync();
+        var gateway = await GatewayAsync();
         var tenant = await gateway.CreateTenantAsync(100_000, Rate("44", 60_000, connectionFeeMicros: 10_000, first: 60, next: 1));
         var price = await gateway.Charging.PriceEnquiryAsync(new PriceEnquiryRequest
         {
@@ -108,7 +111,7 @@ public sealed class EventChargingTests
     public async Task Toll_free_calls_are_rated_on_the_calling_number()
     {
         // Proves the rated-number rule per call type: toll-free inbound uses the caller's origin, not the toll-free number.
-        var gateway = await SharedGateway.GetAsync();
+        var gateway = await GatewayAsync();
         var tenant = await gateway.CreateTenantAsync(1_000_000, Rate("1", 30_000, callType: CallType.TollFreeInbound));
         var price = await gateway.Charging.PriceEnquiryAsync(new PriceEnquiryRequest
         {

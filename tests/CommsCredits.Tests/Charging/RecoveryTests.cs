@@ -121,7 +121,7 @@ public sealed class RecoveryTests
         ((await gateway.LedgerAsync(tenant)).Sum, await gateway.CallRecordsAsync(tenant)).ShouldBe((after.Sum, (4L, 420_000L)));
         gateway.Errors.Entries.ShouldBeEmpty();
         // Redis did come back with the snapshot's state: the check found the tenant's account there, built in another process.
-        gateway.Errors.Warnings.ShouldContain(warning => warning.Contains("1 of 1 tenant accounts were built in another process", StringComparison.Ordinal));
+        gateway.Errors.Warnings.ShouldContain(warning => warning.Contains("1 of its 1 tenant accounts were built in another dataset", StringComparison.Ordinal));
     }
 
     [Fact]

@@ -7,14 +7,17 @@ using static CommsCredits.Tests.Charging.Calls;
 using static CommsCredits.Tests.Charging.GatewayInstance;
 
 /// <summary>Reserve, Update and Terminate against a real gateway, Redis and PostgreSQL.</summary>
-public sealed class SessionChargingTests
+public class SessionChargingTests
 {
+    /// <summary>The gateway the tests run on: the shared one, on a single Redis; a derived class runs them on another.</summary>
+    protected virtual Task<GatewayInstance> GatewayAsync() => SharedGateway.GetAsync();
+
     [Fact]
     public async Task A_full_call_is_charged_rate_times_billed_time_and_Redis_equals_the_ledger()
     {
         // Proves the whole money path: 0.06 EUR/min, 60/1 increments, 0.01 fee; 60 + 30 + 15 seconds used = 105 s
         // billed 105 s = 0.01 + 0.105 = 0.115 EUR, debited slice by slice, and the ledger, the CDR and Redis agree.
-        var gateway = await SharedGateway.GetAsync();
+        var gateway = await GatewayAsync();
         var tenant = await gateway.CreateTenantAsync(10_000_000, Rate("44", 60_000, connectionFeeMicros: 10_000, first: 60, next: 1));
         var session = NewSessionId();
 
@@ -56,7 +59,7 @@ public sealed class SessionChargingTests
     {
         // Proves idempotency on (session, request number): each request is sent twice, one pair concurrently, and an
         // Update is replayed after Terminate; the answers repeat and the money moves once.
-        var gateway = await SharedGateway.GetAsync();
+        var gateway = await GatewayAsync();
         var tenant = await gateway.CreateTenantAsync(10_000_000, Rate("44", 60_000, first: 60, next: 60));
         var session = NewSessionId();
 
@@ -87,7 +90,7 @@ public sealed class SessionChargingTests
     {
         // Proves RFC 8506 section 5.1 handling: updates 2 and 1 arriving in that order are both answered and the call
         // costs the same as in order, because charging is on cumulative usage, rounded once.
-        var gateway = await SharedGateway.GetAsync();
+        var gateway = await GatewayAsync();
         var tenant = await gateway.CreateTenantAsync(10_000_000, Rate("44", 60_000, first: 60, next: 60));
         var session = NewSessionId();
         await gateway.Charging.ReserveAsync(Reserve(tenant, session, 60));
@@ -107,7 +110,7 @@ public sealed class SessionChargingTests
     public async Task A_request_number_reused_for_a_different_request_is_refused_and_changes_nothing()
     {
         // Proves the fingerprint check: the same (session, number) with other used seconds is not a retry.
-        var gateway = await SharedGateway.GetAsync();
+        var gateway = await GatewayAsync();
         var tenant = await gateway.CreateTenantAsync(10_000_000, Rate("44", 60_000));
         var session = NewSessionId();
         await gateway.Charging.ReserveAsync(Reserve(tenant, session, 60));
@@ -125,7 +128,7 @@ public sealed class SessionChargingTests
     {
         // Proves grant sizing at the edge: 0.15 EUR at 0.06/min (60/60) pays two minutes; the first grant of 300 s is
         // cut to 120 s with TERMINATE; a further update debits the usage and answers 4012 with nothing granted.
-        var gateway = await SharedGateway.GetAsync();
+        var gateway = await GatewayAsync();
         var tenant = await gateway.CreateTenantAsync(150_000, Rate("44", 60_000, first: 60, next: 60));
         var session = NewSessionId();
 
@@ -153,7 +156,7 @@ public sealed class SessionChargingTests
     {
         // Proves the no-negative-balance rule when a network element over-reports: it used 10 minutes on a 1-minute
         // grant; the debit stops at the balance and the CDR records the rest as uncharged.
-        var gateway = await SharedGateway.GetAsync();
+        var gateway = await GatewayAsync();
         var tenant = await gateway.CreateTenantAsync(100_000, Rate("44", 60_000, first: 60, next: 60));
         var session = NewSessionId();
         await gateway.Charging.ReserveAsync(Reserve(tenant, session, 60));
@@ -172,7 +175,7 @@ public sealed class SessionChargingTests
     public async Task Updates_for_sessions_that_are_not_open_are_answered_unknown_session()
     {
         // Proves 5002: never reserved, and denied at reserve (a denied session is not open).
-        var gateway = await SharedGateway.GetAsync();
+        var gateway = await GatewayAsync();
         var tenant = await gateway.CreateTenantAsync(0, Rate("44", 60_000));
         var never = await gateway.Charging.UpdateAsync(Update(tenant, NewSessionId(), 1, 10, 60));
         never.ResultCode.ShouldBe(ResultCode.UnknownSessionId);
@@ -189,7 +192,7 @@ public sealed class SessionChargingTests
         // Proves the call record's uncharged amount: 1 EUR of balance, 1 EUR a minute in 60/60. The Update reports
         // 120 s against a 60 s grant: 1 EUR is debited and 1 EUR is owed. The Terminate adds nothing used, so the call
         // still owes 1 EUR, not the 2 EUR a sum of the two requests' shortfalls would say.
-        var gateway = await SharedGateway.GetAsync();
+        var gateway = await GatewayAsync();
         var tenant = await gateway.CreateTenantAsync(1_000_000, Rate("44", 1_000_000, first: 60, next: 60));
         var session = NewSessionId();
         (await gateway.Charging.ReserveAsync(Reserve(tenant, session, 60))).GrantedSeconds.ShouldBe(60u);

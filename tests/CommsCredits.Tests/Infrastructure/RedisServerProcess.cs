@@ -19,14 +19,16 @@ public sealed class RedisServerProcess : IAsyncDisposable, IOwnedServer
 
     private readonly string executable;
     private readonly string directory;
+    private readonly IReadOnlyList<string> extraArguments;
     private readonly SemaphoreSlim gate = new(1, 1);
     private LoggedProcess? process;
     private bool disposed;
 
-    private RedisServerProcess(string executable, string directory)
+    private RedisServerProcess(string executable, string directory, IReadOnlyList<string> extraArguments)
     {
         this.executable = executable;
         this.directory = directory;
+        this.extraArguments = extraArguments;
     }
 
     public int Port { get; private set; }
@@ -46,10 +48,17 @@ public sealed class RedisServerProcess : IAsyncDisposable, IOwnedServer
     public static async Task<RedisServerProcess> StartAsync(CancellationToken cancellationToken = default) =>
         await StartAsync(await TestProcessDirectory.CreateServerDirectoryAsync("redis", ownedByPostgresUser: false, cancellationToken), cancellationToken);
 
+    /// <summary>Starts redis-server with settings added to ours (a cluster node's), on a free loopback port.</summary>
+    internal static async Task<RedisServerProcess> StartAsync(IReadOnlyList<string> extraArguments, CancellationToken cancellationToken) =>
+        await StartAsync(await TestProcessDirectory.CreateServerDirectoryAsync("redis", ownedByPostgresUser: false, cancellationToken), extraArguments, cancellationToken);
+
     /// <summary>Starts Redis in a directory of the caller's choosing (the reaper tests use one whose owner is gone).</summary>
-    internal static async Task<RedisServerProcess> StartAsync(string serverDirectory, CancellationToken cancellationToken)
+    internal static Task<RedisServerProcess> StartAsync(string serverDirectory, CancellationToken cancellationToken) =>
+        StartAsync(serverDirectory, [], cancellationToken);
+
+    private static async Task<RedisServerProcess> StartAsync(string serverDirectory, IReadOnlyList<string> extraArguments, CancellationToken cancellationToken)
     {
-        var server = new RedisServerProcess(ServerBinaries.FindRedisServer(), serverDirectory);
+        var server = new RedisServerProcess(ServerBinaries.FindRedisServer(), serverDirectory, extraArguments);
         TestProcessDirectory.Register(server);
         try
         {
@@ -201,6 +210,7 @@ public sealed class RedisServerProcess : IAsyncDisposable, IOwnedServer
         // An empty log file name logs to standard output, which LoggedProcess copies to server.log.
         "--logfile", string.Empty,
         "--daemonize", "no",
+        .. extraArguments,
     ];
 
     private async Task StopProcessAsync(int signal)

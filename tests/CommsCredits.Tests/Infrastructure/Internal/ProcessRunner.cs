@@ -9,7 +9,11 @@ internal static class ProcessRunner
     private static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(60);
 
     /// <summary>Runs a command in a working directory (PostgreSQL tools run as the postgres user, who may not read ours).</summary>
-    public static async Task RunAsync(string fileName, IReadOnlyList<string> arguments, string workingDirectory, CancellationToken cancellationToken)
+    public static Task RunAsync(string fileName, IReadOnlyList<string> arguments, string workingDirectory, CancellationToken cancellationToken) =>
+        RunForOutputAsync(fileName, arguments, workingDirectory, cancellationToken);
+
+    /// <summary>Runs a command and returns what it wrote (standard output and error, as they came).</summary>
+    public static async Task<string> RunForOutputAsync(string fileName, IReadOnlyList<string> arguments, string workingDirectory, CancellationToken cancellationToken)
     {
         var startInfo = new ProcessStartInfo(fileName)
         {
@@ -46,6 +50,8 @@ internal static class ProcessRunner
         {
             throw new InvalidOperationException(Describe(fileName, arguments) + " failed with exit code " + process.ExitCode + ":\n" + output);
         }
+
+        return output.ToString();
     }
 
     private static async Task CopyToAsync(StreamReader reader, StringBuilder output)
