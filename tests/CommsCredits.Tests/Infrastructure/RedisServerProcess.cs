@@ -206,6 +206,8 @@ public sealed class RedisServerProcess : IAsyncDisposable, IOwnedServer
         "--appendonly", "no",
         // Gateways of different tests share a server, each on a logical database of its own (GatewayInstance).
         "--databases", "64",
+        // As scripts/local-stack.sh runs it: session hashes stay listpacks (docs/scaling.md, "What one node holds").
+        "--hash-max-listpack-value", "512",
         "--dir", directory,
         // An empty log file name logs to standard output, which LoggedProcess copies to server.log.
         "--logfile", string.Empty,
