@@ -13,9 +13,6 @@ public static class Netstrings
     /// <summary>Upper bound on fields in one list: a settlement has 29, an answer 11.</summary>
     public const int MaxFields = 64;
 
-    /// <summary>Lists up to this many characters are transcoded on the stack (a settlement with a call record is about 600).</summary>
-    private const int StackCharacters = 1024;
-
     /// <summary>
     /// The fields of <paramref name="encoded"/>. The list is cut on its UTF-8 bytes, as the scripts count; when those
     /// are as many as the characters the text is ASCII, a byte offset is a character offset, and each field is copied
@@ -25,23 +22,17 @@ public static class Netstrings
     public static string[] Decode(string encoded)
     {
         ArgumentNullException.ThrowIfNull(encoded);
-        var maxBytes = Encoding.UTF8.GetMaxByteCount(encoded.Length);
-        byte[]? rented = null;
-        Span<byte> buffer = encoded.Length <= StackCharacters
-            ? stackalloc byte[Encoding.UTF8.GetMaxByteCount(StackCharacters)]
-            : (rented = ArrayPool<byte>.Shared.Rent(maxBytes));
-        var length = Encoding.UTF8.GetBytes(encoded, buffer);
+        // A pooled buffer rather than the stack: a stackalloc is zeroed on every call, which cost as much as it saved.
+        var rented = ArrayPool<byte>.Shared.Rent(Encoding.UTF8.GetMaxByteCount(encoded.Length));
+        var length = Encoding.UTF8.GetBytes(encoded, rented);
         try
         {
-            return Decode(encoded, buffer[..length]);
+            return Decode(encoded, rented.AsSpan(0, length));
         }
         finally
         {
-            if (rented is not null)
-            {
-                rented.AsSpan(0, length).Clear();
-                ArrayPool<byte>.Shared.Return(rented);
-            }
+            rented.AsSpan(0, length).Clear();
+            ArrayPool<byte>.Shared.Return(rented);
         }
     }
 
