@@ -10,6 +10,7 @@
 #   GATEWAY_POSTGRES  Host=127.0.0.1;Port=$(POSTGRES_PORT);Username=postgres;Database=commscredits -> Storage__Postgres
 #   FILTER            (none)                         dotnet test --filter expression for `make test`
 #   LOG_FORMAT        simple                         -> Logging__Console__FormatterName for `make run` (the gateway's default is json)
+#   MICROBENCH_FILTER *                              BenchmarkDotNet --filter for `make microbench` ('*Rating*', '*Framing*', ...)
 
 SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
@@ -24,6 +25,7 @@ GATEWAY_ENDPOINT ?= http://127.0.0.1:5080
 GATEWAY_REDIS ?= 127.0.0.1:$(REDIS_PORT)
 GATEWAY_POSTGRES ?= Host=127.0.0.1;Port=$(POSTGRES_PORT);Username=postgres;Database=commscredits
 FILTER ?=
+MICROBENCH_FILTER ?= *
 # `make run` is read by a person at a terminal: plain text lines instead of the JSON an operator's log pipeline reads.
 LOG_FORMAT ?= simple
 
@@ -43,7 +45,7 @@ export LOCAL_DIR REDIS_PORT POSTGRES_PORT
 export DOTNET_CLI_TELEMETRY_OPTOUT := 1
 export DOTNET_NOLOGO := 1
 
-.PHONY: help run stop call build test chaos bench export-bench clean clean-data deps-runtime deps-test stack-start stack-stop stack-status
+.PHONY: help run stop call build test chaos bench microbench export-bench clean clean-data deps-runtime deps-test stack-start stack-stop stack-status
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{ printf "  %-14s %s\n", $$1, $$2 }'
@@ -77,6 +79,13 @@ chaos: deps-test build ## Fault-injection run: call load on 2 gateways with kill
 
 bench: deps-test build ## Load generator: ceilings (redis-benchmark, pgbench), then full calls and Reserve alone against one gateway; prints throughput, percentiles, memory (BENCH_SECONDS=30, more in docs/scaling.md)
 	dotnet tools/CommsCredits.Bench/bin/$(CONFIGURATION)/net10.0/CommsCredits.Bench.dll
+
+# Always Release: BenchmarkDotNet refuses to measure unoptimized code. In process, because the separate process it
+# would otherwise generate rebuilds the gateway with every analyzer, which takes longer than its 2-minute build timeout here.
+microbench: ## BenchmarkDotNet micro-benchmarks of rating, gRPC framing and serialization (short job, a few minutes); prints ns and bytes allocated per operation (MICROBENCH_FILTER, docs/scaling.md)
+	dotnet build tools/CommsCredits.MicroBench/CommsCredits.MicroBench.csproj -c Release
+	dotnet tools/CommsCredits.MicroBench/bin/Release/net10.0/CommsCredits.MicroBench.dll \
+		--filter '$(MICROBENCH_FILTER)' --job short --inProcess --memory --artifacts '$(LOCAL_DIR)/microbench'
 
 export-bench: deps-runtime build ## Export EXPORT_ROWS (1,000,000) call records with `./commscredits usage export` from a stack of its own; prints rows/s and peak memory (docs/reports.md)
 	CONFIGURATION=$(CONFIGURATION) scripts/export-bench.sh

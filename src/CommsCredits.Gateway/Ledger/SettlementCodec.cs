@@ -139,7 +139,21 @@ public static class SettlementCodec
             : throw new FormatException($"'{text}' is not a month (YYYYMM)");
 
     /// <summary>The month of a moment, UTC, as the scripts count pools: "YYYYMM".</summary>
-    public static string FormatMonth(DateTimeOffset moment) => moment.UtcDateTime.ToString("yyyyMM", CultureInfo.InvariantCulture);
+    /// <remarks>Written digit by digit: every Reserve, Update and Terminate sends it, and a custom date format string is
+    /// parsed on each call. Years are 1 to 9999, so four digits, zero-padded as "yyyy" pads them.</remarks>
+    public static string FormatMonth(DateTimeOffset moment)
+    {
+        var utc = moment.UtcDateTime;
+        return string.Create(6, (utc.Year, utc.Month), static (text, month) =>
+        {
+            text[0] = (char)('0' + (month.Year / 1000));
+            text[1] = (char)('0' + (month.Year / 100 % 10));
+            text[2] = (char)('0' + (month.Year / 10 % 10));
+            text[3] = (char)('0' + (month.Year % 10));
+            text[4] = (char)('0' + (month.Month / 10));
+            text[5] = (char)('0' + (month.Month % 10));
+        });
+    }
 
     private static CallRecord DecodeCall(ReadOnlySpan<string> c, long? sessionNumber, string? sessionId) =>
         new(
