@@ -25,8 +25,11 @@ using static CommsCredits.Tests.Charging.GatewayInstance;
 /// doubled = 0, counted per session as tools/CommsCredits.Chaos does) and every tenant's balance in Redis must equal its
 /// ledger: the incarnation check rebuilds from the ledger the tenants of the primary that took over.
 /// </summary>
+[Collection(ClusterFailoverTests.CollectionName)]
 public sealed class ClusterFailoverTests(ITestOutputHelper output)
 {
+    public const string CollectionName = "Cluster failover, alone";
+
     private const int TenantCount = 9;
     private const int WorkerCount = 12;
     private const long FundingMicros = 100_000_000;
@@ -150,4 +153,13 @@ public sealed class ClusterFailoverTests(ITestOutputHelper output)
             }
         }
     }
+}
+
+/// <summary>
+/// The failover test kills Redis primaries under load: run alone, after the parallel tests, so that its load and its
+/// six redis-server processes do not push other tests' Redis past Storage:RedisTimeoutMs on a 2-core machine.
+/// </summary>
+[CollectionDefinition(ClusterFailoverTests.CollectionName, DisableParallelization = true)]
+public sealed class ClusterFailoverCollection
+{
 }
