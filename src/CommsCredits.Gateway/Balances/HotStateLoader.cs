@@ -87,9 +87,9 @@ public sealed partial class HotStateLoader(
         // The detached months' checkpoint and the attached entries, in one statement: its snapshot is taken after it has
         // the lock of ledger_entries, which a detach holds exclusively until its checkpoint is committed.
         await using (var sum = new NpgsqlCommand(
-            """
+            $"""
             SELECT ((SELECT coalesce(sum(amount_micros), 0) FROM ledger_entries WHERE tenant_id = @tenant)
-                    + coalesce((SELECT balance_micros FROM ledger_checkpoints WHERE tenant_id = @tenant), 0))::bigint
+                    + {LedgerPartitions.CheckpointBalanceSql})::bigint
             """,
             connection,
             transaction))

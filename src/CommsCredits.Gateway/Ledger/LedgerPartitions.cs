@@ -144,6 +144,12 @@ public sealed partial class LedgerPartitions(NpgsqlDataSource dataSource, IOptio
         return detached;
     }
 
+    /// <summary>
+    /// What the detached months of tenant @tenant add to its balance (0 when none): every sum of a balance over the
+    /// attached ledger_entries adds it, in the same statement or snapshot.
+    /// </summary>
+    public const string CheckpointBalanceSql = "coalesce((SELECT balance_micros FROM ledger_checkpoints WHERE tenant_id = @tenant), 0)";
+
     /// <summary>The first moment still attached: the month after the latest detached one (null when none was detached).</summary>
     public const string BoundarySql = "SELECT (max(month) + interval '1 month') AT TIME ZONE 'UTC' FROM detached_months";
 

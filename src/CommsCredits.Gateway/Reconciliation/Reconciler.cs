@@ -280,13 +280,13 @@ public sealed partial class Reconciler(
         long.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var value) ? value : null;
 
     private const string LedgerSql =
-        """
+        $"""
         SELECT hot_epoch FROM tenants WHERE tenant_id = @tenant;
         SELECT l.total + cp.balance, l.at_snapshot + cp.balance
         FROM (SELECT coalesce(sum(amount_micros), 0)::bigint AS total,
                      coalesce(sum(amount_micros) FILTER (WHERE NOT (epoch = @epoch AND operation_number > @operationSequence)), 0)::bigint AS at_snapshot
               FROM ledger_entries WHERE tenant_id = @tenant) AS l,
-             (SELECT coalesce((SELECT balance_micros FROM ledger_checkpoints WHERE tenant_id = @tenant), 0) AS balance) AS cp;
+             (SELECT {LedgerPartitions.CheckpointBalanceSql} AS balance) AS cp;
         SELECT (SELECT coalesce(sum(amount_micros), 0) FROM funding_lots WHERE tenant_id = @tenant)::bigint
              - (SELECT coalesce(sum(d.amount_micros), 0) FROM lot_draws d
                 JOIN funding_lots l ON l.tenant_id = d.tenant_id AND l.epoch = d.lot_epoch AND l.operation_number = d.lot_operation_number

@@ -40,7 +40,7 @@ public sealed class LedgerStatement(TenantCatalog catalog, NpgsqlDataSource data
                 $"""
                 SELECT ({LedgerPartitions.BoundarySql}),
                        ((SELECT coalesce(sum(amount_micros), 0) FROM ledger_entries WHERE tenant_id = @tenant AND occurred_at < @from)
-                        + coalesce((SELECT balance_micros FROM ledger_checkpoints WHERE tenant_id = @tenant), 0))::bigint
+                        + {LedgerPartitions.CheckpointBalanceSql})::bigint
                 """,
                 connection);
             command.Parameters.AddWithValue("tenant", tenantId);

@@ -5,8 +5,8 @@ using CommsCredits.Contracts.V1;
 using CommsCredits.Gateway.Balances;
 using CommsCredits.Gateway.Charging;
 using CommsCredits.Gateway.Ledger;
-using CommsCredits.Gateway.Money;
 using CommsCredits.Gateway.Rating;
+using CommsCredits.Gateway.Tenants;
 using static CommsCredits.Gateway.Charging.AnswerBuilder;
 
 /// <summary>
@@ -22,6 +22,8 @@ public class EncodingBenchmarks
     private readonly string answer = SampleData.EncodedAnswer();
     private readonly string opening = SampleData.EncodedOpeningSettlement();
     private readonly string closing = SampleData.EncodedClosingSettlement();
+    private readonly ChargingOptions charging = new() { ValiditySeconds = 300, SessionRetentionSeconds = 86_400, MaxRequestsPerSession = 1_000, MaxOpenSessionsPerTenant = 10_000 };
+    private readonly TenantRecord tenant = new(SampleData.TenantId, "EUR", "Acme", SampleData.RatesFrom, 1, 12, "Europe/London", null, [5_000_000]);
 
     [Benchmark]
     public string[] NetstringsDecodeAnswer() => Netstrings.Decode(answer);
@@ -45,50 +47,20 @@ public class EncodingBenchmarks
     [Benchmark]
     public string FingerprintUpdate() => RequestFingerprint.Of("Update", Text(53), Text(300), Text((int)TerminationCause.Unspecified));
 
-    /// <summary>
-    /// The keys and arguments of reserve.lua, built from the same pieces and in the same shape as
-    /// SessionCharging.ReserveAsync (whose arrays are local to it), with a fingerprint computed as it does.
-    /// </summary>
+    /// <summary>The keys and arguments of reserve.lua, built by SessionCharging's own builder, with a fingerprint computed as it does.</summary>
     [Benchmark]
     public int ReserveScriptArguments()
     {
-        var now = SampleData.Now;
-        var fingerprint = FingerprintReserve();
-        string[] arguments =
-        [
-            fingerprint, Milliseconds(now), Text(300), Text(300), Text(MoneyLimits.MaxSessionSeconds),
-            .. TariffArguments(tariff),
-            Text((int)request.CallType), request.UserId, request.CallingNumber, request.CalledNumber, tariff.DestinationName, tariff.Prefix,
-            Milliseconds(tariff.EffectiveFrom), request.SessionId, Text(86_400), .. CallCoverage.CreditsOnly.Arguments(now),
-            Text(330_000), Text(10_000),
-        ];
-        string[] keys =
-        [
-            HotStateKeys.Account(request.TenantId), HotStateKeys.Session(request.TenantId, request.SessionId), HotStateKeys.Lots(request.TenantId),
-            HotStateKeys.LotExpiry(request.TenantId), HotStateKeys.SessionDeadlines(request.TenantId), HotStateKeys.Pending(request.TenantId),
-        ];
-        return arguments.Length + keys.Length;
+        var script = SessionCharging.ReserveScript(request, FingerprintReserve(), tariff, CallCoverage.CreditsOnly, SampleData.Now, 300, charging, 330_000);
+        return script.Arguments.Length + script.Keys.Length;
     }
 
-    /// <summary>The keys and arguments of usage.lua for an Update, in the shape of SessionCharging.RunUsageAsync.</summary>
+    /// <summary>The keys and arguments of usage.lua for an Update, by SessionCharging's own builder.</summary>
     [Benchmark]
     public int UsageScriptArguments()
     {
-        var now = SampleData.Now;
-        var tenantId = request.TenantId;
-        var sessionId = request.SessionId;
-        var fingerprint = FingerprintUpdate();
-        string[] arguments =
-        [
-            Text(1), fingerprint, Milliseconds(now), Text(53), Text(300),
-            Text(300), Text(MoneyLimits.MaxSessionSeconds), "0", Text((int)TerminationCause.Unspecified),
-            Text(86_400), Text(1_000), SettlementCodec.FormatMonth(now), string.Empty, "5000000", Text(330_000), string.Empty, sessionId,
-        ];
-        string[] keys =
-        [
-            HotStateKeys.Account(tenantId), HotStateKeys.Session(tenantId, sessionId), HotStateKeys.Pending(tenantId), HotStateKeys.Lots(tenantId),
-            HotStateKeys.LotExpiry(tenantId), HotStateKeys.SessionDeadlines(tenantId),
-        ];
-        return arguments.Length + keys.Length;
+        var script = SessionCharging.UsageScript(
+            tenant, request.SessionId, "1", FingerprintUpdate(), 53, 300, terminationCause: null, supervision: string.Empty, SampleData.Now, charging, 330_000);
+        return script.Arguments.Length + script.Keys.Length;
     }
 }

@@ -70,6 +70,16 @@ local function ensure(condition, message)
   end
 end
 
+-- The identity of the Redis dataset this script runs in (RedisHotStore.Incarnation.cs): the process's run id (it changes
+-- with every start) and its replication id (it changes when a replica is promoted), so a dataset that came back from
+-- disk, or from a replica that may lack the last writes, always has a new one.
+local function dataset_identity()
+  local run_id = string.match(redis.call('INFO', 'server'), 'run_id:(%x+)')
+  local replication_id = string.match(redis.call('INFO', 'replication'), 'master_replid:(%x+)')
+  ensure(run_id and replication_id, 'INFO reports no run_id or master_replid')
+  return run_id .. ':' .. replication_id
+end
+
 -- The answer a request key (a session and request number) already has, and its settlement if that is still
 -- pending: a retry is answered with them. Returns nil when the key has no answer under the current epoch, and then
 -- as its third value the epoch the key was written under (false when the key does not exist), read in the same

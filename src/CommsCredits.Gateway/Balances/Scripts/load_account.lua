@@ -2,8 +2,8 @@
 -- were written first (restore_sessions.lua); their holds are counted here.
 -- KEYS[1] account hash, KEYS[2] pending settlements hash, KEYS[3] lots hash, KEYS[4] lot expiry order
 -- ARGV[1] epoch (from tenants.hot_epoch), ARGV[2] balance in micros (sum of the ledger), ARGV[3] month (YYYYMM, UTC),
--- ARGV[4] number of lots N, ARGV[5] micros held by the restored sessions, ARGV[6] the run id of the Redis process it is
--- built in (see retire_account.lua), then for every lot with money left: lot id,
+-- ARGV[4] number of lots N, ARGV[5] micros held by the restored sessions, ARGV[6] the identities of the Redis primaries
+-- it is built under, comma-separated (see retire_account.lua), then for every lot with money left: lot id,
 -- remaining micros, expiry ms; then for every pool used this month or held by a restored session: pool id, seconds
 -- used this month, seconds held
 -- Reply: {'loaded', epoch} or {'present', epoch of the state already there}

@@ -2,17 +2,14 @@
 -- restarted Redis (from its persistence files) or with a promoted replica may lack its latest writes, and the next
 -- request rebuilds it from the ledger instead (RedisHotStore.Incarnation.cs). An account records the identities of
 -- every primary the gateway knew when it was built (comma-separated); it is kept when the primary running this script,
--- which owns its slot, is one of them. The identity is computed as in incarnation.lua.
+-- which owns its slot, is one of them (dataset_identity, common.lua).
 -- KEYS[1] account hash
 -- Reply: {'retired'} or {'kept'}
 if redis.call('EXISTS', KEYS[1]) == 0 then
   return { 'kept' }
 end
-local run_id = string.match(redis.call('INFO', 'server'), 'run_id:(%x+)')
-local replication_id = string.match(redis.call('INFO', 'replication'), 'master_replid:(%x+)')
-ensure(run_id and replication_id, 'INFO reports no run_id or master_replid')
 local built_in = redis.call('HGET', KEYS[1], 'inc') or ''
-if string.find(',' .. built_in .. ',', ',' .. run_id .. ':' .. replication_id .. ',', 1, true) then
+if string.find(',' .. built_in .. ',', ',' .. dataset_identity() .. ',', 1, true) then
   return { 'kept' }
 end
 redis.call('DEL', KEYS[1])
