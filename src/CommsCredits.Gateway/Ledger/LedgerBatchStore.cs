@@ -11,6 +11,9 @@ using NpgsqlTypes;
 /// "Already there" is by the key of the monthly partitions (migration 0010), which includes occurred_at (ended_at for a
 /// call record): those come from the settlement text the script encoded once, so every copy of one operation (a retry,
 /// the sweeper, another gateway) carries the same value, falls in the same partition and conflicts there.
+/// Every part takes its rows in the order of its table's key (ORDER BY on the inserts, an ordered FOR UPDATE before the
+/// update and the delete), whatever order the settlements came in: two batches holding copies of the same settlements
+/// (the writer's and the sweeper's, or two gateways') then wait for each other instead of deadlocking (40P01).
 /// </summary>
 public sealed class LedgerBatchStore(NpgsqlDataSource dataSource)
 {
@@ -40,6 +43,7 @@ public sealed class LedgerBatchStore(NpgsqlDataSource dataSource)
                      AS e(tenant_id, epoch, operation_number, kind, amount_micros, session_id, request_number,
                           session_number, session_epoch, reference, note, occurred_at)
                 JOIN live ON live.tenant_id = e.tenant_id AND live.hot_epoch = e.epoch
+                ORDER BY e.tenant_id, e.epoch, e.operation_number, e.occurred_at
                 ON CONFLICT DO NOTHING
                 RETURNING 1
             )
@@ -51,6 +55,7 @@ public sealed class LedgerBatchStore(NpgsqlDataSource dataSource)
                 FROM unnest(@l_tenant, @l_epoch, @l_operation, @l_amount, @l_source, @l_purchased, @l_expires)
                      AS l(tenant_id, epoch, operation_number, amount_micros, source, purchased_at, expires_at)
                 JOIN live ON live.tenant_id = l.tenant_id AND live.hot_epoch = l.epoch
+                ORDER BY l.tenant_id, l.epoch, l.operation_number
                 ON CONFLICT DO NOTHING
                 RETURNING 1
             )
@@ -62,6 +67,7 @@ public sealed class LedgerBatchStore(NpgsqlDataSource dataSource)
                 FROM unnest(@d_tenant, @d_epoch, @d_operation, @d_lot_epoch, @d_lot_operation, @d_amount)
                      AS d(tenant_id, epoch, operation_number, lot_epoch, lot_operation_number, amount_micros)
                 JOIN live ON live.tenant_id = d.tenant_id AND live.hot_epoch = d.epoch
+                ORDER BY d.tenant_id, d.epoch, d.operation_number, d.lot_epoch, d.lot_operation_number
                 ON CONFLICT DO NOTHING
                 RETURNING 1
             )
@@ -73,6 +79,7 @@ public sealed class LedgerBatchStore(NpgsqlDataSource dataSource)
                 FROM unnest(@p_tenant, @p_epoch, @p_operation, @p_pool, @p_month, @p_seconds)
                      AS p(tenant_id, epoch, operation_number, pool_id, month, seconds)
                 JOIN live ON live.tenant_id = p.tenant_id AND live.hot_epoch = p.epoch
+                ORDER BY p.tenant_id, p.epoch, p.operation_number
                 ON CONFLICT DO NOTHING
                 RETURNING 1
             )
@@ -84,6 +91,7 @@ public sealed class LedgerBatchStore(NpgsqlDataSource dataSource)
                 FROM unnest(@r_tenant, @r_epoch, @r_operation) AS r(tenant_id, epoch, operation_number)
                 JOIN live ON live.tenant_id = r.tenant_id AND live.hot_epoch = r.epoch
                 JOIN auto_recharge_settings s ON s.tenant_id = r.tenant_id AND s.enabled
+                ORDER BY r.tenant_id, r.epoch, r.operation_number
                 ON CONFLICT DO NOTHING
                 RETURNING 1
             )
@@ -91,10 +99,14 @@ public sealed class LedgerBatchStore(NpgsqlDataSource dataSource)
         ("q_", """
             recharges_paid AS (
                 UPDATE recharge_requests q SET status = 'succeeded', completed_at = now(), claimed_until = NULL
-                FROM unnest(@q_tenant, @q_epoch, @q_operation, @q_entry_epoch)
-                     AS p(tenant_id, epoch, operation_number, entry_epoch)
-                JOIN live ON live.tenant_id = p.tenant_id AND live.hot_epoch = p.entry_epoch
-                WHERE q.tenant_id = p.tenant_id AND q.epoch = p.epoch AND q.operation_number = p.operation_number
+                WHERE (q.tenant_id, q.epoch, q.operation_number) IN (
+                    SELECT r.tenant_id, r.epoch, r.operation_number
+                    FROM recharge_requests r
+                    JOIN unnest(@q_tenant, @q_epoch, @q_operation, @q_entry_epoch) AS p(tenant_id, epoch, operation_number, entry_epoch)
+                         ON r.tenant_id = p.tenant_id AND r.epoch = p.epoch AND r.operation_number = p.operation_number
+                    JOIN live ON live.tenant_id = p.tenant_id AND live.hot_epoch = p.entry_epoch
+                    ORDER BY r.tenant_id, r.epoch, r.operation_number
+                    FOR UPDATE OF r)
                 RETURNING 1
             )
             """),
@@ -109,6 +121,7 @@ public sealed class LedgerBatchStore(NpgsqlDataSource dataSource)
                 FROM unnest(@n_tenant, @n_epoch, @n_kind, @n_event_id, @n_recharge, @n_amount, @n_level, @n_balance, @n_occurred)
                      AS n(tenant_id, epoch, kind, event_id, recharge_id, amount_micros, level_micros, balance_micros, occurred_at)
                 JOIN live ON live.tenant_id = n.tenant_id AND live.hot_epoch = n.epoch
+                ORDER BY n.tenant_id, n.event_id
                 ON CONFLICT DO NOTHING
                 RETURNING 1
             )
@@ -128,6 +141,7 @@ public sealed class LedgerBatchStore(NpgsqlDataSource dataSource)
                           used_seconds, charged_micros, pool_seconds, allotted_seconds, hold_micros, granted_seconds,
                           deadline_at, answer, opening)
                 JOIN live ON live.tenant_id = s.tenant_id AND live.hot_epoch = s.epoch
+                ORDER BY s.tenant_id, s.epoch, s.operation_number
                 ON CONFLICT DO NOTHING
                 RETURNING 1
             )
@@ -136,9 +150,14 @@ public sealed class LedgerBatchStore(NpgsqlDataSource dataSource)
             closed_sessions AS (
                 -- A closed session's journal goes with its call record (written below, in this transaction).
                 DELETE FROM session_steps j
-                USING unnest(@x_tenant, @x_epoch, @x_session_epoch, @x_session_number) AS x(tenant_id, epoch, session_epoch, session_number)
-                JOIN live ON live.tenant_id = x.tenant_id AND live.hot_epoch = x.epoch
-                WHERE j.tenant_id = x.tenant_id AND j.session_epoch = x.session_epoch AND j.session_number = x.session_number
+                WHERE (j.tenant_id, j.epoch, j.operation_number) IN (
+                    SELECT k.tenant_id, k.epoch, k.operation_number
+                    FROM session_steps k
+                    JOIN unnest(@x_tenant, @x_epoch, @x_session_epoch, @x_session_number) AS x(tenant_id, epoch, session_epoch, session_number)
+                         ON k.tenant_id = x.tenant_id AND k.session_epoch = x.session_epoch AND k.session_number = x.session_number
+                    JOIN live ON live.tenant_id = x.tenant_id AND live.hot_epoch = x.epoch
+                    ORDER BY k.tenant_id, k.epoch, k.operation_number
+                    FOR UPDATE OF k)
                 RETURNING 1
             )
             """),
@@ -163,6 +182,7 @@ public sealed class LedgerBatchStore(NpgsqlDataSource dataSource)
                           first_increment_seconds, next_increment_seconds, rate_effective_from, termination_cause,
                           included_seconds, pool_id)
                 JOIN live ON live.tenant_id = c.tenant_id AND live.hot_epoch = c.epoch
+                ORDER BY c.tenant_id, c.session_epoch, c.session_number, c.ended_at
                 ON CONFLICT DO NOTHING
                 RETURNING 1
             )

@@ -70,6 +70,54 @@ public sealed class LedgerBatchStoreTests
         }
     }
 
+    [Fact]
+    public async Task Batches_holding_the_same_settlements_in_opposite_orders_do_not_deadlock()
+    {
+        // Proves that a batch takes its rows in key order whatever order its settlements came in: the writer's batch and
+        // the sweeper's (or another gateway's) can hold copies of the same debits, Updates and Terminates, and two
+        // transactions inserting the same keys, or deleting the same journal rows, in opposite orders wait on each other
+        // until PostgreSQL kills one (40P01). Each round writes event debits, opens sessions, then writes their Updates
+        // and then their Terminates, each kind in two concurrent batches, one in reverse order.
+        var (dataSource, store) = await NewLedgerAsync("tenant-d", epoch: 4);
+        await using (dataSource)
+        {
+            const int rounds = 6;
+            const int perBatch = 150;
+            for (var round = 0; round < rounds; round++)
+            {
+                var sessions = Enumerable.Range(round * perBatch + 1, perBatch).ToArray();
+                var debits = sessions.Select(number => new Settlement("tenant-d", 4, 4 * number, Now, Debit(-500), null, null));
+                await WriteTwiceAtOnceAsync(store, [.. debits]);
+                var openings = sessions.Select(number => new Settlement("tenant-d", 4, 4 * number + 1, Now, null, null, null) { Step = Step(SessionStepKind.Opening, number) });
+                (await store.WriteBatchAsync([.. openings], CancellationToken.None)).ShouldAllBe(outcome => outcome == SettlementOutcome.Committed);
+                var updates = sessions.Select(number => new Settlement("tenant-d", 4, 4 * number + 2, Now, Debit(-1_000), null, null) { Step = Step(SessionStepKind.Update, number) });
+                var terminates = sessions.Select(number => new Settlement("tenant-d", 4, 4 * number + 3, Now, Debit(-2_000), null, Call(sessionNumber: number)) { Step = Step(SessionStepKind.Closing, number) });
+
+                await WriteTwiceAtOnceAsync(store, [.. updates]);
+                await WriteTwiceAtOnceAsync(store, [.. terminates]);
+            }
+
+            (await CountAsync(dataSource, "ledger_entries")).ShouldBe(3 * rounds * perBatch);
+            (await CountAsync(dataSource, "call_records")).ShouldBe(rounds * perBatch);
+            (await CountAsync(dataSource, "session_steps")).ShouldBe(0);
+            await using var connection = await dataSource.OpenConnectionAsync();
+            (await connection.ExecuteScalarAsync<long>("SELECT sum(amount_micros)::bigint FROM ledger_entries")).ShouldBe(-3_500L * rounds * perBatch);
+        }
+    }
+
+    private static async Task WriteTwiceAtOnceAsync(LedgerBatchStore store, Settlement[] settlements)
+    {
+        Settlement[] reversed = [.. settlements.Reverse()];
+        var outcomes = await Task.WhenAll(
+            Task.Run(() => store.WriteBatchAsync(settlements, CancellationToken.None)),
+            Task.Run(() => store.WriteBatchAsync(reversed, CancellationToken.None)));
+        outcomes.SelectMany(batch => batch).ShouldAllBe(outcome => outcome == SettlementOutcome.Committed);
+    }
+
+    private static SessionStep Step(SessionStepKind kind, long sessionNumber) => new(
+        kind, 4, sessionNumber, $"session-{sessionNumber}", kind == SessionStepKind.Opening ? "0" : "1", 0, 0, 0, 0, 60_000, 60,
+        Now.AddMinutes(1), "answer", kind == SessionStepKind.Opening ? "opening" : null);
+
     private static async Task<(NpgsqlDataSource DataSource, LedgerBatchStore Store)> NewLedgerAsync(string tenantId, long epoch)
     {
         var servers = await TestServers.SharedAsync();
