@@ -22,7 +22,8 @@ public class EncodingBenchmarks
     private readonly string answer = SampleData.EncodedAnswer();
     private readonly string opening = SampleData.EncodedOpeningSettlement();
     private readonly string closing = SampleData.EncodedClosingSettlement();
-    private readonly ChargingOptions charging = new() { ValiditySeconds = 300, SessionRetentionSeconds = 86_400, MaxRequestsPerSession = 1_000, MaxOpenSessionsPerTenant = 10_000 };
+    private readonly SessionCharging.ScriptSettings scriptSettings = SessionCharging.ScriptSettings.Of(
+        new ChargingOptions { ValiditySeconds = 300, SessionRetentionSeconds = 86_400, MaxRequestsPerSession = 1_000, MaxOpenSessionsPerTenant = 10_000 }, 330_000);
     private readonly TenantRecord tenant = new(SampleData.TenantId, "EUR", "Acme", SampleData.RatesFrom, 1, 12, "Europe/London", null, [5_000_000]);
 
     [Benchmark]
@@ -51,7 +52,7 @@ public class EncodingBenchmarks
     [Benchmark]
     public int ReserveScriptArguments()
     {
-        var script = SessionCharging.ReserveScript(request, FingerprintReserve(), tariff, CallCoverage.CreditsOnly, SampleData.Now, 300, charging, 330_000);
+        var script = SessionCharging.ReserveScript(request, FingerprintReserve(), tariff, CallCoverage.CreditsOnly, SampleData.Now, 300, scriptSettings);
         return script.Arguments.Length + script.Keys.Length;
     }
 
@@ -60,7 +61,7 @@ public class EncodingBenchmarks
     public int UsageScriptArguments()
     {
         var script = SessionCharging.UsageScript(
-            tenant, request.SessionId, "1", FingerprintUpdate(), 53, 300, terminationCause: null, supervision: string.Empty, SampleData.Now, charging, 330_000);
+            tenant, request.SessionId, "1", FingerprintUpdate(), 53, 300, terminationCause: null, supervision: string.Empty, SampleData.Now, scriptSettings);
         return script.Arguments.Length + script.Keys.Length;
     }
 }
