@@ -153,10 +153,23 @@ public sealed class BenchStack : IAsyncDisposable
     public double GatewayCpuSeconds()
     {
         var pid = Gateway.ProcessId ?? throw new ChaosSetupException("the gateway is not running");
-        var stat = File.ReadAllText(string.Create(CultureInfo.InvariantCulture, $"/proc/{pid}/stat"));
-        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-        // Fields 14 and 15 of stat (utime, stime) are the 12th and 13th after the command name, in clock ticks (100 a second on Linux).
-        return (long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture)) / 100.0;
+        return (UnixProcesses.ReadCpuTicks(pid, withReapedChildren: false) ?? throw new ChaosSetupException("the gateway is not running")) / 100.0;
+    }
+
+    /// <summary>
+    /// CPU seconds PostgreSQL has used: the postmaster with the backends it has reaped, and the backends alive now (the
+    /// gateway's pooled connections, the WAL writer, the checkpointer, autovacuum).
+    /// </summary>
+    public double PostgresCpuSeconds()
+    {
+        var postmaster = Postgres.PostmasterProcessId;
+        var ticks = UnixProcesses.ReadCpuTicks(postmaster, withReapedChildren: true) ?? throw new ChaosSetupException("PostgreSQL is not running");
+        foreach (var child in UnixProcesses.FindChildren(postmaster))
+        {
+            ticks += UnixProcesses.ReadCpuTicks(child, withReapedChildren: false) ?? 0;
+        }
+
+        return ticks / 100.0;
     }
 
     /// <summary>The sum of every labelled sample of a metric on the gateway's /metrics.</summary>

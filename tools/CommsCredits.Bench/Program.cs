@@ -103,7 +103,7 @@ async Task<int> RunAsync()
         var allocatedBefore = await stack.GatewayMetricAsync("dotnet_gc_allocated_bytes_total", stopping.Token);
         var requestsBefore = await stack.GatewayMetricSumAsync("commscredits_grpc_requests_total", stopping.Token);
         var redisBefore = await stack.RedisCommandStatsAsync(stopping.Token);
-        var (gatewayCpuBefore, redisCpuBefore, ownCpuBefore) = (stack.GatewayCpuSeconds(), await stack.RedisCpuSecondsAsync(stopping.Token), Environment.CpuUsage.TotalTime.TotalSeconds);
+        var (gatewayCpuBefore, redisCpuBefore, postgresCpuBefore, ownCpuBefore) = (stack.GatewayCpuSeconds(), await stack.RedisCpuSecondsAsync(stopping.Token), stack.PostgresCpuSeconds(), Environment.CpuUsage.TotalTime.TotalSeconds);
         var memory = new List<long> { stack.GatewayMemoryBytes("VmRSS") };
         using var sampling = new CancellationTokenSource();
         var sampler = Task.Run(async () =>
@@ -122,7 +122,9 @@ async Task<int> RunAsync()
         await Task.WhenAny(sampler);
         var allocated = await stack.GatewayMetricAsync("dotnet_gc_allocated_bytes_total", stopping.Token) - allocatedBefore;
         var requests = await stack.GatewayMetricSumAsync("commscredits_grpc_requests_total", stopping.Token) - requestsBefore;
-        var (gatewayCpu, redisCpu, ownCpu) = (stack.GatewayCpuSeconds() - gatewayCpuBefore, await stack.RedisCpuSecondsAsync(stopping.Token) - redisCpuBefore, Environment.CpuUsage.TotalTime.TotalSeconds - ownCpuBefore);
+        var (gatewayCpu, redisCpu, postgresCpu, ownCpu) = (
+            stack.GatewayCpuSeconds() - gatewayCpuBefore, await stack.RedisCpuSecondsAsync(stopping.Token) - redisCpuBefore, stack.PostgresCpuSeconds() - postgresCpuBefore,
+            Environment.CpuUsage.TotalTime.TotalSeconds - ownCpuBefore);
         var redis = (await stack.RedisCommandStatsAsync(stopping.Token))
             .Select(pair => (Command: pair.Key, Calls: pair.Value.Calls - redisBefore.GetValueOrDefault(pair.Key).Calls, Microseconds: pair.Value.Microseconds - redisBefore.GetValueOrDefault(pair.Key).Microseconds))
             .Where(command => command.Calls > 0 && !string.Equals(command.Command, "info", StringComparison.Ordinal))
@@ -132,7 +134,7 @@ async Task<int> RunAsync()
         {
             // One sample a second from the start of the warm-up: every 60th is the RSS at each minute.
             var eachMinute = memory.Where((_, index) => index % 60 == 0).Append(memory[^1]).ToList();
-            return new MeasuredPhase(result, memory[0], memory.Max(), memory[^1], requests > 0 ? allocated / requests : 0, requests, gatewayCpu, redisCpu, ownCpu, redis, eachMinute);
+            return new MeasuredPhase(result, memory[0], memory.Max(), memory[^1], requests > 0 ? allocated / requests : 0, requests, gatewayCpu, redisCpu, postgresCpu, ownCpu, redis, eachMinute);
         }
     }
 
@@ -169,7 +171,7 @@ async Task<int> RunAsync()
             var busiest = string.Join(", ", measured.RedisCommands.Take(4).Select(command => string.Create(CultureInfo.InvariantCulture,
                 $"{command.Command} {command.Calls / measured.GatewayRequests:0.00}/request {(double)command.Microseconds / command.Calls:0.0} µs each")));
             Line(string.Create(CultureInfo.InvariantCulture,
-                $"  cpu per gRPC request (warm-up included): gateway {measured.GatewayCpuSeconds * 1e6 / measured.GatewayRequests:0} µs, redis {measured.RedisCpuSeconds * 1e6 / measured.GatewayRequests:0} µs, load generator {measured.LoadGeneratorCpuSeconds * 1e6 / measured.GatewayRequests:0} µs"));
+                $"  cpu per gRPC request (warm-up included): gateway {measured.GatewayCpuSeconds * 1e6 / measured.GatewayRequests:0} µs, redis {measured.RedisCpuSeconds * 1e6 / measured.GatewayRequests:0} µs, postgres {measured.PostgresCpuSeconds * 1e6 / measured.GatewayRequests:0} µs, load generator {measured.LoadGeneratorCpuSeconds * 1e6 / measured.GatewayRequests:0} µs"));
             Line(string.Create(CultureInfo.InvariantCulture,
                 $"  redis: {perRequest:0.00} commands per gRPC request (a script's own commands counted too, and in its time); busiest: {busiest}"));
         }

@@ -58,6 +58,25 @@ internal static class UnixProcesses
         return fields is null ? null : long.Parse(fields[22 - 3], CultureInfo.InvariantCulture);
     }
 
+    /// <summary>
+    /// CPU a process has used (user and system), in clock ticks (100 a second on Linux), or null when it is gone; with
+    /// <paramref name="withReapedChildren"/>, also that of its children that have exited and been waited for.
+    /// </summary>
+    public static long? ReadCpuTicks(int processId, bool withReapedChildren)
+    {
+        // utime, stime, cutime and cstime are fields 14 to 17.
+        var fields = ReadStatFields(processId);
+        if (fields is null)
+        {
+            return null;
+        }
+
+        var ticks = long.Parse(fields[14 - 3], CultureInfo.InvariantCulture) + long.Parse(fields[15 - 3], CultureInfo.InvariantCulture);
+        return withReapedChildren
+            ? ticks + long.Parse(fields[16 - 3], CultureInfo.InvariantCulture) + long.Parse(fields[17 - 3], CultureInfo.InvariantCulture)
+            : ticks;
+    }
+
     /// <summary>The direct children of a process, found by scanning /proc.</summary>
     public static IReadOnlyList<int> FindChildren(int parentProcessId)
     {
