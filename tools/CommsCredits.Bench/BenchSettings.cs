@@ -17,8 +17,11 @@ public sealed class BenchSettings
     /// <summary>Requests (Reserve phase) or calls (call phase) in flight at once when driving as fast as possible (BENCH_CONCURRENCY).</summary>
     public int Concurrency { get; init; } = 64;
 
-    /// <summary>HTTP/2 connections from the load generator to the gateway (BENCH_CONNECTIONS).</summary>
+    /// <summary>HTTP/2 connections from the load generator to the gateways (BENCH_CONNECTIONS), spread over them in turn.</summary>
     public int Connections { get; init; } = 4;
+
+    /// <summary>Gateway processes serving the same tenants on the same Redis and PostgreSQL (BENCH_GATEWAYS).</summary>
+    public int Gateways { get; init; } = 1;
 
     /// <summary>Fixed rate of the Reserve latency phase, requests/s; 0: half the rate the as-fast-as-possible phase reached (BENCH_RESERVE_RATE).</summary>
     public int ReserveRate { get; init; }
@@ -58,6 +61,11 @@ public sealed class BenchSettings
             throw new ChaosSetupException("the reserve-at-rate phase without the reserve phase needs BENCH_RESERVE_RATE: its default is half of what the reserve phase reached");
         }
 
+        if (settings.Connections < settings.Gateways)
+        {
+            throw new ChaosSetupException($"BENCH_CONNECTIONS ({settings.Connections}) must be at least BENCH_GATEWAYS ({settings.Gateways}): each gateway needs a connection of its own");
+        }
+
         return settings;
     }
 
@@ -68,6 +76,7 @@ public sealed class BenchSettings
         Tenants = ToolSetup.WholeNumber("BENCH_TENANTS", 50, 1, 10_000),
         Concurrency = ToolSetup.WholeNumber("BENCH_CONCURRENCY", 64, 1, 10_000),
         Connections = ToolSetup.WholeNumber("BENCH_CONNECTIONS", 4, 1, 64),
+        Gateways = ToolSetup.WholeNumber("BENCH_GATEWAYS", 1, 1, 4),
         ReserveRate = ToolSetup.WholeNumber("BENCH_RESERVE_RATE", 0, 0, 1_000_000),
         CallRate = ToolSetup.WholeNumber("BENCH_CALL_RATE", 0, 0, 1_000_000),
         RetryPercent = ToolSetup.WholeNumber("BENCH_RETRY_PERCENT", 2, 0, 100),

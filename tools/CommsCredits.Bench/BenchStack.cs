@@ -11,8 +11,9 @@ using Npgsql;
 
 /// <summary>
 /// What the benchmark loads, all on loopback: a redis-server without persistence, a PostgreSQL with the durable
-/// defaults (fsync on) in a temporary directory, one Release gateway process, and the tenants with their users, rates
-/// and money created through the admin API.
+/// defaults (fsync on) in a temporary directory, one Release gateway process (or BENCH_GATEWAYS of them, serving the
+/// same tenants), and the tenants with their users, rates and money created through the admin API. The gateway figures
+/// (memory, allocations, requests, CPU) are the sums over every gateway.
 /// </summary>
 public sealed class BenchStack : IAsyncDisposable
 {
@@ -20,13 +21,13 @@ public sealed class BenchStack : IAsyncDisposable
 
     private readonly List<GatewayChannel> channels = [];
 
-    private BenchStack(RedisServerProcess redis, PostgresServerProcess postgres, string directory, GatewayProcess gateway, int operationsPort)
+    private BenchStack(RedisServerProcess redis, PostgresServerProcess postgres, string directory, IReadOnlyList<GatewayProcess> gateways, IReadOnlyList<int> operationsPorts)
     {
         Redis = redis;
         Postgres = postgres;
         Directory = directory;
-        Gateway = gateway;
-        OperationsPort = operationsPort;
+        Gateways = gateways;
+        OperationsPorts = operationsPorts;
     }
 
     public RedisServerProcess Redis { get; }
@@ -35,9 +36,10 @@ public sealed class BenchStack : IAsyncDisposable
 
     public string Directory { get; }
 
-    public GatewayProcess Gateway { get; }
+    public IReadOnlyList<GatewayProcess> Gateways { get; }
 
-    public int OperationsPort { get; }
+    /// <summary>Each gateway's operations port (/metrics), in the order of <see cref="Gateways"/>.</summary>
+    public IReadOnlyList<int> OperationsPorts { get; }
 
     public IReadOnlyList<string> TenantIds { get; private set; } = [];
 
@@ -52,8 +54,6 @@ public sealed class BenchStack : IAsyncDisposable
         var postgres = await PostgresServerProcess.StartAsync(cancellationToken);
         var directory = Path.Combine(Path.GetTempPath(), "commscredits-bench-" + Environment.ProcessId.ToString(CultureInfo.InvariantCulture));
         System.IO.Directory.CreateDirectory(directory);
-        var port = FreePorts.Pick();
-        var operationsPort = FreePorts.Pick();
         await using (var connection = new NpgsqlConnection(postgres.ConnectionString))
         {
             await connection.OpenAsync(cancellationToken);
@@ -62,28 +62,26 @@ public sealed class BenchStack : IAsyncDisposable
         }
 
         var ledger = new NpgsqlConnectionStringBuilder(postgres.ConnectionString) { Database = DatabaseName }.ConnectionString;
-        string[] gatewaySettings =
-        [
-            string.Create(CultureInfo.InvariantCulture, $"--Server:Endpoint=http://127.0.0.1:{port}"),
-            string.Create(CultureInfo.InvariantCulture, $"--Operations:Endpoint=http://127.0.0.1:{operationsPort}"),
-            "--Storage:Redis=" + redis.Configuration,
-            "--Storage:Postgres=" + ledger,
-            // Sessions left open by the Reserve phases are not closed by the supervisor during the run.
-            "--Charging:ValiditySeconds=3600",
-            "--Recharge:WorkerEnabled=false",
-            "--Logging:LogLevel:Default=Warning",
-        ];
-        await GatewayCommand.RunAsync(settings.GatewayDll, directory, ["migrate", .. gatewaySettings], cancellationToken);
-        var networkElementKey = (await GatewayCommand.RunAsync(settings.GatewayDll, directory, ["create-key", "--role", "network-element", "--description", "bench", .. gatewaySettings], cancellationToken)).Trim();
-        var adminKey = (await GatewayCommand.RunAsync(settings.GatewayDll, directory, ["create-key", "--role", "admin", "--description", "bench", .. gatewaySettings], cancellationToken)).Trim();
-        var gateway = new GatewayProcess("gateway", settings.GatewayDll, port, gatewaySettings, directory, networkElementKey);
-        var stack = new BenchStack(redis, postgres, directory, gateway, operationsPort);
+        var ports = Enumerable.Range(0, settings.Gateways).Select(_ => (Grpc: FreePorts.Pick(), Operations: FreePorts.Pick())).ToList();
+        var gatewaySettings = ports.Select(port => GatewaySettings(port.Grpc, port.Operations, redis.Configuration, ledger)).ToList();
+        await GatewayCommand.RunAsync(settings.GatewayDll, directory, ["migrate", .. gatewaySettings[0]], cancellationToken);
+        var networkElementKey = (await GatewayCommand.RunAsync(settings.GatewayDll, directory, ["create-key", "--role", "network-element", "--description", "bench", .. gatewaySettings[0]], cancellationToken)).Trim();
+        var adminKey = (await GatewayCommand.RunAsync(settings.GatewayDll, directory, ["create-key", "--role", "admin", "--description", "bench", .. gatewaySettings[0]], cancellationToken)).Trim();
+        var gateways = ports.Select((port, index) => new GatewayProcess(
+            index == 0 ? "gateway" : string.Create(CultureInfo.InvariantCulture, $"gateway-{index + 1}"), settings.GatewayDll, port.Grpc, gatewaySettings[index], directory, networkElementKey)).ToList();
+        var stack = new BenchStack(redis, postgres, directory, gateways, [.. ports.Select(port => port.Operations)]);
         try
         {
-            await gateway.StartAsync(cancellationToken);
+            foreach (var gateway in gateways)
+            {
+                await gateway.StartAsync(cancellationToken);
+            }
+
             await stack.CreateTenantsAsync(settings, adminKey, cancellationToken);
             for (var index = 0; index < settings.Connections; index++)
             {
+                // Connection i goes to gateway i modulo their number: every gateway gets connections, and the requests.
+                var port = ports[index % ports.Count].Grpc;
                 var channel = GrpcChannel.ForAddress(new Uri(string.Create(CultureInfo.InvariantCulture, $"http://127.0.0.1:{port}")));
                 stack.channels.Add(new GatewayChannel(channel, new ChargingClient(channel, networkElementKey)));
             }
@@ -97,26 +95,36 @@ public sealed class BenchStack : IAsyncDisposable
         }
     }
 
-    /// <summary>The gateway's resident memory now, in bytes (VmRSS), or its peak (VmHWM).</summary>
+    /// <summary>The gateways' resident memory now, in bytes (VmRSS), or their peak (VmHWM), summed.</summary>
     public long GatewayMemoryBytes(string field)
     {
-        var pid = Gateway.ProcessId ?? throw new ChaosSetupException("the gateway is not running");
-        var line = File.ReadLines(string.Create(CultureInfo.InvariantCulture, $"/proc/{pid}/status")).First(text => text.StartsWith(field + ":", StringComparison.Ordinal));
-        return long.Parse(line[(field.Length + 1)..].Trim().Split(' ')[0], CultureInfo.InvariantCulture) * 1024;
+        var bytes = 0L;
+        foreach (var pid in GatewayProcessIds())
+        {
+            var line = File.ReadLines(string.Create(CultureInfo.InvariantCulture, $"/proc/{pid}/status")).First(text => text.StartsWith(field + ":", StringComparison.Ordinal));
+            bytes += long.Parse(line[(field.Length + 1)..].Trim().Split(' ')[0], CultureInfo.InvariantCulture) * 1024;
+        }
+
+        return bytes;
     }
 
-    /// <summary>One sample of the gateway's /metrics (its value; 0 when absent).</summary>
+    /// <summary>One sample of the gateways' /metrics (the sum of their values; 0 where absent).</summary>
     public async Task<double> GatewayMetricAsync(string series, CancellationToken cancellationToken)
     {
-        foreach (var line in (await ScrapeAsync(cancellationToken)).Split('\n'))
+        var sum = 0.0;
+        foreach (var port in OperationsPorts)
         {
-            if (line.StartsWith(series + " ", StringComparison.Ordinal))
+            foreach (var line in (await ScrapeAsync(port, cancellationToken)).Split('\n'))
             {
-                return double.Parse(line[(series.Length + 1)..], CultureInfo.InvariantCulture);
+                if (line.StartsWith(series + " ", StringComparison.Ordinal))
+                {
+                    sum += double.Parse(line[(series.Length + 1)..], CultureInfo.InvariantCulture);
+                    break;
+                }
             }
         }
 
-        return 0;
+        return sum;
     }
 
     /// <summary>Redis's INFO commandstats: calls and microseconds spent, by command (evalsha, hget, ...).</summary>
@@ -149,12 +157,9 @@ public sealed class BenchStack : IAsyncDisposable
             .Sum(line => double.Parse(line[(line.IndexOf(':', StringComparison.Ordinal) + 1)..], CultureInfo.InvariantCulture));
     }
 
-    /// <summary>CPU seconds the gateway process has used (user and system, from /proc/&lt;pid&gt;/stat).</summary>
-    public double GatewayCpuSeconds()
-    {
-        var pid = Gateway.ProcessId ?? throw new ChaosSetupException("the gateway is not running");
-        return (UnixProcesses.ReadCpuTicks(pid, withReapedChildren: false) ?? throw new ChaosSetupException("the gateway is not running")) / 100.0;
-    }
+    /// <summary>CPU seconds the gateway processes have used (user and system, from /proc/&lt;pid&gt;/stat), summed.</summary>
+    public double GatewayCpuSeconds() =>
+        GatewayProcessIds().Sum(pid => UnixProcesses.ReadCpuTicks(pid, withReapedChildren: false) ?? throw new ChaosSetupException("a gateway is not running")) / 100.0;
 
     /// <summary>
     /// CPU seconds PostgreSQL has used: the postmaster with the backends it has reaped, and the backends alive now (the
@@ -172,19 +177,25 @@ public sealed class BenchStack : IAsyncDisposable
         return ticks / 100.0;
     }
 
-    /// <summary>The sum of every labelled sample of a metric on the gateway's /metrics.</summary>
-    public async Task<double> GatewayMetricSumAsync(string name, CancellationToken cancellationToken)
+    /// <summary>The sum of every labelled sample of a metric on each gateway's /metrics, in the order of <see cref="Gateways"/>.</summary>
+    public async Task<IReadOnlyList<double>> GatewayMetricSumsAsync(string name, CancellationToken cancellationToken)
     {
-        var sum = 0.0;
-        foreach (var line in (await ScrapeAsync(cancellationToken)).Split('\n'))
+        var sums = new List<double>();
+        foreach (var port in OperationsPorts)
         {
-            if (line.StartsWith(name + "{", StringComparison.Ordinal))
+            var sum = 0.0;
+            foreach (var line in (await ScrapeAsync(port, cancellationToken)).Split('\n'))
             {
-                sum += double.Parse(line[(line.LastIndexOf(' ') + 1)..], CultureInfo.InvariantCulture);
+                if (line.StartsWith(name + "{", StringComparison.Ordinal))
+                {
+                    sum += double.Parse(line[(line.LastIndexOf(' ') + 1)..], CultureInfo.InvariantCulture);
+                }
             }
+
+            sums.Add(sum);
         }
 
-        return sum;
+        return sums;
     }
 
     public async ValueTask DisposeAsync()
@@ -194,7 +205,11 @@ public sealed class BenchStack : IAsyncDisposable
             channel.Channel.Dispose();
         }
 
-        await Gateway.DisposeAsync();
+        foreach (var gateway in Gateways)
+        {
+            await gateway.DisposeAsync();
+        }
+
         await Postgres.DisposeAsync();
         await Redis.DisposeAsync();
     }
@@ -202,14 +217,29 @@ public sealed class BenchStack : IAsyncDisposable
     private async Task CreateTenantsAsync(BenchSettings settings, string adminKey, CancellationToken cancellationToken)
     {
         var tenants = await ToolSetup.CreateTenantsAsync(
-            Gateway.Channel, adminKey, "bench", settings.Tenants, Workloads.Users, [CallType.OutboundPstn, CallType.ConferenceDialOut], settings.FundingMicrosPerTenant, cancellationToken);
+            Gateways[0].Channel, adminKey, "bench", settings.Tenants, Workloads.Users, [CallType.OutboundPstn, CallType.ConferenceDialOut], settings.FundingMicrosPerTenant, cancellationToken);
         TenantIds = tenants;
     }
 
-    private async Task<string> ScrapeAsync(CancellationToken cancellationToken)
+    private static string[] GatewaySettings(int port, int operationsPort, string redis, string ledger) =>
+    [
+        string.Create(CultureInfo.InvariantCulture, $"--Server:Endpoint=http://127.0.0.1:{port}"),
+        string.Create(CultureInfo.InvariantCulture, $"--Operations:Endpoint=http://127.0.0.1:{operationsPort}"),
+        "--Storage:Redis=" + redis,
+        "--Storage:Postgres=" + ledger,
+        // Sessions left open by the Reserve phases are not closed by the supervisor during the run.
+        "--Charging:ValiditySeconds=3600",
+        "--Recharge:WorkerEnabled=false",
+        "--Logging:LogLevel:Default=Warning",
+    ];
+
+    private IEnumerable<int> GatewayProcessIds() =>
+        Gateways.Select(gateway => gateway.ProcessId ?? throw new ChaosSetupException($"{gateway.Name} is not running"));
+
+    private static async Task<string> ScrapeAsync(int operationsPort, CancellationToken cancellationToken)
     {
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
-        return await http.GetStringAsync(new Uri(string.Create(CultureInfo.InvariantCulture, $"http://127.0.0.1:{OperationsPort}/metrics")), cancellationToken);
+        return await http.GetStringAsync(new Uri(string.Create(CultureInfo.InvariantCulture, $"http://127.0.0.1:{operationsPort}/metrics")), cancellationToken);
     }
 
     private sealed record GatewayChannel(GrpcChannel Channel, ChargingClient Client);

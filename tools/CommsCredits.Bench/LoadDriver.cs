@@ -9,7 +9,7 @@ public delegate Task Operation(PhaseRecorders recorders, bool recording, long in
 public sealed record PhaseResult(string Name, PhaseRecorders Recorders, double Seconds, long Operations, long Dropped, double? FixedRate);
 
 /// <summary>A phase's result and what the gateway's memory (resident bytes) and allocations did during it.</summary>
-public sealed record MeasuredPhase(PhaseResult Result, long RssStart, long RssMax, long RssEnd, double AllocatedBytesPerRequest, double GatewayRequests, double GatewayCpuSeconds, double RedisCpuSeconds, double PostgresCpuSeconds, double LoadGeneratorCpuSeconds, IReadOnlyList<(string Command, long Calls, long Microseconds)> RedisCommands, IReadOnlyList<long> RssEachMinute);
+public sealed record MeasuredPhase(PhaseResult Result, long RssStart, long RssMax, long RssEnd, double AllocatedBytesPerRequest, double GatewayRequests, IReadOnlyList<double> RequestsEachGateway, double GatewayCpuSeconds, double RedisCpuSeconds, double PostgresCpuSeconds, double LoadGeneratorCpuSeconds, IReadOnlyList<(string Command, long Calls, long Microseconds)> RedisCommands, IReadOnlyList<long> RssEachMinute);
 
 /// <summary>
 /// Drives one workload for a warm-up (not recorded) and then the measured seconds, either as fast as possible with a

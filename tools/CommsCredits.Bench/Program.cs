@@ -32,10 +32,10 @@ async Task<int> RunAsync()
         stopping.Cancel();
     };
 
-    Line($"bench: {settings.Seconds} s per phase after {settings.WarmupSeconds} s of warm-up; {settings.Tenants} tenants, {settings.Connections} connections, "
+    Line($"bench: {settings.Seconds} s per phase after {settings.WarmupSeconds} s of warm-up; {settings.Tenants} tenants, {settings.Gateways} gateway{(settings.Gateways == 1 ? string.Empty : "s")}, {settings.Connections} connections, "
         + $"{settings.Concurrency} in flight when as fast as possible, {settings.RetryPercent} % retried, {settings.ConferencePercent} % conference dial-outs; {Environment.ProcessorCount} cores");
     await using var stack = await BenchStack.StartAsync(settings, stopping.Token);
-    Line($"bench: stack up: redis {stack.Redis.Configuration}, postgres port {stack.Postgres.Port}, gateway port {stack.Gateway.Port}, logs in {stack.Directory}");
+    Line($"bench: stack up: redis {stack.Redis.Configuration}, postgres port {stack.Postgres.Port}, gateway ports {string.Join(", ", stack.Gateways.Select(gateway => gateway.Port))}, logs in {stack.Directory}");
 
     CeilingResult? ceilings = null;
     if (settings.MeasureCeilings)
@@ -101,7 +101,7 @@ async Task<int> RunAsync()
     async Task<MeasuredPhase> MeasuredAsync(Func<Task<PhaseResult>> phase)
     {
         var allocatedBefore = await stack.GatewayMetricAsync("dotnet_gc_allocated_bytes_total", stopping.Token);
-        var requestsBefore = await stack.GatewayMetricSumAsync("commscredits_grpc_requests_total", stopping.Token);
+        var requestsBefore = await stack.GatewayMetricSumsAsync("commscredits_grpc_requests_total", stopping.Token);
         var redisBefore = await stack.RedisCommandStatsAsync(stopping.Token);
         var (gatewayCpuBefore, redisCpuBefore, postgresCpuBefore, ownCpuBefore) = (stack.GatewayCpuSeconds(), await stack.RedisCpuSecondsAsync(stopping.Token), stack.PostgresCpuSeconds(), Environment.CpuUsage.TotalTime.TotalSeconds);
         var memory = new List<long> { stack.GatewayMemoryBytes("VmRSS") };
@@ -121,7 +121,8 @@ async Task<int> RunAsync()
         await sampling.CancelAsync();
         await Task.WhenAny(sampler);
         var allocated = await stack.GatewayMetricAsync("dotnet_gc_allocated_bytes_total", stopping.Token) - allocatedBefore;
-        var requests = await stack.GatewayMetricSumAsync("commscredits_grpc_requests_total", stopping.Token) - requestsBefore;
+        var requestsEach = (await stack.GatewayMetricSumsAsync("commscredits_grpc_requests_total", stopping.Token)).Select((after, index) => after - requestsBefore[index]).ToList();
+        var requests = requestsEach.Sum();
         var (gatewayCpu, redisCpu, postgresCpu, ownCpu) = (
             stack.GatewayCpuSeconds() - gatewayCpuBefore, await stack.RedisCpuSecondsAsync(stopping.Token) - redisCpuBefore, stack.PostgresCpuSeconds() - postgresCpuBefore,
             Environment.CpuUsage.TotalTime.TotalSeconds - ownCpuBefore);
@@ -134,7 +135,7 @@ async Task<int> RunAsync()
         {
             // One sample a second from the start of the warm-up: every 60th is the RSS at each minute.
             var eachMinute = memory.Where((_, index) => index % 60 == 0).Append(memory[^1]).ToList();
-            return new MeasuredPhase(result, memory[0], memory.Max(), memory[^1], requests > 0 ? allocated / requests : 0, requests, gatewayCpu, redisCpu, postgresCpu, ownCpu, redis, eachMinute);
+            return new MeasuredPhase(result, memory[0], memory.Max(), memory[^1], requests > 0 ? allocated / requests : 0, requests, requestsEach, gatewayCpu, redisCpu, postgresCpu, ownCpu, redis, eachMinute);
         }
     }
 
@@ -160,6 +161,11 @@ async Task<int> RunAsync()
 
         Line(string.Create(CultureInfo.InvariantCulture,
             $"  gateway memory: RSS {measured.RssStart / 1048576.0:0.0} MB at the start, {measured.RssMax / 1048576.0:0.0} MB at most, {measured.RssEnd / 1048576.0:0.0} MB at the end; {measured.AllocatedBytesPerRequest / 1024:0.0} KB allocated per gRPC request"));
+        if (measured.RequestsEachGateway.Count > 1)
+        {
+            Line("  gRPC requests each gateway: " + string.Join(", ", measured.RequestsEachGateway.Select(count => Figure(count, "0"))));
+        }
+
         if (measured.RssEachMinute.Count > 2)
         {
             Line("  gateway RSS each minute, MB: " + string.Join(" ", measured.RssEachMinute.Select(bytes => Figure(bytes / 1048576.0, "0.0"))));

@@ -45,15 +45,15 @@ public sealed class Workloads(BenchSettings settings, IReadOnlyList<string> tena
     /// <summary>One Reserve of a new session; the first latency counts from <paramref name="intendedStart"/> (the open-loop schedule), or from its sending when 0.</summary>
     public async Task ReserveAsync(PhaseRecorders recorders, bool recording, long intendedStart)
     {
-        var (client, request) = NewReserve();
-        await ReserveOnceAsync(client, request, recorders, recording, intendedStart);
+        var (session, request) = NewReserve();
+        await ReserveOnceAsync(session, request, recorders, recording, intendedStart);
     }
 
     /// <summary>A whole call: Reserve, Update, Update, Terminate.</summary>
     public async Task CallAsync(PhaseRecorders recorders, bool recording, long intendedStart)
     {
-        var (client, reserve) = NewReserve();
-        var granted = await ReserveOnceAsync(client, reserve, recorders, recording, intendedStart);
+        var (session, reserve) = NewReserve();
+        var granted = await ReserveOnceAsync(session, reserve, recorders, recording, intendedStart);
         if (granted is not { } seconds)
         {
             return;
@@ -65,7 +65,7 @@ public sealed class Workloads(BenchSettings settings, IReadOnlyList<string> tena
             {
                 SessionId = reserve.SessionId, RequestNumber = number, TenantId = reserve.TenantId, UsedSeconds = Math.Min(seconds, 30u), RequestedSeconds = 60,
             };
-            var answer = await TimedAsync(recorders.Update, recording, 0, () => client.UpdateAsync(update, Options()), response => response.ResultCode);
+            var answer = await TimedAsync(recorders.Update, recording, 0, () => ClientFor(session, number).UpdateAsync(update, Options()), response => response.ResultCode);
             if (answer is null)
             {
                 return;
@@ -74,7 +74,7 @@ public sealed class Workloads(BenchSettings settings, IReadOnlyList<string> tena
             seconds = answer.GrantedSeconds;
             if (Retried())
             {
-                await TimedAsync(recorders.Retry, recording, 0, () => client.UpdateAsync(update, Options()), response => response.ResultCode == answer.ResultCode && response.GrantedSeconds == answer.GrantedSeconds ? ResultCode.Success : ResultCode.Unspecified);
+                await TimedAsync(recorders.Retry, recording, 0, () => ClientFor(session, number + 1).UpdateAsync(update, Options()), response => response.ResultCode == answer.ResultCode && response.GrantedSeconds == answer.GrantedSeconds ? ResultCode.Success : ResultCode.Unspecified);
             }
         }
 
@@ -82,7 +82,7 @@ public sealed class Workloads(BenchSettings settings, IReadOnlyList<string> tena
         {
             SessionId = reserve.SessionId, RequestNumber = 3, TenantId = reserve.TenantId, UsedSeconds = Math.Min(seconds, 12u), TerminationCause = TerminationCause.Logout,
         };
-        var terminated = await TimedAsync(recorders.Terminate, recording, 0, () => client.TerminateAsync(terminate, Options()), response => response.ResultCode);
+        var terminated = await TimedAsync(recorders.Terminate, recording, 0, () => ClientFor(session, 3).TerminateAsync(terminate, Options()), response => response.ResultCode);
         if (terminated is null)
         {
             return;
@@ -95,11 +95,18 @@ public sealed class Workloads(BenchSettings settings, IReadOnlyList<string> tena
 
         if (Retried())
         {
-            await TimedAsync(recorders.Retry, recording, 0, () => client.TerminateAsync(terminate, Options()), response => response.ResultCode == terminated.ResultCode && Equals(response.SessionCharged, terminated.SessionCharged) ? ResultCode.Success : ResultCode.Unspecified);
+            await TimedAsync(recorders.Retry, recording, 0, () => ClientFor(session, 4).TerminateAsync(terminate, Options()), response => response.ResultCode == terminated.ResultCode && Equals(response.SessionCharged, terminated.SessionCharged) ? ResultCode.Success : ResultCode.Unspecified);
         }
     }
 
-    private (ChargingClient Client, ReserveRequest Request) NewReserve()
+    /// <summary>
+    /// The connection of a session's request: each request of a call (and each retry) goes to the next connection, so
+    /// that with several gateways (BENCH_GATEWAYS) the requests of one call are served by different gateways, as behind
+    /// a load balancer.
+    /// </summary>
+    private ChargingClient ClientFor(long session, long step) => clients[(int)((session + step) % clients.Count)];
+
+    private (long Session, ReserveRequest Request) NewReserve()
     {
         var number = Interlocked.Increment(ref sessions);
         var random = Random.Shared;
@@ -115,12 +122,12 @@ public sealed class Workloads(BenchSettings settings, IReadOnlyList<string> tena
             CalledNumber = tariff.CalledNumber,
             RequestedSeconds = 60,
         };
-        return (clients[(int)(number % clients.Count)], request);
+        return (number, request);
     }
 
-    private async Task<uint?> ReserveOnceAsync(ChargingClient client, ReserveRequest request, PhaseRecorders recorders, bool recording, long intendedStart)
+    private async Task<uint?> ReserveOnceAsync(long session, ReserveRequest request, PhaseRecorders recorders, bool recording, long intendedStart)
     {
-        var answer = await TimedAsync(recorders.Reserve, recording, intendedStart, () => client.ReserveAsync(request, Options()), response => response.ResultCode);
+        var answer = await TimedAsync(recorders.Reserve, recording, intendedStart, () => ClientFor(session, 0).ReserveAsync(request, Options()), response => response.ResultCode);
         if (answer is null)
         {
             return null;
@@ -128,7 +135,7 @@ public sealed class Workloads(BenchSettings settings, IReadOnlyList<string> tena
 
         if (Retried())
         {
-            await TimedAsync(recorders.Retry, recording, 0, () => client.ReserveAsync(request, Options()), response => response.ResultCode == answer.ResultCode && response.GrantedSeconds == answer.GrantedSeconds ? ResultCode.Success : ResultCode.Unspecified);
+            await TimedAsync(recorders.Retry, recording, 0, () => ClientFor(session, 1).ReserveAsync(request, Options()), response => response.ResultCode == answer.ResultCode && response.GrantedSeconds == answer.GrantedSeconds ? ResultCode.Success : ResultCode.Unspecified);
         }
 
         return answer.GrantedSeconds;

@@ -77,6 +77,49 @@ public sealed partial class BenchRunTests
         double.Parse(summary.Groups["reserve_p99"].Value, CultureInfo.InvariantCulture).ShouldBeGreaterThan(0, output);
     }
 
+    [Fact]
+    public async Task Two_gateways_serve_the_calls_together_each_call_s_requests_and_retries_going_to_both()
+    {
+        // Proves BENCH_GATEWAYS: two gateway processes on the same Redis and PostgreSQL serve one load, the requests of a
+        // call (and each retry) going to the next connection, so to the other gateway; every answer must be 2001 and a
+        // retry's answer the first one's (the tool exits 1 otherwise), whichever gateway gave it.
+        var (exitCode, output) = await ToolRun.RunAsync("CommsCredits.Bench", new Dictionary<string, string>(StringComparer.Ordinal)
+        {
+            ["BENCH_SECONDS"] = "2",
+            ["BENCH_WARMUP_SECONDS"] = "0",
+            ["BENCH_TENANTS"] = "2",
+            ["BENCH_CONCURRENCY"] = "8",
+            ["BENCH_RETRY_PERCENT"] = "30",
+            ["BENCH_GATEWAYS"] = "2",
+            ["BENCH_PHASES"] = "calls",
+            ["BENCH_CEILINGS"] = "0",
+        }, RunTimeout);
+
+        exitCode.ShouldBe(0, output);
+        var lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        lines.ShouldContain(line => line.Contains("tenants, 2 gateways, 4 connections", StringComparison.Ordinal), output);
+        TwoGatewayPorts().IsMatch(output).ShouldBeTrue(output);
+        var each = lines.Single(line => line.StartsWith("gRPC requests each gateway: ", StringComparison.Ordinal))["gRPC requests each gateway: ".Length..].Split(", ");
+        each.Length.ShouldBe(2, output);
+        each.ShouldAllBe(count => long.Parse(count, CultureInfo.InvariantCulture) > 0, output);
+        lines.ShouldContain(line => line.StartsWith("Terminate ", StringComparison.Ordinal), output);
+        lines.ShouldContain(line => line.StartsWith("retry ", StringComparison.Ordinal), output);
+    }
+
+    [Fact]
+    public async Task More_gateways_than_connections_exit_2_before_anything_starts()
+    {
+        var (exitCode, output) = await ToolRun.RunAsync("CommsCredits.Bench", new Dictionary<string, string>(StringComparer.Ordinal)
+        {
+            ["BENCH_GATEWAYS"] = "3",
+            ["BENCH_CONNECTIONS"] = "2",
+        }, RunTimeout);
+
+        exitCode.ShouldBe(2, output);
+        output.ShouldContain("BENCH_CONNECTIONS (2) must be at least BENCH_GATEWAYS (3)");
+        output.ShouldNotContain("stack up");
+    }
+
     [Theory]
     [InlineData("calls,replay", "unknown: replay")]
     [InlineData("reserve-at-rate", "needs BENCH_RESERVE_RATE")]
@@ -94,6 +137,9 @@ public sealed partial class BenchRunTests
 
     [GeneratedRegex(@"^ceiling: redis-benchmark EVALSHA of the gateway's own reserve\.lua, a new session each call, 50 clients: [1-9]\d*/s, \d+\.\d µs of Redis per call$", RegexOptions.None, matchTimeoutMilliseconds: 1000)]
     private static partial Regex OwnScriptFigures();
+
+    [GeneratedRegex(@"gateway ports [1-9]\d*, [1-9]\d*, logs in", RegexOptions.None, matchTimeoutMilliseconds: 1000)]
+    private static partial Regex TwoGatewayPorts();
 
     [GeneratedRegex(@"^bench: reserve_rps=n/a call_rps=n/a reserve_p99_ms=(?<reserve_p99>\d+\.\d\d) terminate_p99_ms=n/a redis_ceiling_rps=n/a$", RegexOptions.None, matchTimeoutMilliseconds: 1000)]
     private static partial Regex PartialSummaryLine();
