@@ -128,25 +128,8 @@ public sealed class BenchStack : IAsyncDisposable
     }
 
     /// <summary>Redis's INFO commandstats: calls and microseconds spent, by command (evalsha, hget, ...).</summary>
-    public async Task<IReadOnlyDictionary<string, (long Calls, long Microseconds)>> RedisCommandStatsAsync(CancellationToken cancellationToken)
-    {
-        var info = await Ceilings.RunAsync("redis-cli", ["-p", Redis.Port.ToString(CultureInfo.InvariantCulture), "INFO", "commandstats"], cancellationToken);
-        var stats = new Dictionary<string, (long Calls, long Microseconds)>(StringComparer.Ordinal);
-        foreach (var line in info.Split('\n', StringSplitOptions.TrimEntries))
-        {
-            // cmdstat_evalsha:calls=123,usec=4567,usec_per_call=37.13,rejected_calls=0,failed_calls=0
-            if (!line.StartsWith("cmdstat_", StringComparison.Ordinal))
-            {
-                continue;
-            }
-
-            var name = line["cmdstat_".Length..line.IndexOf(':', StringComparison.Ordinal)];
-            var fields = line[(line.IndexOf(':', StringComparison.Ordinal) + 1)..].Split(',').Select(field => field.Split('=')).ToDictionary(pair => pair[0], pair => pair[1], StringComparer.Ordinal);
-            stats[name] = (long.Parse(fields["calls"], CultureInfo.InvariantCulture), long.Parse(fields["usec"], CultureInfo.InvariantCulture));
-        }
-
-        return stats;
-    }
+    public Task<IReadOnlyDictionary<string, (long Calls, long Microseconds)>> RedisCommandStatsAsync(CancellationToken cancellationToken) =>
+        Ceilings.CommandStatsAsync(Redis.Port.ToString(CultureInfo.InvariantCulture), cancellationToken);
 
     /// <summary>CPU seconds Redis has used (INFO cpu: used_cpu_sys plus used_cpu_user).</summary>
     public async Task<double> RedisCpuSecondsAsync(CancellationToken cancellationToken)

@@ -3,6 +3,7 @@ namespace CommsCredits.Bench;
 using System.Diagnostics;
 using System.Globalization;
 using CommsCredits.Chaos;
+using CommsCredits.Gateway.Balances;
 using Npgsql;
 
 /// <summary>The raw ceilings of this machine, measured on the same Redis and PostgreSQL before the gateway is loaded.</summary>
@@ -27,7 +28,6 @@ public static class Ceilings
 
     /// <summary>The Redis database the ceiling's keys live in, apart from the gateway's (0), so that emptying it afterwards leaves the gateway's hot state alone.</summary>
     private const string CeilingDatabase = "1";
-
 
     public static async Task<CeilingResult> MeasureAsync(int redisPort, string postgresConnectionString, int seconds, CancellationToken cancellationToken)
     {
@@ -55,7 +55,7 @@ public static class Ceilings
     /// </summary>
     private static async Task<(double Rps, double Microseconds)> ReserveScriptAsync(string port, int calls, CancellationToken cancellationToken)
     {
-        var text = ReadScript("tariff.lua") + "\n" + ReadScript("common.lua") + "\n" + ReadScript("reserve.lua");
+        var text = HotScript.Get(HotScriptName.Reserve).Text;
         await RunAsync("redis-cli", ["-p", port, "-n", CeilingDatabase, "HSET", "cc:{bench}:account", "epoch", "1", "balance", "1000000000000000", "held", "0", "opseq", "0"], cancellationToken);
         var sha = (await RunAsync("redis-cli", ["-p", port, "SCRIPT", "LOAD", text], cancellationToken)).Trim();
         string[] command =
@@ -79,18 +79,29 @@ public static class Ceilings
 
         await RunAsync("redis-cli", ["-p", port, "CONFIG", "RESETSTAT"], cancellationToken);
         var rps = await RedisBenchmarkAsync(port, calls, 1, command, cancellationToken);
-        var stats = await RunAsync("redis-cli", ["-p", port, "INFO", "commandstats"], cancellationToken);
-        var line = stats.Split('\n').Select(text => text.Trim()).First(text => text.StartsWith("cmdstat_evalsha:", StringComparison.Ordinal));
-        var perCall = line.Split(',').First(field => field.StartsWith("usec_per_call=", StringComparison.Ordinal))["usec_per_call=".Length..];
-        return (rps, double.Parse(perCall, CultureInfo.InvariantCulture));
+        var evalsha = (await CommandStatsAsync(port, cancellationToken))["evalsha"];
+        return (rps, (double)evalsha.Microseconds / evalsha.Calls);
     }
 
-    private static string ReadScript(string name)
+    /// <summary>Redis's INFO commandstats: calls and microseconds spent, by command (evalsha, hget, ...).</summary>
+    public static async Task<IReadOnlyDictionary<string, (long Calls, long Microseconds)>> CommandStatsAsync(string port, CancellationToken cancellationToken)
     {
-        using var stream = typeof(Ceilings).Assembly.GetManifestResourceStream("Scripts." + name)
-            ?? throw new ChaosSetupException($"the bench was built without the gateway's {name}");
-        using var reader = new StreamReader(stream);
-        return reader.ReadToEnd();
+        var info = await RunAsync("redis-cli", ["-p", port, "INFO", "commandstats"], cancellationToken);
+        var stats = new Dictionary<string, (long Calls, long Microseconds)>(StringComparer.Ordinal);
+        foreach (var line in info.Split('\n', StringSplitOptions.TrimEntries))
+        {
+            // cmdstat_evalsha:calls=123,usec=4567,usec_per_call=37.13,rejected_calls=0,failed_calls=0
+            if (!line.StartsWith("cmdstat_", StringComparison.Ordinal))
+            {
+                continue;
+            }
+
+            var name = line["cmdstat_".Length..line.IndexOf(':', StringComparison.Ordinal)];
+            var fields = line[(line.IndexOf(':', StringComparison.Ordinal) + 1)..].Split(',').Select(field => field.Split('=')).ToDictionary(pair => pair[0], pair => pair[1], StringComparer.Ordinal);
+            stats[name] = (long.Parse(fields["calls"], CultureInfo.InvariantCulture), long.Parse(fields["usec"], CultureInfo.InvariantCulture));
+        }
+
+        return stats;
     }
 
     private static async Task<double> RedisBenchmarkAsync(string port, int requests, int pipeline, string[] command, CancellationToken cancellationToken)

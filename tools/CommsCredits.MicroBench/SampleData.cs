@@ -5,6 +5,8 @@ using System.Text;
 using CommsCredits.Contracts.V1;
 using CommsCredits.Gateway.Rating;
 using Google.Protobuf.WellKnownTypes;
+using static CommsCredits.Gateway.Charging.AnswerBuilder;
+using static CommsCredits.Tests.Infrastructure.ScriptText;
 
 /// <summary>
 /// Inputs shaped like production traffic: a carrier-sized rate table, the messages of one call, and the encoded
@@ -160,9 +162,4 @@ public static class SampleData
         return Encode([.. common, .. call, .. step]);
     }
 
-    public static string Milliseconds(DateTimeOffset at) => at.ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture);
-
-    /// <summary>common.lua's encode: "length:text" joined by ',', the length in UTF-8 bytes.</summary>
-    public static string Encode(params string[] fields) =>
-        string.Join(',', fields.Select(field => Encoding.UTF8.GetByteCount(field).ToString(CultureInfo.InvariantCulture) + ":" + field));
 }

@@ -12,10 +12,10 @@ public enum HotScriptName
     RestoreSessions,
     InvalidateAccount,
 
-    /// <summary>Drops an account built in another Redis process than the one serving now (RedisHotStore.Incarnation.cs).</summary>
+    /// <summary>Drops an account built in another Redis dataset than the one its primary serves now (RedisHotStore.Incarnation.cs).</summary>
     RetireAccount,
 
-    /// <summary>The run id of the Redis process, and the one the hot state was last checked against.</summary>
+    /// <summary>The identity of a primary's dataset (run id and replication id), and the one its hot state was last checked against.</summary>
     Incarnation,
     Reserve,
     Usage,

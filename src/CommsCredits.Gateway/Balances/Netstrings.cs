@@ -10,7 +10,7 @@ using System.Text;
 /// </summary>
 public static class Netstrings
 {
-    /// <summary>Upper bound on fields in one list: a settlement has 29, an answer 11.</summary>
+    /// <summary>Upper bound on fields in one list: a Terminate's settlement has 50, an answer 13.</summary>
     public const int MaxFields = 64;
 
     /// <summary>

@@ -144,15 +144,10 @@ public sealed partial class RedisHotStore : IHotStore, IDisposable
         await Bounded(database.HashDeleteAsync(key, ToValues(fields), PrimaryOnly), cancellationToken);
     }
 
+    /// <summary>Every primary in turn (one, or each of a Redis Cluster's), until <paramref name="maxKeys"/> keys in all.</summary>
     public async Task<IReadOnlyList<string>> ScanKeysAsync(string pattern, int maxKeys, CancellationToken cancellationToken)
     {
         await EnsureCheckedAsync(cancellationToken);
-        return await ScanUncheckedAsync(pattern, maxKeys, cancellationToken);
-    }
-
-    /// <summary>Every primary in turn (one, or each of a Redis Cluster's), until <paramref name="maxKeys"/> keys in all.</summary>
-    private async Task<IReadOnlyList<string>> ScanUncheckedAsync(string pattern, int maxKeys, CancellationToken cancellationToken)
-    {
         var keys = new List<string>();
         foreach (var primary in await PrimariesAsync(cancellationToken))
         {

@@ -1,7 +1,7 @@
 using System.Globalization;
-using System.Text;
 using CommsCredits.Gateway.Balances;
 using CommsCredits.Gateway.Ledger;
+using CommsCredits.Tests.Infrastructure;
 using Shouldly;
 using Xunit;
 
@@ -76,6 +76,12 @@ public sealed class NetstringsTests
         SettlementCodec.ParseMonth(month).ShouldBe(new DateOnly(int.Parse(expected[..4], CultureInfo.InvariantCulture), int.Parse(expected[4..], CultureInfo.InvariantCulture), 1));
     }
 
-    private static string Encode(string[] fields) =>
-        string.Join(',', fields.Select(field => Encoding.UTF8.GetByteCount(field).ToString(CultureInfo.InvariantCulture) + ":" + field));
+    [Fact]
+    public void The_tests_encoder_writes_what_common_lua_writes()
+    {
+        // Proves the helper every decode test builds its input with: lengths in UTF-8 bytes, items joined by ','.
+        ScriptText.Encode("abc", "", "é").ShouldBe("3:abc,0:,2:é");
+    }
+
+    private static string Encode(string[] fields) => ScriptText.Encode(fields);
 }

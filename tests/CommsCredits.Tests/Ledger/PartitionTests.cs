@@ -1,6 +1,5 @@
 namespace CommsCredits.Tests.Ledger;
 
-using System.Text;
 using CommsCredits.Contracts.V1;
 using CommsCredits.Gateway.Hosting;
 using CommsCredits.Gateway.Ledger;
@@ -275,13 +274,7 @@ public sealed class PartitionTests
             Number(epoch), Number(operation), Number(occurredAt.ToUnixTimeMilliseconds()), "2", Number(amountMicros), string.Empty, string.Empty, string.Empty,
             string.Empty, string.Empty, string.Empty, string.Empty, "1.1:" + Number(-amountMicros), string.Empty, string.Empty, string.Empty, string.Empty, "0",
         ];
-        var text = new StringBuilder();
-        foreach (var field in fields)
-        {
-            text.Append(Encoding.UTF8.GetByteCount(field)).Append(':').Append(field).Append(',');
-        }
-
-        return text.ToString();
+        return ScriptText.Encode(fields);
     }
 
     private static string Number(long value) => value.ToString(System.Globalization.CultureInfo.InvariantCulture);

@@ -15,7 +15,7 @@ using Google.Protobuf;
 /// from its body pipe and framing its response, the client framing its request body and reading the response.
 /// Small is a Reserve (about 100 bytes); large is a 2,000-row rate import (about 110 KB), delivered in 16 KB pieces
 /// as HTTP/2 DATA frames bring it, so the reader's spanning path runs. The figures include protobuf's own parse and
-/// serialize of the message (SerializationBenchmarks has those alone).
+/// serialize of the message (ProtobufBenchmarks has those alone).
 /// </summary>
 [MemoryDiagnoser]
 public class FramingBenchmarks
