@@ -114,7 +114,7 @@ public static class PartitionsCommand
         CultureInfo.InvariantCulture,
         Row,
         LedgerPartitions.Format(month.Month),
-        month.Detached ? "detached" : "attached",
+        month.Detached ? "detached" : month.Sealed ? "sealed" : "attached",
         month.LedgerTable,
         month.CallTable,
         Optional(month.EntryCount),

@@ -1,5 +1,6 @@
 namespace CommsCredits.Gateway.Ledger;
 
+using System.Diagnostics;
 using System.Globalization;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -13,7 +14,7 @@ using Npgsql;
 /// </summary>
 public sealed partial class LedgerPartitions(NpgsqlDataSource dataSource, IOptions<LedgerOptions> options, TimeProvider timeProvider, ILogger<LedgerPartitions> logger)
 {
-    /// <summary>Most months one detach takes: it holds both tables exclusively while it sums them.</summary>
+    /// <summary>Most months one detach takes: it seals and sums them all before it detaches any.</summary>
     public const int MaxMonthsPerDetach = 24;
 
     /// <summary>
@@ -67,7 +68,8 @@ public sealed partial class LedgerPartitions(NpgsqlDataSource dataSource, IOptio
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using (var attached = new NpgsqlCommand(
             """
-            SELECT c.relname::text FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+            SELECT c.relname::text, EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conrelid = c.oid AND k.conname = c.relname || '_sealed')
+            FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
             WHERE i.inhparent IN ('ledger_entries'::regclass, 'call_records'::regclass)
             """,
             connection))
@@ -76,7 +78,8 @@ public sealed partial class LedgerPartitions(NpgsqlDataSource dataSource, IOptio
             while (await reader.ReadAsync(cancellationToken))
             {
                 var month = MonthOfPartition(reader.GetString(0));
-                months[month] = months.GetValueOrDefault(month) ?? new PartitionMonth(month, Detached: false, LedgerPrefix + Suffix(month), CallPrefix + Suffix(month), null, null, null, null);
+                var sealedNow = reader.GetBoolean(1) || months.GetValueOrDefault(month)?.Sealed == true;
+                months[month] = new PartitionMonth(month, Detached: false, LedgerPrefix + Suffix(month), CallPrefix + Suffix(month), null, null, null, null, sealedNow);
             }
         }
 
@@ -94,11 +97,17 @@ public sealed partial class LedgerPartitions(NpgsqlDataSource dataSource, IOptio
     }
 
     /// <summary>
-    /// Detaches every attached month before <paramref name="before"/> (the first of a month): under an exclusive lock of
-    /// ledger_entries and call_records it adds what those months hold to each tenant's ledger_checkpoints row, keeps the
-    /// idempotency keys of their fundings, drops the journal steps of sessions whose call record goes, detaches the
-    /// partitions and records them in detached_months; then checks that the checkpoints grew by exactly what was
-    /// detached, or rolls it all back. Throws <see cref="PartitionRefusedException"/> when the month is too recent.
+    /// Detaches every attached month before <paramref name="before"/> (the first of a month) in three steps, so that the
+    /// ledger is held exclusively only for the last one, whatever the months hold:
+    /// 1. seals the months' partitions (a CHECK (false) NOT VALID constraint: no row can be added to them any more, and
+    ///    writers of other months are not held);
+    /// 2. sums them, without locking the ledger against writers or readers, into what each tenant's ledger_checkpoints
+    ///    row gains, the months' funding keys and each month's totals, and checks that those sums agree;
+    /// 3. under an exclusive lock of ledger_entries and call_records: adds the sums to the checkpoints, keeps the funding
+    ///    keys, drops the journal steps of sessions whose call record goes, detaches the partitions, records them in
+    ///    detached_months, and checks that nothing is left before the boundary, or rolls it all back.
+    /// A detach that fails after step 1 removes its seals again. Throws <see cref="PartitionRefusedException"/> when the
+    /// month is too recent, or when the months changed between the steps (run it again).
     /// </summary>
     public async Task<IReadOnlyList<PartitionMonth>> DetachBeforeAsync(DateOnly before, CancellationToken cancellationToken)
     {
@@ -111,14 +120,9 @@ public sealed partial class LedgerPartitions(NpgsqlDataSource dataSource, IOptio
         }
 
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        // Writers and readers wait (lock_timeout bounds how long the detach waits for them): every reader that adds a
-        // checkpoint to the ledger does it in one statement or after LOCK TABLE, so none sees the month twice or not at all.
-        await ExecuteAsync(connection, "SET LOCAL lock_timeout = '10s'; LOCK TABLE ledger_entries, call_records IN ACCESS EXCLUSIVE MODE", before, cancellationToken);
         var months = (await AttachedMonthsAsync(connection, cancellationToken)).Where(month => month < before).ToList();
         if (months.Count == 0)
         {
-            await transaction.RollbackAsync(cancellationToken);
             return [];
         }
 
@@ -128,19 +132,210 @@ public sealed partial class LedgerPartitions(NpgsqlDataSource dataSource, IOptio
                 $"{months.Count} months are attached before {Format(before)}; one detach takes at most {MaxMonthsPerDetach}: use an earlier --before first (from {Format(months[MaxMonthsPerDetach])})");
         }
 
-        var (movedMicros, movedEntries) = await SumBeforeAsync(connection, before, cancellationToken);
-        await ExecuteAsync(connection, CheckpointSql, before, cancellationToken);
-        await ExecuteAsync(connection, KeepFundingKeysSql, before, cancellationToken);
-        await ExecuteAsync(connection, DropClosedSessionStepsSql, before, cancellationToken);
-        var detached = new List<PartitionMonth>(months.Count);
+        var seals = await SealAsync(connection, months, cancellationToken);
+        var detached = false;
+        try
+        {
+            var started = Stopwatch.GetTimestamp();
+            var totals = await SumSealedAsync(connection, before, months, cancellationToken);
+            var summed = Stopwatch.GetTimestamp();
+            var result = await DetachSealedAsync(connection, before, months, seals, totals, cancellationToken);
+            detached = true;
+            LogDetached(
+                logger, result.Count, Format(before), totals.Sum(month => month.EntryCount), totals.Sum(month => month.AmountMicros),
+                (long)Stopwatch.GetElapsedTime(started, summed).TotalMilliseconds, (long)Stopwatch.GetElapsedTime(summed).TotalMilliseconds);
+            return result;
+        }
+        finally
+        {
+            if (!detached)
+            {
+                await UnsealAsync(months);
+            }
+
+            await DropSumsAsync(connection);
+        }
+    }
+
+    /// <summary>Whole months' totals, summed from a sealed partition pair.</summary>
+    private sealed record MonthTotals(DateOnly Month, long EntryCount, long AmountMicros, long CallRecordCount);
+
+    /// <summary>
+    /// Step 1: a constraint no row satisfies, NOT VALID so that the rows already there are not read. Adding it takes the
+    /// months' partitions alone exclusively, for as long as the transactions that use them take to finish (at most
+    /// lock_timeout): from its commit no transaction can add, or change, a row of these months, so the sums of step 2 are
+    /// the months' final contents. Returns each constraint's oid, which step 3 checks is still there.
+    /// </summary>
+    private static async Task<Dictionary<string, uint>> SealAsync(NpgsqlConnection connection, List<DateOnly> months, CancellationToken cancellationToken)
+    {
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await ExecuteAsync(connection, "SET LOCAL lock_timeout = '10s'", cancellationToken);
+        foreach (var table in months.SelectMany(PartitionTables))
+        {
+            if (await SealOfAsync(connection, table, cancellationToken) is null)
+            {
+                // The names are ours (digits only after a fixed prefix), never an operator's text.
+                await ExecuteAsync(connection, $"ALTER TABLE {table} ADD CONSTRAINT {SealName(table)} CHECK (false) NOT VALID", cancellationToken);
+            }
+        }
+
+        var seals = new Dictionary<string, uint>(StringComparer.Ordinal);
+        foreach (var table in months.SelectMany(PartitionTables))
+        {
+            seals[table] = await SealOfAsync(connection, table, cancellationToken) ?? throw new InvalidOperationException($"{table} was not sealed");
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+        return seals;
+    }
+
+    /// <summary>The oid of a partition's seal, or null when it has none.</summary>
+    private static async Task<uint?> SealOfAsync(NpgsqlConnection connection, string table, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand("SELECT oid FROM pg_constraint WHERE conrelid = to_regclass(@table) AND conname = @name", connection);
+        command.Parameters.AddWithValue("table", table);
+        command.Parameters.AddWithValue("name", SealName(table));
+        return await command.ExecuteScalarAsync(cancellationToken) is uint oid ? oid : null;
+    }
+
+    /// <summary>
+    /// Takes the seals off again after a detach that failed, so that the months take late settlements as before; on a
+    /// connection of its own, since the detach's may be what failed.
+    /// </summary>
+    private async Task UnsealAsync(List<DateOnly> months)
+    {
+        try
+        {
+            await using var connection = await dataSource.OpenConnectionAsync(CancellationToken.None);
+            foreach (var table in months.SelectMany(PartitionTables))
+            {
+                await ExecuteAsync(connection, $"ALTER TABLE IF EXISTS {table} DROP CONSTRAINT IF EXISTS {SealName(table)}", CancellationToken.None);
+            }
+        }
+        catch (NpgsqlException exception)
+        {
+            // The detach's own error is the one to report; a seal left in place is shown by `partitions list`, and the
+            // next detach takes it over.
+            LogUnsealFailed(logger, exception);
+        }
+    }
+
+    /// <summary>Drops step 2's temporary tables; a connection that broke has lost them already.</summary>
+    private static async Task DropSumsAsync(NpgsqlConnection connection)
+    {
+        try
+        {
+            await ExecuteAsync(connection, $"DROP TABLE IF EXISTS {CheckpointGainTable}, {FundingKeysTable}, {ClosedSessionStepsTable}", CancellationToken.None);
+        }
+        catch (NpgsqlException)
+        {
+            // Nothing to drop on a broken connection: temporary tables end with their session.
+        }
+    }
+
+    /// <summary>
+    /// Step 2, in one REPEATABLE READ snapshot and without locking the ledger: what each tenant's checkpoint gains, the
+    /// months' funding keys and the journal steps of their closed sessions (in temporary tables of this connection), and
+    /// each month's totals. The three sums of the months' entries (per tenant, per partition, and over the ledger before
+    /// the boundary) must agree.
+    /// </summary>
+    private static async Task<List<MonthTotals>> SumSealedAsync(NpgsqlConnection connection, DateOnly before, List<DateOnly> months, CancellationToken cancellationToken)
+    {
+        await using var transaction = await connection.BeginTransactionAsync(System.Data.IsolationLevel.RepeatableRead, cancellationToken);
+        await ExecuteAsync(connection, CheckpointGainSql, before, cancellationToken);
+        await ExecuteAsync(connection, FundingKeysSql, before, cancellationToken);
+        await ExecuteAsync(connection, ClosedSessionStepsSql, before, cancellationToken);
+        var totals = new List<MonthTotals>(months.Count);
         foreach (var month in months)
+        {
+            await using var command = new NpgsqlCommand(
+                $"""
+                SELECT e.entry_count, e.amount_micros, c.call_record_count
+                FROM (SELECT count(*) AS entry_count, coalesce(sum(amount_micros), 0)::bigint AS amount_micros FROM {LedgerPrefix + Suffix(month)}) e,
+                     (SELECT count(*) AS call_record_count FROM {CallPrefix + Suffix(month)}) c
+                """,
+                connection);
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            await reader.ReadAsync(cancellationToken);
+            totals.Add(new MonthTotals(month, reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2)));
+        }
+
+        await using (var check = new NpgsqlCommand(
+            $"""
+            SELECT (SELECT coalesce(sum(amount_micros), 0)::bigint FROM ledger_entries WHERE occurred_at < @before),
+                   (SELECT count(*) FROM ledger_entries WHERE occurred_at < @before),
+                   (SELECT coalesce(sum(balance_micros), 0)::bigint FROM {CheckpointGainTable}),
+                   (SELECT coalesce(sum(entry_count), 0)::bigint FROM {CheckpointGainTable})
+            """,
+            connection))
+        {
+            check.Parameters.AddWithValue("before", Start(before));
+            await using var reader = await check.ExecuteReaderAsync(cancellationToken);
+            await reader.ReadAsync(cancellationToken);
+            var (ledgerMicros, ledgerEntries, gainedMicros, gainedEntries) = (reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2), reader.GetInt64(3));
+            var (monthsMicros, monthsEntries) = (totals.Sum(month => month.AmountMicros), totals.Sum(month => month.EntryCount));
+            if (ledgerMicros != monthsMicros || ledgerEntries != monthsEntries || gainedMicros != monthsMicros || gainedEntries != monthsEntries)
+            {
+                throw new InvalidOperationException(
+                    $"detaching before {Format(before)} would not conserve money: the ledger holds {ledgerEntries} entries of {ledgerMicros} micros before it, the months' partitions {monthsEntries} of {monthsMicros}, the checkpoints would gain {gainedEntries} of {gainedMicros}; nothing was detached");
+            }
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+        return totals;
+    }
+
+    /// <summary>
+    /// Step 3, the only one that holds the ledger: writers and readers wait for it (lock_timeout bounds how long it waits
+    /// for them), and every reader that adds a checkpoint to the ledger does it in one statement or after LOCK TABLE, so
+    /// none sees a month twice or not at all. Nothing here reads the months' rows; it refuses (rolling back) when the
+    /// months attached before the boundary, or their seals, are not the ones summed.
+    /// </summary>
+    private static async Task<List<PartitionMonth>> DetachSealedAsync(
+        NpgsqlConnection connection, DateOnly before, List<DateOnly> months, Dictionary<string, uint> seals, List<MonthTotals> totals, CancellationToken cancellationToken)
+    {
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await ExecuteAsync(connection, "SET LOCAL lock_timeout = '10s'; LOCK TABLE ledger_entries, call_records IN ACCESS EXCLUSIVE MODE", cancellationToken);
+        var attached = (await AttachedMonthsAsync(connection, cancellationToken)).Where(month => month < before).ToList();
+        if (!attached.SequenceEqual(months))
+        {
+            throw new PartitionRefusedException(
+                $"the months attached before {Format(before)} changed while they were summed (now {string.Join(", ", attached.Select(Format))}); nothing was detached: run it again");
+        }
+
+        foreach (var (table, oid) in seals)
+        {
+            if (await SealOfAsync(connection, table, cancellationToken) != oid)
+            {
+                throw new PartitionRefusedException($"the seal of {table} was removed while its month was summed; nothing was detached: run it again");
+            }
+        }
+
+        await ExecuteAsync(connection, ApplyCheckpointGainSql, cancellationToken);
+        await ExecuteAsync(connection, $"""
+            INSERT INTO detached_fundings (tenant_id, epoch, operation_number, reference, amount_micros, occurred_at)
+            SELECT tenant_id, epoch, operation_number, reference, amount_micros, occurred_at FROM {FundingKeysTable}
+            ON CONFLICT DO NOTHING
+            """, cancellationToken);
+        await ExecuteAsync(connection, DropClosedSessionStepsSql, cancellationToken);
+        var detached = new List<PartitionMonth>(totals.Count);
+        foreach (var month in totals)
         {
             detached.Add(await DetachMonthAsync(connection, month, cancellationToken));
         }
 
-        await CheckDetachedAsync(connection, before, detached, movedMicros, movedEntries, cancellationToken);
+        await using (var check = new NpgsqlCommand(
+            "SELECT EXISTS (SELECT 1 FROM ledger_entries WHERE occurred_at < @before) OR EXISTS (SELECT 1 FROM call_records WHERE ended_at < @before)", connection))
+        {
+            check.Parameters.AddWithValue("before", Start(before));
+            if ((bool)(await check.ExecuteScalarAsync(cancellationToken))!)
+            {
+                throw new InvalidOperationException(
+                    $"detaching before {Format(before)} would leave rows before the boundary in the ledger (a partition not made by ensure_monthly_partitions?); nothing was detached");
+            }
+        }
+
         await transaction.CommitAsync(cancellationToken);
-        LogDetached(logger, detached.Count, Format(before), movedEntries, movedMicros);
         return detached;
     }
 
@@ -182,8 +377,9 @@ public sealed partial class LedgerPartitions(NpgsqlDataSource dataSource, IOptio
     /// still joined by reconciliation, the others never again. The pairs split in two disjoint halves (the debit
     /// detached; the debit kept and its call record detached), each read through an index.
     /// </summary>
-    private const string CheckpointSql =
-        """
+    private const string CheckpointGainSql =
+        $"""
+        CREATE TEMPORARY TABLE {CheckpointGainTable} AS
         WITH entries AS (
             SELECT tenant_id, sum(amount_micros) AS balance,
                    coalesce(sum(amount_micros) FILTER (WHERE kind = 1), 0) AS funded,
@@ -209,11 +405,21 @@ public sealed partial class LedgerPartitions(NpgsqlDataSource dataSource, IOptio
         ), touched AS (
             SELECT tenant_id FROM entries UNION SELECT tenant_id FROM calls UNION SELECT tenant_id FROM paired
         )
+        SELECT t.tenant_id, coalesce(e.balance, 0) AS balance_micros, coalesce(e.funded, 0) AS funded_micros,
+               coalesce(e.debited, 0) AS debited_micros, coalesce(e.refunded, 0) AS refunded_micros, coalesce(e.expired, 0) AS expired_micros,
+               coalesce(e.entry_count, 0) AS entry_count, coalesce(c.call_count, 0) AS call_record_count,
+               coalesce(c.charges, 0) AS call_charges_micros, coalesce(p.debits, 0) AS call_debits_micros
+        FROM touched t LEFT JOIN entries e USING (tenant_id) LEFT JOIN calls c USING (tenant_id) LEFT JOIN paired p USING (tenant_id)
+        """;
+
+    /// <summary>Adds what <see cref="CheckpointGainSql"/> summed to each tenant's checkpoint.</summary>
+    private const string ApplyCheckpointGainSql =
+        $"""
         INSERT INTO ledger_checkpoints (tenant_id, balance_micros, funded_micros, debited_micros, refunded_micros, expired_micros,
                                         entry_count, call_record_count, call_charges_micros, call_debits_micros)
-        SELECT t.tenant_id, coalesce(e.balance, 0), coalesce(e.funded, 0), coalesce(e.debited, 0), coalesce(e.refunded, 0),
-               coalesce(e.expired, 0), coalesce(e.entry_count, 0), coalesce(c.call_count, 0), coalesce(c.charges, 0), coalesce(p.debits, 0)
-        FROM touched t LEFT JOIN entries e USING (tenant_id) LEFT JOIN calls c USING (tenant_id) LEFT JOIN paired p USING (tenant_id)
+        SELECT tenant_id, balance_micros, funded_micros, debited_micros, refunded_micros, expired_micros,
+               entry_count, call_record_count, call_charges_micros, call_debits_micros
+        FROM {CheckpointGainTable}
         ON CONFLICT (tenant_id) DO UPDATE SET
             balance_micros = ledger_checkpoints.balance_micros + EXCLUDED.balance_micros,
             funded_micros = ledger_checkpoints.funded_micros + EXCLUDED.funded_micros,
@@ -227,22 +433,38 @@ public sealed partial class LedgerPartitions(NpgsqlDataSource dataSource, IOptio
             updated_at = now()
         """;
 
-    private const string KeepFundingKeysSql =
-        """
-        INSERT INTO detached_fundings (tenant_id, epoch, operation_number, reference, amount_micros, occurred_at)
+    /// <summary>The months' funding keys, in detached_fundings' columns, for step 3 to keep.</summary>
+    private const string FundingKeysSql =
+        $"""
+        CREATE TEMPORARY TABLE {FundingKeysTable} AS
         SELECT tenant_id, epoch, operation_number, reference, amount_micros, occurred_at
         FROM ledger_entries WHERE occurred_at < @before AND kind = 1 AND reference IS NOT NULL
-        ON CONFLICT DO NOTHING
         """;
+
+    /// <summary>The temporary tables of step 2 (this connection's only, dropped when the detach ends).</summary>
+    private const string CheckpointGainTable = "detach_checkpoint_gain";
+
+    private const string FundingKeysTable = "detach_funding_keys";
+
+    private const string ClosedSessionStepsTable = "detach_closed_session_steps";
 
     /// <summary>
     /// A step that committed after its session's closing is left for the supervisor's purge; once the call record is
-    /// detached nothing would tell the rebuild that the session is closed, so such steps go now.
+    /// detached nothing would tell the rebuild that the session is closed, so such steps go. Step 2 finds them (this join
+    /// reads the months' call records), step 3 deletes them by key (<see cref="DropClosedSessionStepsSql"/>).
     /// </summary>
+    private const string ClosedSessionStepsSql =
+        $"""
+        CREATE TEMPORARY TABLE {ClosedSessionStepsTable} AS
+        SELECT j.tenant_id, j.epoch, j.operation_number FROM session_steps j JOIN call_records c
+            ON j.tenant_id = c.tenant_id AND j.session_epoch = c.epoch AND j.session_number = c.session_number
+        WHERE c.ended_at < @before
+        """;
+
     private const string DropClosedSessionStepsSql =
-        """
-        DELETE FROM session_steps j USING call_records c
-        WHERE c.ended_at < @before AND j.tenant_id = c.tenant_id AND j.session_epoch = c.epoch AND j.session_number = c.session_number
+        $"""
+        DELETE FROM session_steps j USING {ClosedSessionStepsTable} t
+        WHERE j.tenant_id = t.tenant_id AND j.epoch = t.epoch AND j.operation_number = t.operation_number
         """;
 
     private static async Task<List<DateOnly>> AttachedMonthsAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
@@ -268,74 +490,57 @@ public sealed partial class LedgerPartitions(NpgsqlDataSource dataSource, IOptio
         return months;
     }
 
-    private static async Task<(long Micros, long Entries)> SumBeforeAsync(NpgsqlConnection connection, DateOnly before, CancellationToken cancellationToken)
+    private static async Task<PartitionMonth> DetachMonthAsync(NpgsqlConnection connection, MonthTotals totals, CancellationToken cancellationToken)
     {
-        await using var command = new NpgsqlCommand("SELECT coalesce(sum(amount_micros), 0)::bigint, count(*) FROM ledger_entries WHERE occurred_at < @before", connection);
-        command.Parameters.AddWithValue("before", Start(before));
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        await reader.ReadAsync(cancellationToken);
-        return (reader.GetInt64(0), reader.GetInt64(1));
-    }
-
-    private static async Task<PartitionMonth> DetachMonthAsync(NpgsqlConnection connection, DateOnly month, CancellationToken cancellationToken)
-    {
-        var ledgerTable = LedgerPrefix + Suffix(month);
-        var callTable = CallPrefix + Suffix(month);
-        // The names are ours (digits only after a fixed prefix), never an operator's text.
+        var ledgerTable = LedgerPrefix + Suffix(totals.Month);
+        var callTable = CallPrefix + Suffix(totals.Month);
+        // The archived tables keep no seal: they are out of the ledger, as they were before a seal existed.
         await using var command = new NpgsqlCommand(
             $"""
             ALTER TABLE ledger_entries DETACH PARTITION {ledgerTable};
             ALTER TABLE call_records DETACH PARTITION {callTable};
+            ALTER TABLE {ledgerTable} DROP CONSTRAINT {SealName(ledgerTable)};
+            ALTER TABLE {callTable} DROP CONSTRAINT {SealName(callTable)};
             INSERT INTO detached_months (month, ledger_table, call_table, entry_count, amount_micros, call_record_count)
-            SELECT @month, @ledger_table, @call_table, e.entry_count, e.amount_micros, c.call_record_count
-            FROM (SELECT count(*) AS entry_count, coalesce(sum(amount_micros), 0)::bigint AS amount_micros FROM {ledgerTable}) e,
-                 (SELECT count(*) AS call_record_count FROM {callTable}) c
-            RETURNING entry_count, amount_micros, call_record_count, detached_at
+            VALUES (@month, @ledger_table, @call_table, @entry_count, @amount_micros, @call_record_count)
+            RETURNING detached_at
             """,
             connection);
-        command.Parameters.AddWithValue("month", month);
+        command.Parameters.AddWithValue("month", totals.Month);
         command.Parameters.AddWithValue("ledger_table", ledgerTable);
         command.Parameters.AddWithValue("call_table", callTable);
+        command.Parameters.AddWithValue("entry_count", totals.EntryCount);
+        command.Parameters.AddWithValue("amount_micros", totals.AmountMicros);
+        command.Parameters.AddWithValue("call_record_count", totals.CallRecordCount);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (!await reader.ReadAsync(cancellationToken))
         {
             if (!await reader.NextResultAsync(cancellationToken))
             {
-                throw new InvalidOperationException($"detaching {Format(month)} recorded nothing in detached_months");
+                throw new InvalidOperationException($"detaching {Format(totals.Month)} recorded nothing in detached_months");
             }
         }
 
-        return new PartitionMonth(month, Detached: true, ledgerTable, callTable, reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2), reader.GetFieldValue<DateTimeOffset>(3));
+        var detachedAt = reader.GetFieldValue<DateTimeOffset>(0);
+        return new PartitionMonth(totals.Month, Detached: true, ledgerTable, callTable, totals.EntryCount, totals.AmountMicros, totals.CallRecordCount, detachedAt);
     }
 
-    /// <summary>
-    /// Money conservation, checked before the commit: the detached tables hold exactly what the checkpoints gained, and
-    /// the attached tables hold nothing before the boundary (a partition not of ours would leave rows there).
-    /// </summary>
-    private static async Task CheckDetachedAsync(
-        NpgsqlConnection connection, DateOnly before, List<PartitionMonth> detached, long movedMicros, long movedEntries, CancellationToken cancellationToken)
+    /// <summary>The two partitions of a month.</summary>
+    private static string[] PartitionTables(DateOnly month) => [LedgerPrefix + Suffix(month), CallPrefix + Suffix(month)];
+
+    /// <summary>The name of a partition's seal (at most 14 + 6 + 7 characters, within PostgreSQL's 63).</summary>
+    private static string SealName(string table) => table + "_sealed";
+
+    private static async Task ExecuteAsync(NpgsqlConnection connection, string sql, CancellationToken cancellationToken)
     {
-        var detachedMicros = detached.Sum(month => month.AmountMicros ?? 0);
-        var detachedEntries = detached.Sum(month => month.EntryCount ?? 0);
-        await using var command = new NpgsqlCommand(
-            "SELECT EXISTS (SELECT 1 FROM ledger_entries WHERE occurred_at < @before) OR EXISTS (SELECT 1 FROM call_records WHERE ended_at < @before)", connection);
-        command.Parameters.AddWithValue("before", Start(before));
-        var left = (bool)(await command.ExecuteScalarAsync(cancellationToken))!;
-        if (left || detachedMicros != movedMicros || detachedEntries != movedEntries)
-        {
-            throw new InvalidOperationException(
-                $"detaching before {Format(before)} would not conserve money: the checkpoints took {movedEntries} entries of {movedMicros} micros, the detached tables hold {detachedEntries} of {detachedMicros}, rows left before the boundary: {left}; nothing was detached");
-        }
+        await using var command = new NpgsqlCommand(sql, connection);
+        await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
     private static async Task ExecuteAsync(NpgsqlConnection connection, string sql, DateOnly before, CancellationToken cancellationToken)
     {
         await using var command = new NpgsqlCommand(sql, connection);
-        if (sql.Contains("@before", StringComparison.Ordinal))
-        {
-            command.Parameters.AddWithValue("before", Start(before));
-        }
-
+        command.Parameters.AddWithValue("before", Start(before));
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
@@ -354,13 +559,20 @@ public sealed partial class LedgerPartitions(NpgsqlDataSource dataSource, IOptio
     [LoggerMessage(Level = LogLevel.Information, Message = "Created {Count} monthly partition tables ahead")]
     private static partial void LogCreated(ILogger logger, int count);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Detached {Count} months before {Before}: {Entries} ledger entries of {Micros} micros carried into ledger_checkpoints")]
-    private static partial void LogDetached(ILogger logger, int count, string before, long entries, long micros);
+    [LoggerMessage(Level = LogLevel.Error, Message = "A detach that failed could not take the seals off its months; `partitions list` shows them sealed, and a new detach takes them over")]
+    private static partial void LogUnsealFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Detached {Count} months before {Before}: {Entries} ledger entries of {Micros} micros carried into ledger_checkpoints; summed in {SummedMs} ms while the ledger was written, which was then held for {HeldMs} ms")]
+    private static partial void LogDetached(ILogger logger, int count, string before, long entries, long micros, long summedMs, long heldMs);
 }
 
-/// <summary>One month's pair of partitions; the counts are known for a detached month (as they were when it was detached).</summary>
+/// <summary>
+/// One month's pair of partitions; the counts are known for a detached month (as they were when it was detached).
+/// Sealed: attached, but taking no rows, because a detach is summing it (or one failed and could not unseal it).
+/// </summary>
 public sealed record PartitionMonth(
-    DateOnly Month, bool Detached, string LedgerTable, string CallTable, long? EntryCount, long? AmountMicros, long? CallRecordCount, DateTimeOffset? DetachedAt);
+    DateOnly Month, bool Detached, string LedgerTable, string CallTable, long? EntryCount, long? AmountMicros, long? CallRecordCount, DateTimeOffset? DetachedAt,
+    bool Sealed = false);
 
 /// <summary>A detach the operator asked for that would not be safe, or bad input: the message says why and what to do.</summary>
 public sealed class PartitionRefusedException : Exception

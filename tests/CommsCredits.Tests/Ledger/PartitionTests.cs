@@ -145,6 +145,81 @@ public sealed class PartitionTests
     }
 
     [Fact]
+    public async Task While_a_detach_sums_its_months_other_months_are_written_and_the_sealed_month_takes_nothing()
+    {
+        // Proves that a detach holds the ledger only for its last step, whatever the months hold: with its sums held up
+        // (the test keeps session_steps locked, which the sums read and which a plain debit does not touch), a debit of
+        // March commits, one dated January is refused by January's seal, and January shows as sealed; once the sums go
+        // on, January is detached with exactly what it held before, its seal is gone, and March's debits stay attached.
+        // Before the seal, the detach held ledger_entries exclusively while it summed, and the March debit waited.
+        var (dataSource, store) = await NewLedgerAsync("sealed", epoch: 2);
+        await using (dataSource)
+        {
+            var funding = new Settlement("sealed", 2, 1, January, Funding(1_000_000, "key-sealed"), null, null);
+            var debit = new Settlement("sealed", 2, 2, January.AddDays(1), Debit(-10_000), null, null);
+            var kept = new Settlement("sealed", 2, 3, March, Debit(-20_000), null, null);
+            await store.WriteBatchAsync([funding, debit, kept], CancellationToken.None);
+            var partitions = Partitions(dataSource, new DateTimeOffset(2026, 4, 15, 0, 0, 0, TimeSpan.Zero));
+            await using var holder = await dataSource.OpenConnectionAsync();
+            await using var hold = await holder.BeginTransactionAsync();
+            await holder.ExecuteAsync("LOCK TABLE session_steps IN ACCESS EXCLUSIVE MODE", transaction: hold);
+
+            var detach = partitions.DetachBeforeAsync(new DateOnly(2026, 2, 1), CancellationToken.None);
+            await WaitUntilSealedAsync(partitions, new DateOnly(2026, 1, 1), sealedNow: true);
+            var march = new Settlement("sealed", 2, 4, March.AddDays(1), Debit(-5_000), null, null);
+            (await store.WriteBatchAsync([march], CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(5)))
+                .ShouldBe([SettlementOutcome.Committed], "a month the detach does not take is written while it sums");
+            var lateJanuary = new Settlement("sealed", 2, 5, January.AddDays(2), Debit(-1_000), null, null);
+            var refused = await Should.ThrowAsync<PostgresException>(() => store.WriteBatchAsync([lateJanuary], CancellationToken.None));
+            refused.SqlState.ShouldBe(PostgresErrorCodes.CheckViolation);
+            refused.ConstraintName.ShouldBe("ledger_entries_p202601_sealed");
+            detach.IsCompleted.ShouldBeFalse("the detach waits for session_steps, which the test holds");
+
+            await hold.RollbackAsync();
+            var detached = await detach.WaitAsync(TimeSpan.FromSeconds(30));
+            detached.Select(month => (month.Month, month.EntryCount, month.AmountMicros, month.Sealed))
+                .ShouldBe([(new DateOnly(2026, 1, 1), (long?)2, (long?)990_000, false)]);
+            await using var connection = await dataSource.OpenConnectionAsync();
+            (await connection.QuerySingleAsync<(long, long, long)>(
+                "SELECT (SELECT sum(amount_micros) FROM ledger_entries)::bigint, balance_micros, entry_count FROM ledger_checkpoints WHERE tenant_id = 'sealed'"))
+                .ShouldBe((-25_000L, 990_000L, 2L));
+            (await connection.ExecuteScalarAsync<long>("SELECT count(*) FROM pg_constraint WHERE right(conname, 7) = '_sealed'")).ShouldBe(0, "the archived tables keep no seal");
+            (await connection.ExecuteScalarAsync<long>("SELECT amount_micros FROM detached_fundings WHERE reference = 'key-sealed'")).ShouldBe(1_000_000);
+        }
+    }
+
+    [Fact]
+    public async Task A_detach_stopped_after_sealing_takes_its_seals_off_and_the_month_is_written_again()
+    {
+        // Proves that a detach that does not finish leaves the ledger as it was: cancelled while it sums, it removes January's
+        // seal, January is attached and takes a late settlement again, and nothing reached the checkpoints.
+        var (dataSource, store) = await NewLedgerAsync("unsealed", epoch: 2);
+        await using (dataSource)
+        {
+            await store.WriteBatchAsync([new Settlement("unsealed", 2, 1, January, Funding(1_000_000, "key-unsealed"), null, null)], CancellationToken.None);
+            var partitions = Partitions(dataSource, new DateTimeOffset(2026, 4, 15, 0, 0, 0, TimeSpan.Zero));
+            await using var holder = await dataSource.OpenConnectionAsync();
+            await using var hold = await holder.BeginTransactionAsync();
+            await holder.ExecuteAsync("LOCK TABLE session_steps IN ACCESS EXCLUSIVE MODE", transaction: hold);
+            using var stop = new CancellationTokenSource();
+
+            var detach = partitions.DetachBeforeAsync(new DateOnly(2026, 2, 1), stop.Token);
+            await WaitUntilSealedAsync(partitions, new DateOnly(2026, 1, 1), sealedNow: true);
+            await stop.CancelAsync();
+            (await Should.ThrowAsync<Exception>(() => detach)).ShouldBeAssignableTo<OperationCanceledException>();
+            await hold.RollbackAsync();
+
+            var january = (await partitions.ListAsync(CancellationToken.None)).Single(month => month.Month == new DateOnly(2026, 1, 1));
+            (january.Detached, january.Sealed).ShouldBe((false, false));
+            var late = new Settlement("unsealed", 2, 2, January.AddDays(1), Debit(-10_000), null, null);
+            (await store.WriteBatchAsync([late], CancellationToken.None)).ShouldBe([SettlementOutcome.Committed]);
+            await using var connection = await dataSource.OpenConnectionAsync();
+            (await connection.ExecuteScalarAsync<long>("SELECT count(*) FROM ledger_checkpoints")).ShouldBe(0);
+            (await connection.ExecuteScalarAsync<long>("SELECT sum(amount_micros)::bigint FROM ledger_entries_p202601")).ShouldBe(990_000);
+        }
+    }
+
+    [Fact]
     public async Task Detaching_the_current_or_previous_month_or_a_bad_month_is_refused_with_exit_2()
     {
         // Proves the refusals: the month before the current one must stay attached (late settlements land there), and the
@@ -244,6 +319,16 @@ public sealed class PartitionTests
     {
         var answer = await gateway.Charging.CheckBalanceAsync(new CheckBalanceRequest { TenantId = tenantId });
         return (answer.Balance.Balance_.AmountMicros, answer.Balance.Held.AmountMicros);
+    }
+
+    private static async Task WaitUntilSealedAsync(LedgerPartitions partitions, DateOnly month, bool sealedNow)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while ((await partitions.ListAsync(CancellationToken.None)).Single(listed => listed.Month == month).Sealed != sealedNow)
+        {
+            DateTime.UtcNow.ShouldBeLessThan(deadline, $"{month} was not sealed={sealedNow} within 20 s");
+            await Task.Delay(20);
+        }
     }
 
     private static LedgerPartitions Partitions(NpgsqlDataSource dataSource, DateTimeOffset now) =>
