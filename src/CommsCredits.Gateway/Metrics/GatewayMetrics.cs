@@ -27,8 +27,8 @@ public sealed class GatewayMetrics
             .WithLabels(LabelValues.None);
         HeldMicros = Registry.Gauge(
             "commscredits_held_micros",
-            "Money held by open sessions over all tenants, in micro-units of each tenant's currency, from Redis, refreshed every Operations:GaugeRefreshSeconds (15 s by default) for up to Operations:MaxTenantsPerGaugeRefresh tenants.")
-            .WithLabels(LabelValues.None);
+            "Money held by open sessions, summed over the tenants of each account currency, in micro-units of that currency, from Redis, refreshed every Operations:GaugeRefreshSeconds (15 s by default) for up to Operations:MaxTenantsPerGaugeRefresh tenants.",
+            "currency");
         RedisOperationDuration = Registry.Histogram(
             "commscredits_redis_operation_duration_seconds", "Redis round trips of the hot state, by script (or command) name, failures included.", latency, "operation");
         PostgresOperationDuration = Registry.Histogram(
@@ -64,7 +64,7 @@ public sealed class GatewayMetrics
 
     public Gauge SessionsActive { get; }
 
-    public Gauge HeldMicros { get; }
+    public GaugeFamily HeldMicros { get; }
 
     public HistogramFamily RedisOperationDuration { get; }
 

@@ -11,7 +11,8 @@ using Microsoft.Extensions.Options;
 /// <summary>
 /// Refreshes commscredits_sessions_active and commscredits_held_micros every Operations:GaugeRefreshSeconds: walks the
 /// tenants in id order (at most Operations:MaxTenantsPerGaugeRefresh), reads each one's held amount and the size of
-/// its session-deadlines set from Redis, a few tenants at a time, and sets the sums. A scrape reads the last sums,
+/// its session-deadlines set from Redis, a few tenants at a time, and sets the sums (money held per account currency:
+/// micro-units of different currencies are not added). A scrape reads the last sums,
 /// so its cost does not grow with the tenants; a round that fails leaves the previous values.
 /// </summary>
 public sealed partial class HotStateGauges(
@@ -53,23 +54,34 @@ public sealed partial class HotStateGauges(
         }
     }
 
+    /// <summary>Currencies whose held gauge has been set: one that no tenant has any more is set to 0, not left as it was.</summary>
+    private readonly HashSet<string> currenciesShown = new(StringComparer.Ordinal);
+
     /// <summary>One round over up to Operations:MaxTenantsPerGaugeRefresh tenants.</summary>
     public async Task RefreshAsync(CancellationToken cancellationToken)
     {
         long sessions = 0;
-        long heldMicros = 0;
-        var tenantIds = await tenants.ListAllIdsAsync(TenantsPerPage, settings.MaxTenantsPerGaugeRefresh, cancellationToken);
-        foreach (var chunk in tenantIds.Chunk(TenantsAtOnce))
+        var heldMicros = new Dictionary<string, long>(StringComparer.Ordinal);
+        var accounts = await tenants.ListAllCurrenciesAsync(TenantsPerPage, settings.MaxTenantsPerGaugeRefresh, cancellationToken);
+        foreach (var chunk in accounts.Chunk(TenantsAtOnce))
         {
-            foreach (var (tenantSessions, tenantHeld) in await Task.WhenAll(chunk.Select(tenantId => ReadTenantAsync(tenantId, cancellationToken))))
+            var read = await Task.WhenAll(chunk.Select(account => ReadTenantAsync(account.TenantId, cancellationToken)));
+            for (var index = 0; index < chunk.Length; index++)
             {
-                sessions += tenantSessions;
-                heldMicros += tenantHeld;
+                sessions += read[index].Sessions;
+                heldMicros[chunk[index].Currency] = heldMicros.GetValueOrDefault(chunk[index].Currency) + read[index].HeldMicros;
             }
         }
 
         metrics.SessionsActive.Set(sessions);
-        metrics.HeldMicros.Set(heldMicros);
+        lock (currenciesShown)
+        {
+            currenciesShown.UnionWith(heldMicros.Keys);
+            foreach (var currency in currenciesShown)
+            {
+                metrics.HeldMicros.WithLabels(currency).Set(heldMicros.GetValueOrDefault(currency));
+            }
+        }
     }
 
     private async Task<(long Sessions, long HeldMicros)> ReadTenantAsync(string tenantId, CancellationToken cancellationToken)

@@ -12,21 +12,23 @@ public sealed class TenantRepository(NpgsqlDataSource dataSource)
     public const string RatesChangedChannel = "commscredits_rates_changed";
 
     /// <summary>Every tenant id in id order, up to <paramref name="maxTenants"/>, read a page at a time.</summary>
-    public async Task<IReadOnlyList<string>> ListAllIdsAsync(int pageSize, int maxTenants, CancellationToken cancellationToken)
-    {
-        var tenants = new List<string>();
-        while (tenants.Count < maxTenants)
-        {
-            var page = await ListIdsAsync(tenants.Count == 0 ? string.Empty : tenants[^1], Math.Min(pageSize, maxTenants - tenants.Count), cancellationToken);
-            tenants.AddRange(page);
-            if (page.Count < pageSize)
-            {
-                break;
-            }
-        }
+    public Task<IReadOnlyList<string>> ListAllIdsAsync(int pageSize, int maxTenants, CancellationToken cancellationToken) =>
+        ListAllAsync(pageSize, maxTenants, ListIdsAsync, tenantId => tenantId, cancellationToken);
 
-        return tenants;
-    }
+    /// <summary>Every tenant with its account currency, in id order, up to <paramref name="maxTenants"/>, read a page at a time.</summary>
+    public Task<IReadOnlyList<TenantCurrency>> ListAllCurrenciesAsync(int pageSize, int maxTenants, CancellationToken cancellationToken) =>
+        ListAllAsync<TenantCurrency>(
+            pageSize,
+            maxTenants,
+            async (after, limit, token) =>
+            {
+                await using var connection = await dataSource.OpenConnectionAsync(token);
+                var page = await connection.QueryAsync<TenantCurrency>(new CommandDefinition(
+                    "SELECT tenant_id AS TenantId, currency AS Currency FROM tenants WHERE tenant_id > @after ORDER BY tenant_id LIMIT @limit", new { after, limit }, cancellationToken: token));
+                return page.AsList();
+            },
+            tenant => tenant.TenantId,
+            cancellationToken);
 
     /// <summary>Up to <paramref name="limit"/> tenant ids after <paramref name="after"/> (empty: from the first), in id order: one page of a walk over every tenant.</summary>
     public async Task<IReadOnlyList<string>> ListIdsAsync(string after, int limit, CancellationToken cancellationToken)
@@ -35,6 +37,24 @@ public sealed class TenantRepository(NpgsqlDataSource dataSource)
         var tenants = await connection.QueryAsync<string>(new CommandDefinition(
             "SELECT tenant_id FROM tenants WHERE tenant_id > @after ORDER BY tenant_id LIMIT @limit", new { after, limit }, cancellationToken: cancellationToken));
         return tenants.AsList();
+    }
+
+    /// <summary>A walk over the tenants in id order, one page after the id that ended the last.</summary>
+    private static async Task<IReadOnlyList<T>> ListAllAsync<T>(
+        int pageSize, int maxTenants, Func<string, int, CancellationToken, Task<IReadOnlyList<T>>> readPage, Func<T, string> idOf, CancellationToken cancellationToken)
+    {
+        var tenants = new List<T>();
+        while (tenants.Count < maxTenants)
+        {
+            var page = await readPage(tenants.Count == 0 ? string.Empty : idOf(tenants[^1]), Math.Min(pageSize, maxTenants - tenants.Count), cancellationToken);
+            tenants.AddRange(page);
+            if (page.Count < pageSize)
+            {
+                break;
+            }
+        }
+
+        return tenants;
     }
 
     public async Task<TenantRecord?> GetAsync(string tenantId, CancellationToken cancellationToken)
@@ -237,3 +257,6 @@ public sealed class TenantRepository(NpgsqlDataSource dataSource)
         int FirstIncrementSeconds,
         int NextIncrementSeconds);
 }
+
+/// <summary>A tenant and the currency of its account.</summary>
+public sealed record TenantCurrency(string TenantId, string Currency);

@@ -177,20 +177,23 @@ public sealed class GatewayInstance : IAsyncDisposable
     public Task<string> CreateKeyAsync(ApiKeyRole role, string? tenantId) => CreateKeyAsync(Services, role, tenantId);
 
     /// <summary>A new tenant with a unique id and nothing else: no users, rates or money.</summary>
-    public async Task<string> CreateEmptyTenantAsync()
+    public async Task<string> CreateEmptyTenantAsync(string currency = "EUR")
     {
         var tenantId = "t-" + Guid.NewGuid().ToString("N")[..12];
-        await Accounts.CreateTenantAsync(new CreateTenantRequest { TenantId = tenantId, Currency = "EUR", DisplayName = "Test " + tenantId });
+        await Accounts.CreateTenantAsync(new CreateTenantRequest { TenantId = tenantId, Currency = currency, DisplayName = "Test " + tenantId });
         return tenantId;
     }
 
     /// <summary>
-    /// A new tenant with a unique id and the <see cref="DefaultUsers"/>, funded, with the given rate rows (all effective
-    /// since 2020).
+    /// A new tenant in EUR with a unique id and the <see cref="DefaultUsers"/>, funded, with the given rate rows (all
+    /// effective since 2020).
     /// </summary>
-    public async Task<string> CreateTenantAsync(long fundingMicros, params RateRow[] rates)
+    public Task<string> CreateTenantAsync(long fundingMicros, params RateRow[] rates) => CreateTenantInAsync("EUR", fundingMicros, rates);
+
+    /// <summary>The same as <see cref="CreateTenantAsync"/>, with its account in <paramref name="currency"/>.</summary>
+    public async Task<string> CreateTenantInAsync(string currency, long fundingMicros, params RateRow[] rates)
     {
-        var tenantId = await CreateEmptyTenantAsync();
+        var tenantId = await CreateEmptyTenantAsync(currency);
         foreach (var user in DefaultUsers)
         {
             await Directory.PutUserAsync(new PutUserRequest
@@ -213,7 +216,7 @@ public sealed class GatewayInstance : IAsyncDisposable
             await Accounts.AddFundsAsync(new AddFundsRequest
             {
                 TenantId = tenantId,
-                Amount = new Money { AmountMicros = fundingMicros, Currency = "EUR" },
+                Amount = new Money { AmountMicros = fundingMicros, Currency = currency },
                 IdempotencyKey = "initial-" + tenantId,
             });
         }

@@ -19,16 +19,16 @@ public sealed class MetricsEndpointTests(MetricsGateway fixture) : IClassFixture
         // batch timed (a first request of a tenant may run its script twice, around the rebuild), the batch counted and sized, and a made-up path counted as method "unknown".
         var text = await fixture.ScrapeAsync();
 
-        Sample(text, "commscredits_grpc_requests_total{method=\"/commscredits.v1.Charging/Reserve\",code=\"OK\"}").ShouldBe(3);
+        Sample(text, "commscredits_grpc_requests_total{method=\"/commscredits.v1.Charging/Reserve\",code=\"OK\"}").ShouldBe(4);
         Sample(text, "commscredits_grpc_requests_total{method=\"/commscredits.v1.Charging/Terminate\",code=\"OK\"}").ShouldBe(1);
         Sample(text, "commscredits_grpc_requests_total{method=\"unknown\",code=\"UNIMPLEMENTED\"}").ShouldBe(1);
-        Sample(text, "commscredits_grpc_request_duration_seconds_count{method=\"/commscredits.v1.Charging/Reserve\"}").ShouldBe(3);
-        Sample(text, "commscredits_grpc_request_duration_seconds_bucket{method=\"/commscredits.v1.Charging/Reserve\",le=\"+Inf\"}").ShouldBe(3);
+        Sample(text, "commscredits_grpc_request_duration_seconds_count{method=\"/commscredits.v1.Charging/Reserve\"}").ShouldBe(4);
+        Sample(text, "commscredits_grpc_request_duration_seconds_bucket{method=\"/commscredits.v1.Charging/Reserve\",le=\"+Inf\"}").ShouldBe(4);
         Sample(text, "commscredits_grpc_request_duration_seconds_sum{method=\"/commscredits.v1.Charging/Reserve\"}").ShouldBeGreaterThan(0);
-        Sample(text, "commscredits_charging_answers_total{method=\"Reserve\",result_code=\"2001\"}").ShouldBe(2);
+        Sample(text, "commscredits_charging_answers_total{method=\"Reserve\",result_code=\"2001\"}").ShouldBe(3);
         Sample(text, "commscredits_charging_answers_total{method=\"Reserve\",result_code=\"4012\"}").ShouldBe(1);
         Sample(text, "commscredits_grants_denied_total{reason=\"insufficient_credit\"}").ShouldBe(1);
-        Sample(text, "commscredits_redis_operation_duration_seconds_count{operation=\"reserve\"}").ShouldBeGreaterThanOrEqualTo(3);
+        Sample(text, "commscredits_redis_operation_duration_seconds_count{operation=\"reserve\"}").ShouldBeGreaterThanOrEqualTo(4);
         Sample(text, "commscredits_redis_operation_duration_seconds_count{operation=\"usage\"}").ShouldBeGreaterThanOrEqualTo(2);
         Sample(text, "commscredits_settlement_batches_total{outcome=\"committed\"}").ShouldBeGreaterThanOrEqualTo(1);
         Sample(text, "commscredits_settlement_batch_size_count").ShouldBeGreaterThanOrEqualTo(1);
@@ -42,20 +42,22 @@ public sealed class MetricsEndpointTests(MetricsGateway fixture) : IClassFixture
     }
 
     [Fact]
-    public async Task The_gauges_show_the_open_session_and_its_hold_within_a_refresh()
+    public async Task The_gauges_show_the_open_sessions_and_their_holds_per_currency_within_a_refresh()
     {
-        // Proves the Redis-wide gauges: one session is left open (60 s held at 0.06 EUR/min = 60,000 micros), and
-        // within a few one-second refreshes the gauges count it, summed over every tenant.
+        // Proves the Redis-wide gauges: two sessions are left open, 60 s held at 0.06 EUR/min (60,000 micros) by a tenant
+        // in EUR and 60 s at 0.03 USD/min (30,000 micros) by one in USD, and within a few one-second refreshes the gauges
+        // count both sessions and the money held per currency (a sum over currencies would mean nothing).
         var deadline = Stopwatch.StartNew();
         while (true)
         {
             var text = await fixture.ScrapeAsync();
-            if (Sample(text, "commscredits_sessions_active") == 1 && Sample(text, "commscredits_held_micros") == 60_000)
+            if (TrySample(text, "commscredits_sessions_active") == 2
+                && TrySample(text, "commscredits_held_micros{currency=\"EUR\"}") == 60_000 && TrySample(text, "commscredits_held_micros{currency=\"USD\"}") == 30_000)
             {
                 return;
             }
 
-            deadline.Elapsed.ShouldBeLessThan(TimeSpan.FromSeconds(30), "the gauges did not reach one session and 60,000 micros held:\n" + text);
+            deadline.Elapsed.ShouldBeLessThan(TimeSpan.FromSeconds(30), "the gauges did not reach two sessions, 60,000 EUR micros and 30,000 USD micros held:\n" + text);
             await Task.Delay(200);
         }
     }
@@ -117,11 +119,13 @@ public sealed class MetricsEndpointTests(MetricsGateway fixture) : IClassFixture
     }
 
     /// <summary>The value of the one sample named exactly so (name and labels); fails when it is missing.</summary>
-    public static double Sample(string text, string series)
+    public static double Sample(string text, string series) => TrySample(text, series) ?? throw new ShouldAssertException($"no sample {series} in:\n{text}");
+
+    /// <summary>The value of one series, or null when the scrape does not have it (yet).</summary>
+    public static double? TrySample(string text, string series)
     {
         var pattern = new Regex("^" + Regex.Escape(series) + " (\\S+)$", RegexOptions.Multiline | RegexOptions.CultureInvariant, TimeSpan.FromSeconds(1));
         var match = pattern.Match(text);
-        match.Success.ShouldBeTrue($"no sample {series} in:\n{text}");
-        return double.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture);
+        return match.Success ? double.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture) : null;
     }
 }

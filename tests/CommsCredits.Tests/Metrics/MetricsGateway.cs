@@ -11,8 +11,8 @@ using static CommsCredits.Tests.Charging.GatewayInstance;
 
 /// <summary>
 /// A gateway of its own for the metrics tests, with traffic already sent when the tests start: a whole call
-/// (Reserve, Update, Terminate, so a settlement batch), a Reserve denied for lack of credit, a session left open (for
-/// the gauges), and a gRPC request for a path that is not ours. The Redis-wide gauges are refreshed every second.
+/// (Reserve, Update, Terminate, so a settlement batch), a Reserve denied for lack of credit, a session left open in EUR
+/// and one in USD (for the gauges), and a gRPC request for a path that is not ours. The Redis-wide gauges are refreshed every second.
 /// </summary>
 public sealed class MetricsGateway : IAsyncLifetime
 {
@@ -31,6 +31,10 @@ public sealed class MetricsGateway : IAsyncLifetime
         (await gateway.Charging.UpdateAsync(Update(funded, session, 1, usedSeconds: 60, requestedSeconds: 60))).ResultCode.ShouldBe(ResultCode.Success);
         (await gateway.Charging.TerminateAsync(Terminate(funded, session, 2, usedSeconds: 10))).ResultCode.ShouldBe(ResultCode.Success);
         (await gateway.Charging.ReserveAsync(Reserve(funded, NewSessionId(), 60))).ResultCode.ShouldBe(ResultCode.Success);
+
+        // A tenant in another currency with a session left open: money held is summed per currency.
+        var dollars = await gateway.CreateTenantInAsync("USD", 10_000_000, Rate("44", 30_000, first: 60, next: 1));
+        (await gateway.Charging.ReserveAsync(Reserve(dollars, NewSessionId(), 60))).ResultCode.ShouldBe(ResultCode.Success);
 
         var broke = await gateway.CreateTenantAsync(0, Rate("44", 60_000));
         (await gateway.Charging.ReserveAsync(Reserve(broke, NewSessionId(), 60))).ResultCode.ShouldBe(ResultCode.CreditLimitReached);
