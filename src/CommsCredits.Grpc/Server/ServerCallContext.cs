@@ -75,6 +75,14 @@ public sealed class ServerCallContext
     /// <summary>Metadata sent in the trailers, with the status.</summary>
     public Metadata ResponseTrailers => responseTrailers ??= new Metadata();
 
+    /// <summary>
+    /// A state the transport opens as a logging scope (<c>ILogger.BeginScope</c>) around what it logs about the end of
+    /// this call: a handler failure (also one that comes after the call was abandoned), a status the handler ended it
+    /// with, a deadline or a client gone. A handler sets it to name what it serves (a session, a tenant), which the
+    /// transport cannot know; the handler's own scopes have ended by the time the transport logs. Null: no scope.
+    /// </summary>
+    public object? LogScope { get; set; }
+
     /// <summary>The response headers if a handler created any, without creating them.</summary>
     internal Metadata? ResponseHeadersOrNull => responseHeaders;
 

@@ -90,9 +90,10 @@ public sealed partial class LoggingAndConfigurationTests
     {
         // Proves, on a gateway process logging at Debug with a password in its PostgreSQL connection string: a line logged
         // while charging a Reserve (the rebuild of the tenant's lost Redis state) has the request's SessionId and TenantId
-        // as fields of its scope; and neither the password nor the API key (whole or its secret) appears in anything it
-        // printed, through a Reserve, a refused key and a stop. Then a command that fails to reach storage with passwords
-        // in both connection settings does not print them either.
+        // as fields of its scope, and so does the transport's line about how an invalid Reserve ended (logged after the
+        // handler's own scope is gone); and neither the password nor the API key (whole or its secret) appears in
+        // anything it printed, through a Reserve, a refused key and a stop. Then a command that fails to reach storage
+        // with passwords in both connection settings does not print them either.
         var gateway = await SharedGateway.GetAsync();
         var tenant = await gateway.CreateTenantAsync(10_000_000, GatewayInstance.Rate("44", 10_000));
         await gateway.LoseHotStateAsync(tenant);
@@ -109,6 +110,9 @@ public sealed partial class LoggingAndConfigurationTests
             using var channel = GrpcChannel.ForAddress(serve.Address);
             var answer = await new ChargingClient(channel, key).ReserveAsync(Calls.Reserve(tenant, sessionId, 60));
             answer.ResultCode.ShouldBe(ResultCode.Success);
+            var invalidSession = Calls.NewSessionId();
+            var invalid = await Should.ThrowAsync<RpcException>(() => new ChargingClient(channel, key).ReserveAsync(Calls.Reserve(tenant, invalidSession, 60, called: "0044")));
+            invalid.StatusCode.ShouldBe(StatusCode.InvalidArgument);
             var wrongSecret = key[..^4] + (string.Equals(key[^4..], "AAAA", StringComparison.Ordinal) ? "BBBB" : "AAAA");
             var refused = await Should.ThrowAsync<RpcException>(() => new ChargingClient(channel, wrongSecret).ReserveAsync(Calls.Reserve(tenant, Calls.NewSessionId(), 60)));
             refused.StatusCode.ShouldBe(StatusCode.Unauthenticated);
@@ -118,6 +122,10 @@ public sealed partial class LoggingAndConfigurationTests
             var scope = rebuild.GetProperty("Scopes").EnumerateArray().Single(element => element.ValueKind == JsonValueKind.Object && element.TryGetProperty("SessionId", out _));
             scope.GetProperty("SessionId").GetString().ShouldBe(sessionId);
             scope.GetProperty("TenantId").GetString().ShouldBe(tenant);
+            // The transport's own line about how the refused Reserve ended carries the same fields.
+            var ended = await LineAsync(serve, "CommsCredits.Grpc.Server", "ended with InvalidArgument");
+            var endedScope = ended.GetProperty("Scopes").EnumerateArray().Single(element => element.ValueKind == JsonValueKind.Object && element.TryGetProperty("SessionId", out _));
+            (endedScope.GetProperty("SessionId").GetString(), endedScope.GetProperty("TenantId").GetString()).ShouldBe((invalidSession, tenant));
             printed = serve.Output;
         }
 

@@ -113,12 +113,12 @@ public sealed class DeadlineAndCancellationTests(GrpcServerFixture server) : ICl
     public async Task Abandoned_handler_that_fails_later_is_logged()
     {
         // Proves a handler that outlives its deadline and then throws is observed and logged at Error with its
-        // method, rather than becoming an unobserved task exception.
+        // method, in the scope the handler named its call with, rather than becoming an unobserved task exception.
         var response = await GrpcWire.SendAsync(
             server.RawClient,
             GrpcWire.Request(
                 EchoTestService.UnaryMethod,
-                GrpcWire.Frame(new EchoRequest { DelayMs = 400, ThrowMessage = "late failure" }),
+                GrpcWire.Frame(new EchoRequest { Text = "late-call", DelayMs = 400, ThrowMessage = "late failure" }),
                 headers: ("grpc-timeout", "100m")));
 
         response.GrpcStatus.ShouldBe("4");
@@ -126,6 +126,7 @@ public sealed class DeadlineAndCancellationTests(GrpcServerFixture server) : ICl
         entry.Level.ShouldBe(LogLevel.Error);
         entry.Message.ShouldContain(EchoTestService.UnaryMethod);
         entry.Exception!.Message.ShouldBe("late failure");
+        entry.Scopes[^1].ShouldBe("echo:late-call");
         server.Logs.Drain();
     }
 

@@ -40,6 +40,8 @@ public sealed class EchoTestService(EchoObservations observations)
     public async Task<EchoResponse> Unary(EchoRequest request, ServerCallContext context)
     {
         var observation = Start(request, context);
+        // The handler names its call for the transport's log lines about its end, as a service names its session.
+        context.LogScope = request.Text.Length > 0 ? "echo:" + request.Text : null;
         EchoMetadata(request, context);
         await DelayAsync(request, context, observation);
         FailIfAsked(request);

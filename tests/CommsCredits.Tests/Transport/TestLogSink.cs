@@ -1,6 +1,7 @@
 namespace CommsCredits.Tests.Transport;
 
 using System.Collections.Concurrent;
+using System.Collections.Immutable;
 using Microsoft.Extensions.Logging;
 
 /// <summary>Captures the server's logs so tests can fail on unexpected errors and check expected ones.</summary>
@@ -48,19 +49,38 @@ public sealed class TestLogSink : ILoggerProvider
     {
     }
 
+    /// <summary>One line logged; <see cref="Scopes"/> are the scopes open when it was logged, outermost first, as text.</summary>
     public sealed record LogEntry(LogLevel Level, string Category, EventId EventId, string Message, Exception? Exception)
     {
+        public IReadOnlyList<string> Scopes { get; init; } = [];
+
         public override string ToString() => $"{Level} {Category}[{EventId.Id}] {Message} {Exception}";
     }
+
+    /// <summary>The open scopes of the current async flow, innermost last, as the framework's loggers keep them.</summary>
+    private readonly AsyncLocal<ImmutableStack<string>?> scopes = new();
 
     private sealed class SinkLogger(TestLogSink sink, string category) : ILogger
     {
         public IDisposable? BeginScope<TState>(TState state)
-            where TState : notnull => null;
+            where TState : notnull
+        {
+            var outer = sink.scopes.Value;
+            sink.scopes.Value = (outer ?? ImmutableStack<string>.Empty).Push(state.ToString() ?? string.Empty);
+            return new ScopeEnd(sink, outer);
+        }
 
         public bool IsEnabled(LogLevel logLevel) => logLevel != LogLevel.None;
 
         public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
-            sink.entries.Enqueue(new LogEntry(logLevel, category, eventId, formatter(state, exception), exception));
+            sink.entries.Enqueue(new LogEntry(logLevel, category, eventId, formatter(state, exception), exception)
+            {
+                Scopes = sink.scopes.Value is { } open ? [.. open.Reverse()] : [],
+            });
+    }
+
+    private sealed class ScopeEnd(TestLogSink sink, ImmutableStack<string>? outer) : IDisposable
+    {
+        public void Dispose() => sink.scopes.Value = outer;
     }
 }

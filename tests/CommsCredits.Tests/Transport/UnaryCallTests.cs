@@ -82,10 +82,10 @@ public sealed class UnaryCallTests(GrpcServerFixture server) : IClassFixture<Grp
     public async Task Handler_exception_becomes_UNKNOWN_without_leaking_its_text_and_is_logged()
     {
         // Proves an unexpected handler exception gives UNKNOWN with a generic message, and is logged at Error
-        // with the method name.
+        // with the method name, in the scope the handler named its call with (ServerCallContext.LogScope).
         var exception = await Should.ThrowAsync<RpcException>(() => server.Channel.UnaryAsync<EchoRequest, EchoResponse>(
             EchoTestService.UnaryMethod,
-            new EchoRequest { ThrowMessage = "database password is hunter2" }));
+            new EchoRequest { Text = "call-7", ThrowMessage = "database password is hunter2" }));
 
         exception.StatusCode.ShouldBe(StatusCode.Unknown);
         exception.Status.Detail.ShouldNotContain("hunter2");
@@ -93,6 +93,7 @@ public sealed class UnaryCallTests(GrpcServerFixture server) : IClassFixture<Grp
         errors.Count.ShouldBe(1);
         errors[0].Message.ShouldContain(EchoTestService.UnaryMethod);
         errors[0].Exception.ShouldBeOfType<InvalidOperationException>().Message.ShouldContain("hunter2");
+        errors[0].Scopes[^1].ShouldBe("echo:call-7", "the innermost scope, inside the server's own (connection, request)");
     }
 
     [Fact]

@@ -53,6 +53,7 @@ internal sealed partial class ServerCall
     public CallOutcome MapFailure(Exception exception)
     {
         var logger = method.Runtime.Logger;
+        using var scope = Context.LogScope is { } state ? logger.BeginScope(state) : null;
         if (requestAborted.IsCancellationRequested || clientGone)
         {
             GrpcServerLog.ClientCancelled(logger, method.FullName);
@@ -140,8 +141,12 @@ internal sealed partial class ServerCall
     {
         handlerAbandoned = true;
         _ = handlerTask.ContinueWith(
-            static (task, state) => ((ServerMethod)state!).LogAbandonedFailure(task.Exception!),
-            method,
+            static (task, state) =>
+            {
+                var (abandonedBy, context) = ((ServerMethod, ServerCallContext))state!;
+                abandonedBy.LogAbandonedFailure(task.Exception!, context.LogScope);
+            },
+            (method, Context),
             CancellationToken.None,
             TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously,
             TaskScheduler.Default);

@@ -61,9 +61,11 @@ internal abstract class ServerMethod
         return call is null ? Task.CompletedTask : RunAsync(call);
     }
 
-    public void LogAbandonedFailure(AggregateException exception)
+    /// <summary>Logs the failure of a handler the call no longer waited for, in the scope its handler named (<see cref="ServerCallContext.LogScope"/>).</summary>
+    public void LogAbandonedFailure(AggregateException exception, object? logScope)
     {
         var failure = exception.InnerExceptions.Count == 1 ? exception.InnerExceptions[0] : exception;
+        using var scope = logScope is null ? null : Runtime.Logger.BeginScope(logScope);
         GrpcServerLog.AbandonedHandlerFailed(Runtime.Logger, FullName, failure);
     }
 
