@@ -68,13 +68,14 @@ public sealed partial class LedgerPartitions(NpgsqlDataSource dataSource, IOptio
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using (var attached = new NpgsqlCommand(
             """
-            SELECT c.relname::text, EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conrelid = c.oid AND k.conname = c.relname || '_sealed')
+            SELECT c.relname::text, EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conrelid = c.oid AND k.conname = c.relname || @seal_suffix)
             FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
             WHERE i.inhparent IN ('ledger_entries'::regclass, 'call_records'::regclass)
             """,
             connection))
-        await using (var reader = await attached.ExecuteReaderAsync(cancellationToken))
         {
+            attached.Parameters.AddWithValue("seal_suffix", SealSuffix);
+            await using var reader = await attached.ExecuteReaderAsync(cancellationToken);
             while (await reader.ReadAsync(cancellationToken))
             {
                 var month = MonthOfPartition(reader.GetString(0));
@@ -139,7 +140,7 @@ public sealed partial class LedgerPartitions(NpgsqlDataSource dataSource, IOptio
             var started = Stopwatch.GetTimestamp();
             var totals = await SumSealedAsync(connection, before, months, cancellationToken);
             var summed = Stopwatch.GetTimestamp();
-            var result = await DetachSealedAsync(connection, before, months, seals, totals, cancellationToken);
+            var result = await DetachSealedAsync(connection, before, seals, totals, cancellationToken);
             detached = true;
             LogDetached(
                 logger, result.Count, Format(before), totals.Sum(month => month.EntryCount), totals.Sum(month => month.AmountMicros),
@@ -170,32 +171,38 @@ public sealed partial class LedgerPartitions(NpgsqlDataSource dataSource, IOptio
     {
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         await ExecuteAsync(connection, "SET LOCAL lock_timeout = '10s'", cancellationToken);
-        foreach (var table in months.SelectMany(PartitionTables))
+        var tables = months.SelectMany(PartitionTables).ToList();
+        var sealedBefore = await SealsAsync(connection, tables, cancellationToken);
+        foreach (var table in tables.Where(table => !sealedBefore.ContainsKey(table)))
         {
-            if (await SealOfAsync(connection, table, cancellationToken) is null)
-            {
-                // The names are ours (digits only after a fixed prefix), never an operator's text.
-                await ExecuteAsync(connection, $"ALTER TABLE {table} ADD CONSTRAINT {SealName(table)} CHECK (false) NOT VALID", cancellationToken);
-            }
+            // The names are ours (digits only after a fixed prefix), never an operator's text.
+            await ExecuteAsync(connection, $"ALTER TABLE {table} ADD CONSTRAINT {SealName(table)} CHECK (false) NOT VALID", cancellationToken);
         }
 
-        var seals = new Dictionary<string, uint>(StringComparer.Ordinal);
-        foreach (var table in months.SelectMany(PartitionTables))
-        {
-            seals[table] = await SealOfAsync(connection, table, cancellationToken) ?? throw new InvalidOperationException($"{table} was not sealed");
-        }
-
+        var seals = await SealsAsync(connection, tables, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
         return seals;
     }
 
-    /// <summary>The oid of a partition's seal, or null when it has none.</summary>
-    private static async Task<uint?> SealOfAsync(NpgsqlConnection connection, string table, CancellationToken cancellationToken)
+    /// <summary>The oid of the seal of each of <paramref name="tables"/> that has one.</summary>
+    private static async Task<Dictionary<string, uint>> SealsAsync(NpgsqlConnection connection, List<string> tables, CancellationToken cancellationToken)
     {
-        await using var command = new NpgsqlCommand("SELECT oid FROM pg_constraint WHERE conrelid = to_regclass(@table) AND conname = @name", connection);
-        command.Parameters.AddWithValue("table", table);
-        command.Parameters.AddWithValue("name", SealName(table));
-        return await command.ExecuteScalarAsync(cancellationToken) is uint oid ? oid : null;
+        await using var command = new NpgsqlCommand(
+            """
+            SELECT c.relname::text, k.oid FROM pg_class c JOIN pg_constraint k ON k.conrelid = c.oid AND k.conname = c.relname || @seal_suffix
+            WHERE c.relname = ANY (@tables) AND c.relnamespace = current_schema()::regnamespace
+            """,
+            connection);
+        command.Parameters.AddWithValue("seal_suffix", SealSuffix);
+        command.Parameters.AddWithValue("tables", tables);
+        var seals = new Dictionary<string, uint>(StringComparer.Ordinal);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            seals[reader.GetString(0)] = reader.GetFieldValue<uint>(1);
+        }
+
+        return seals;
     }
 
     /// <summary>
@@ -292,23 +299,21 @@ public sealed partial class LedgerPartitions(NpgsqlDataSource dataSource, IOptio
     /// months attached before the boundary, or their seals, are not the ones summed.
     /// </summary>
     private static async Task<List<PartitionMonth>> DetachSealedAsync(
-        NpgsqlConnection connection, DateOnly before, List<DateOnly> months, Dictionary<string, uint> seals, List<MonthTotals> totals, CancellationToken cancellationToken)
+        NpgsqlConnection connection, DateOnly before, Dictionary<string, uint> seals, List<MonthTotals> totals, CancellationToken cancellationToken)
     {
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         await ExecuteAsync(connection, "SET LOCAL lock_timeout = '10s'; LOCK TABLE ledger_entries, call_records IN ACCESS EXCLUSIVE MODE", cancellationToken);
         var attached = (await AttachedMonthsAsync(connection, cancellationToken)).Where(month => month < before).ToList();
-        if (!attached.SequenceEqual(months))
+        if (!attached.SequenceEqual(totals.Select(month => month.Month)))
         {
             throw new PartitionRefusedException(
                 $"the months attached before {Format(before)} changed while they were summed (now {string.Join(", ", attached.Select(Format))}); nothing was detached: run it again");
         }
 
-        foreach (var (table, oid) in seals)
+        var sealsNow = await SealsAsync(connection, [.. seals.Keys], cancellationToken);
+        if (seals.FirstOrDefault(seal => sealsNow.GetValueOrDefault(seal.Key) != seal.Value).Key is { } unsealed)
         {
-            if (await SealOfAsync(connection, table, cancellationToken) != oid)
-            {
-                throw new PartitionRefusedException($"the seal of {table} was removed while its month was summed; nothing was detached: run it again");
-            }
+            throw new PartitionRefusedException($"the seal of {unsealed} was removed while its month was summed; nothing was detached: run it again");
         }
 
         await ExecuteAsync(connection, ApplyCheckpointGainSql, cancellationToken);
@@ -528,8 +533,10 @@ public sealed partial class LedgerPartitions(NpgsqlDataSource dataSource, IOptio
     /// <summary>The two partitions of a month.</summary>
     private static string[] PartitionTables(DateOnly month) => [LedgerPrefix + Suffix(month), CallPrefix + Suffix(month)];
 
-    /// <summary>The name of a partition's seal (at most 14 + 6 + 7 characters, within PostgreSQL's 63).</summary>
-    private static string SealName(string table) => table + "_sealed";
+    /// <summary>What a partition's name is followed by in its seal's (at most 14 + 6 + 7 characters, within PostgreSQL's 63).</summary>
+    private const string SealSuffix = "_sealed";
+
+    private static string SealName(string table) => table + SealSuffix;
 
     private static async Task ExecuteAsync(NpgsqlConnection connection, string sql, CancellationToken cancellationToken)
     {

@@ -57,8 +57,8 @@ public sealed partial class HotStateGauges(
     /// <summary>Currencies whose held gauge has been set: one that no tenant has any more is set to 0, not left as it was.</summary>
     private readonly HashSet<string> currenciesShown = new(StringComparer.Ordinal);
 
-    /// <summary>One round over up to Operations:MaxTenantsPerGaugeRefresh tenants.</summary>
-    public async Task RefreshAsync(CancellationToken cancellationToken)
+    /// <summary>One round over up to Operations:MaxTenantsPerGaugeRefresh tenants; rounds run one after another.</summary>
+    private async Task RefreshAsync(CancellationToken cancellationToken)
     {
         long sessions = 0;
         var heldMicros = new Dictionary<string, long>(StringComparer.Ordinal);
@@ -74,13 +74,10 @@ public sealed partial class HotStateGauges(
         }
 
         metrics.SessionsActive.Set(sessions);
-        lock (currenciesShown)
+        currenciesShown.UnionWith(heldMicros.Keys);
+        foreach (var currency in currenciesShown)
         {
-            currenciesShown.UnionWith(heldMicros.Keys);
-            foreach (var currency in currenciesShown)
-            {
-                metrics.HeldMicros.WithLabels(currency).Set(heldMicros.GetValueOrDefault(currency));
-            }
+            metrics.HeldMicros.WithLabels(currency).Set(heldMicros.GetValueOrDefault(currency));
         }
     }
 

@@ -160,9 +160,7 @@ public sealed class PartitionTests
             var kept = new Settlement("sealed", 2, 3, March, Debit(-20_000), null, null);
             await store.WriteBatchAsync([funding, debit, kept], CancellationToken.None);
             var partitions = Partitions(dataSource, new DateTimeOffset(2026, 4, 15, 0, 0, 0, TimeSpan.Zero));
-            await using var holder = await dataSource.OpenConnectionAsync();
-            await using var hold = await holder.BeginTransactionAsync();
-            await holder.ExecuteAsync("LOCK TABLE session_steps IN ACCESS EXCLUSIVE MODE", transaction: hold);
+            await using var hold = await HoldSessionStepsAsync(dataSource);
 
             var detach = partitions.DetachBeforeAsync(new DateOnly(2026, 2, 1), CancellationToken.None);
             await WaitUntilSealedAsync(partitions, new DateOnly(2026, 1, 1), sealedNow: true);
@@ -175,7 +173,7 @@ public sealed class PartitionTests
             refused.ConstraintName.ShouldBe("ledger_entries_p202601_sealed");
             detach.IsCompleted.ShouldBeFalse("the detach waits for session_steps, which the test holds");
 
-            await hold.RollbackAsync();
+            await hold.ReleaseAsync();
             var detached = await detach.WaitAsync(TimeSpan.FromSeconds(30));
             detached.Select(month => (month.Month, month.EntryCount, month.AmountMicros, month.Sealed))
                 .ShouldBe([(new DateOnly(2026, 1, 1), (long?)2, (long?)990_000, false)]);
@@ -198,16 +196,14 @@ public sealed class PartitionTests
         {
             await store.WriteBatchAsync([new Settlement("unsealed", 2, 1, January, Funding(1_000_000, "key-unsealed"), null, null)], CancellationToken.None);
             var partitions = Partitions(dataSource, new DateTimeOffset(2026, 4, 15, 0, 0, 0, TimeSpan.Zero));
-            await using var holder = await dataSource.OpenConnectionAsync();
-            await using var hold = await holder.BeginTransactionAsync();
-            await holder.ExecuteAsync("LOCK TABLE session_steps IN ACCESS EXCLUSIVE MODE", transaction: hold);
+            await using var hold = await HoldSessionStepsAsync(dataSource);
             using var stop = new CancellationTokenSource();
 
             var detach = partitions.DetachBeforeAsync(new DateOnly(2026, 2, 1), stop.Token);
             await WaitUntilSealedAsync(partitions, new DateOnly(2026, 1, 1), sealedNow: true);
             await stop.CancelAsync();
             (await Should.ThrowAsync<Exception>(() => detach)).ShouldBeAssignableTo<OperationCanceledException>();
-            await hold.RollbackAsync();
+            await hold.ReleaseAsync();
 
             var january = (await partitions.ListAsync(CancellationToken.None)).Single(month => month.Month == new DateOnly(2026, 1, 1));
             (january.Detached, january.Sealed).ShouldBe((false, false));
@@ -319,6 +315,29 @@ public sealed class PartitionTests
     {
         var answer = await gateway.Charging.CheckBalanceAsync(new CheckBalanceRequest { TenantId = tenantId });
         return (answer.Balance.Balance_.AmountMicros, answer.Balance.Held.AmountMicros);
+    }
+
+    /// <summary>
+    /// Locks session_steps, which a detach's sums read and a plain debit does not touch, until released: a detach waits
+    /// there, between its seal and its detach.
+    /// </summary>
+    private static async Task<SessionStepsLock> HoldSessionStepsAsync(NpgsqlDataSource dataSource)
+    {
+        var connection = await dataSource.OpenConnectionAsync();
+        var transaction = await connection.BeginTransactionAsync();
+        await connection.ExecuteAsync("LOCK TABLE session_steps IN ACCESS EXCLUSIVE MODE", transaction: transaction);
+        return new SessionStepsLock(connection, transaction);
+    }
+
+    private sealed class SessionStepsLock(NpgsqlConnection connection, NpgsqlTransaction transaction) : IAsyncDisposable
+    {
+        public Task ReleaseAsync() => transaction.RollbackAsync();
+
+        public async ValueTask DisposeAsync()
+        {
+            await transaction.DisposeAsync();
+            await connection.DisposeAsync();
+        }
     }
 
     private static async Task WaitUntilSealedAsync(LedgerPartitions partitions, DateOnly month, bool sealedNow)
