@@ -14,7 +14,7 @@ using static CommsCredits.Gateway.Charging.AnswerBuilder;
 
 /// <summary>
 /// AdviseRecharge: from the tenant's debits over the last history_days (hour by hour, on the gateway's clock), the
-/// trigger (the nearest-rank percentile of the spend of every lead_time_hours-long window) and the recharge (the
+/// trigger (the nearest-rank percentile of the spend of the lead_time_hours-long windows that hold any) and the recharge (the
 /// median daily spend times cover_days, at least Funding:MinimumOneOffMicros, at most Accounts:MaxFundingMicros).
 /// Both are rounded up to a whole unit of the currency. Integer arithmetic throughout. Changes nothing.
 /// </summary>
@@ -97,13 +97,7 @@ public sealed class RechargeAdvisor(
             window = hours;
         }
 
-        var windows = new long[hours - window + 1];
-        for (var start = 0; start < windows.Length; start++)
-        {
-            windows[start] = prefix[start + window] - prefix[start];
-        }
-
-        var leadTimeMicros = NearestRank(windows, percentile);
+        var leadTimeMicros = LeadTimeSpend(prefix, window, percentile, notes);
         var typicalMicros = NearestRank(daily, 50);
         var peakMicros = days == 0 ? 0 : daily.Max();
         var trigger = RoundUpToUnit(leadTimeMicros, maxMicros);
@@ -136,6 +130,36 @@ public sealed class RechargeAdvisor(
         }
 
         return new AdviceFigures(trigger, rounded, prefix[hours], daysWithSpend, typicalMicros, peakMicros, leadTimeMicros, notes);
+    }
+
+    /// <summary>
+    /// The percentile of the spend of the lead-time windows that hold any spend. Windows without spend are left out:
+    /// the trigger is what the balance must still hold when a recharge starts, and that matters only while the tenant
+    /// spends. Counted over every window, a tenant who calls on a few days of the history would be advised a trigger of
+    /// 0 (at the 95th percentile, on fewer than 2 days in 30), which recharges only once calls are already refused.
+    /// </summary>
+    private static long LeadTimeSpend(long[] prefix, int window, int percentile, List<string> notes)
+    {
+        var windows = prefix.Length - window;
+        var spending = new List<long>(windows);
+        var all = new long[windows];
+        for (var start = 0; start < windows; start++)
+        {
+            all[start] = prefix[start + window] - prefix[start];
+            if (all[start] > 0)
+            {
+                spending.Add(all[start]);
+            }
+        }
+
+        var leadTimeMicros = NearestRank([.. spending], percentile);
+        var overAllMicros = NearestRank(all, percentile);
+        if (leadTimeMicros != overAllMicros)
+        {
+            notes.Add(string.Create(CultureInfo.InvariantCulture, $"The lead-time spend is the percentile of the {spending.Count} of {windows} windows that hold any spend; over every window it would be {overAllMicros} micro-units."));
+        }
+
+        return leadTimeMicros;
     }
 
     /// <summary>The nearest-rank percentile: the value of rank ceil(p/100 · n) in ascending order; 0 of nothing.</summary>

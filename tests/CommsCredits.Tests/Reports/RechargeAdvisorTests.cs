@@ -81,6 +81,25 @@ public sealed class RechargeAdvisorTests
         RechargeAdvisor.NearestRank([], 95).ShouldBe(0);
     }
 
+    [Fact]
+    public void A_tenant_who_calls_on_few_days_is_advised_a_trigger_that_covers_a_day_of_its_calls()
+    {
+        // Proves the trigger counts only the lead-time windows that hold spend: a tenant who called for two hours (3 EUR
+        // each) in 30 days has 25 such windows of the 697 of 24 h (23 hold both hours, 2 one), so over every window the
+        // 95th percentile is 0, a trigger that recharges only once calls are refused. Over the 25 it is 6 EUR, with a note.
+        // A tenant who spends every hour has no window without spend, and no note.
+        var hourly = new long[30 * 24];
+        (hourly[300], hourly[301]) = (3 * Euro, 3 * Euro);
+        var sporadic = RechargeAdvisor.Compute(hourly, leadTimeHours: 24, coverDays: 30, percentile: 95, minimumMicros: 50 * Euro, maxMicros: 10_000 * Euro);
+        (sporadic.LeadTimeMicros, sporadic.TriggerMicros, sporadic.TotalMicros, sporadic.DaysWithSpend).ShouldBe((6 * Euro, 6 * Euro, 6 * Euro, 1));
+        sporadic.Notes.ShouldContain(note => note.Contains("25 of 697 windows", StringComparison.Ordinal) && note.Contains("it would be 0 micro-units", StringComparison.Ordinal));
+
+        Array.Fill(hourly, Euro / 10);
+        var steady = RechargeAdvisor.Compute(hourly, leadTimeHours: 24, coverDays: 30, percentile: 95, minimumMicros: 50 * Euro, maxMicros: 10_000 * Euro);
+        (steady.LeadTimeMicros, steady.TriggerMicros).ShouldBe((24 * Euro / 10, 3 * Euro));
+        steady.Notes.ShouldNotContain(note => note.Contains("windows that hold any spend", StringComparison.Ordinal));
+    }
+
     private static DebitRequest Debit(string tenant, uint seconds) => new()
     {
         SessionId = NewSessionId(), TenantId = tenant, UserId = "alice@example.com", CallType = CallType.OutboundPstn, CallingNumber = Caller, CalledNumber = UkFixed,
