@@ -8,7 +8,8 @@ using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 
 /// <summary>
-/// <see cref="IHotStore"/> on StackExchange.Redis 1.2.6 (the version that restores here; see STACK.md). Scripts run by
+/// <see cref="IHotStore"/> on StackExchange.Redis 1.2.6 (the only version that restored here until 2026-12; 2.8 and 3.4,
+/// measured against it, were not faster: docs/scaling.md). Scripts run by
 /// EVALSHA, falling back to EVAL when the server has forgotten them (a restart empties its script cache). Every call
 /// is bounded by Storage:RedisTimeoutMs; a timeout or connection failure becomes <see cref="StorageUnavailableException"/>.
 /// After a connection failure, no command runs before the incarnation check (RedisHotStore.Incarnation.cs).

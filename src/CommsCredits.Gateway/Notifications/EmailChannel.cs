@@ -60,7 +60,7 @@ public sealed class EmailChannel(IOptions<NotificationsOptions> options)
         return "<" + Convert.ToHexStringLower(hash.AsSpan(0, 16)) + "@commscredits.invalid>";
     }
 
-    // The issue asks for the framework's SMTP client (MailKit cannot be restored here either). Its documentation
+    // The issue asks for the framework's SMTP client (MailKit could not be restored here either when this was written). Its documentation
     // advises against it for new code, but it carries no [Obsolete] attribute in .NET 10: nothing to suppress.
     private SmtpClient Client()
     {
