@@ -50,7 +50,8 @@ public static class GatewayCommands
           partitions list | partitions detach --before YYYY-MM
                        list the monthly partitions of ledger_entries and call_records; detach every month before
                        YYYY-MM (at most the month before the current one) into tables kept for archiving, carrying
-                       their balances into ledger_checkpoints (docs/scaling.md). Exit 0 done, 2 usage error or refused
+                       their balances into ledger_checkpoints (docs/scaling.md); refused while Redis holds a pending
+                       settlement dated in those months. Exit 0 done, 2 usage error or refused
         settings: Storage:Redis, Storage:Postgres, Server:Endpoint, Charging:*, Settlement:*, Ledger:*, Catalog:*, Accounts:*,
                   Funding:*, Recharge:*, Directory:*, Credentials:*, Supervision:*, Reconciliation:*, Notifications:*, Grpc:*,
                   Health:*, Operations:*, Logging:* (Logging:Console:FormatterName json or simple); from appsettings.json next to the dll, then

@@ -3,6 +3,7 @@ namespace CommsCredits.Gateway.Hosting;
 using System.Globalization;
 using System.Text;
 using CommsCredits.Gateway.Ledger;
+using CommsCredits.Gateway.Storage;
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 
@@ -66,6 +67,10 @@ public static class PartitionsCommand
         catch (PartitionRefusedException exception)
         {
             return await FailAsync(errors, "partitions: refused, nothing was detached: " + exception.Message);
+        }
+        catch (StorageUnavailableException exception)
+        {
+            return await FailAsync(errors, "partitions: Redis failed (a detach checks its pending settlements before it seals anything: nothing was detached): " + exception.Message);
         }
         catch (Exception exception) when (exception is NpgsqlException or TimeoutException)
         {

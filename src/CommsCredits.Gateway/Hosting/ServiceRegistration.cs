@@ -50,6 +50,7 @@ public static class ServiceRegistration
         services.AddSingleton<IHotStore, RedisHotStore>();
         services.AddSingleton<SchemaMigrator>();
         services.AddSingleton<LedgerBatchStore>();
+        services.AddSingleton<PendingSettlements>();
         services.AddSingleton<LedgerPartitions>();
         services.AddHostedService<LedgerPartitionMaintenance>();
         services.AddSingleton<SessionJournal>();

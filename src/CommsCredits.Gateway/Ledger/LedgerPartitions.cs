@@ -12,7 +12,12 @@ using Npgsql;
 /// into ledger_checkpoints in the same transaction, so that no balance, lot or reconciliation changes
 /// (docs/scaling.md, "Partitioned tables").
 /// </summary>
-public sealed partial class LedgerPartitions(NpgsqlDataSource dataSource, IOptions<LedgerOptions> options, TimeProvider timeProvider, ILogger<LedgerPartitions> logger)
+public sealed partial class LedgerPartitions(
+    NpgsqlDataSource dataSource,
+    PendingSettlements pending,
+    IOptions<LedgerOptions> options,
+    TimeProvider timeProvider,
+    ILogger<LedgerPartitions> logger)
 {
     /// <summary>Most months one detach takes: it seals and sums them all before it detaches any.</summary>
     public const int MaxMonthsPerDetach = 24;
@@ -23,6 +28,15 @@ public sealed partial class LedgerPartitions(NpgsqlDataSource dataSource, IOptio
     /// closed by supervision) never finds its month detached.
     /// </summary>
     public const int AttachedMonthsMinimum = 1;
+
+    /// <summary>
+    /// Most settlements pending in Redis that a detach reads to check none is dated in its months; with more pending
+    /// (the ledger far behind Redis), it refuses until the sweeper has written them.
+    /// </summary>
+    public const int MaxPendingChecked = 100_000;
+
+    /// <summary>How many of the pending settlements that stop a detach its refusal names.</summary>
+    private const int PendingNamed = 5;
 
     private const string LedgerPrefix = "ledger_entries_p";
     private const string CallPrefix = "call_records_p";
@@ -133,6 +147,7 @@ public sealed partial class LedgerPartitions(NpgsqlDataSource dataSource, IOptio
                 $"{months.Count} months are attached before {Format(before)}; one detach takes at most {MaxMonthsPerDetach}: use an earlier --before first (from {Format(months[MaxMonthsPerDetach])})");
         }
 
+        await RefusePendingBeforeAsync(before, cancellationToken);
         var seals = await SealAsync(connection, months, cancellationToken);
         var detached = false;
         try
@@ -155,6 +170,39 @@ public sealed partial class LedgerPartitions(NpgsqlDataSource dataSource, IOptio
             }
 
             await DropSumsAsync(connection);
+        }
+    }
+
+    /// <summary>
+    /// Refuses a detach while Redis holds a settlement dated before <paramref name="before"/> that the ledger may not
+    /// have: once its month is sealed it could never be written (a lost charge), and once detached the checkpoint would
+    /// not hold it. Such a settlement is rare (the sweeper writes what a gateway left within seconds), so it is reported,
+    /// not waited for. A record that cannot be read, or more pending than the check reads, refuses too: either may hide one.
+    /// Settlements made from now on are dated now, after every month a detach may take.
+    /// </summary>
+    private async Task RefusePendingBeforeAsync(DateOnly before, CancellationToken cancellationToken)
+    {
+        var read = await pending.ReadAsync(MaxPendingChecked, cancellationToken);
+        if (read.Unreadable.Count > 0)
+        {
+            throw new PartitionRefusedException(
+                $"{read.Unreadable.Count} pending settlements in Redis cannot be read (first in {read.Unreadable[0].Key}: {read.Unreadable[0].Error.Message}); one may be dated in the months to detach");
+        }
+
+        if (!read.Complete)
+        {
+            throw new PartitionRefusedException(
+                $"more than {MaxPendingChecked} settlements are pending in Redis, more than a detach checks; detach once the pending sweeper has written them");
+        }
+
+        var boundary = new DateTimeOffset(before.ToDateTime(TimeOnly.MinValue), TimeSpan.Zero);
+        var early = read.Settlements.Where(settlement => settlement.OccurredAt < boundary).OrderBy(settlement => settlement.OccurredAt).ToList();
+        if (early.Count > 0)
+        {
+            var named = string.Join(", ", early.Take(PendingNamed).Select(settlement => string.Create(
+                CultureInfo.InvariantCulture, $"tenant {settlement.TenantId} operation {settlement.OperationNumber} of {settlement.OccurredAt.UtcDateTime:yyyy-MM-ddTHH:mm:ss.fffZ}")));
+            throw new PartitionRefusedException(
+                $"{early.Count} settlements dated before {Format(before)} are pending in Redis and not known to be in the ledger ({named}); a sealed month could never take them. The pending sweeper writes them (Settlement:SweepIntervalSeconds): detach once they are written");
         }
     }
 

@@ -14,6 +14,7 @@ using Microsoft.Extensions.Options;
 /// </summary>
 public sealed partial class PendingSettlementSweeper(
     IHotStore hotStore,
+    PendingSettlements pending,
     SettlementWriter writer,
     IOptions<SettlementOptions> options,
     TimeProvider timeProvider,
@@ -45,43 +46,23 @@ public sealed partial class PendingSettlementSweeper(
         }
     }
 
-    /// <summary>Writes the pending settlements older than Settlement:SweepMinimumAgeSeconds; returns how many.</summary>
+    /// <summary>
+    /// Writes the pending settlements older than Settlement:SweepMinimumAgeSeconds; returns how many. One sweep reads at
+    /// most Settlement:MaxSweepSettlements of them, young ones included (those are being written by their own request).
+    /// </summary>
     public async Task<int> SweepOnceAsync(CancellationToken cancellationToken)
     {
         var cutoff = timeProvider.GetUtcNow().AddSeconds(-settings.SweepMinimumAgeSeconds);
-        var keys = await hotStore.ScanKeysAsync(HotStateKeys.PendingPattern, settings.MaxSweepSettlements, cancellationToken);
-        var settlements = new List<Settlement>();
-        var writes = new List<Task<SettlementOutcome>>();
-        foreach (var key in keys)
+        var pendingNow = await pending.ReadAsync(settings.MaxSweepSettlements, cancellationToken);
+        // A record that cannot be read is a bug (a script and the codec disagree). It must not stop the sweep of every
+        // other tenant's settlements: it is reported and left in Redis, untouched, for someone to look at.
+        foreach (var unreadable in pendingNow.Unreadable)
         {
-            if (writes.Count >= settings.MaxSweepSettlements)
-            {
-                break;
-            }
-
-            var tenantId = HotStateKeys.TenantOfPendingKey(key);
-            if (tenantId is null)
-            {
-                continue;
-            }
-
-            var entries = await hotStore.ReadHashValuesAsync(key, settings.MaxSweepSettlements - writes.Count, cancellationToken);
-            foreach (var encoded in entries)
-            {
-                if (!TryDecode(tenantId, key, encoded, out var settlement))
-                {
-                    continue;
-                }
-
-                if (settlement.OccurredAt <= cutoff && writes.Count < settings.MaxSweepSettlements)
-                {
-                    settlements.Add(settlement);
-                    writes.Add(writer.WriteAsync(settlement, cancellationToken));
-                }
-            }
+            LogUnreadable(logger, unreadable.Error, unreadable.Key);
         }
 
-        var outcomes = await Task.WhenAll(writes);
+        var settlements = pendingNow.Settlements.Where(settlement => settlement.OccurredAt <= cutoff).ToList();
+        var outcomes = await Task.WhenAll(settlements.Select(settlement => writer.WriteAsync(settlement, cancellationToken)));
         for (var index = 0; index < outcomes.Length; index++)
         {
             if (outcomes[index] == SettlementOutcome.StaleEpoch)
@@ -90,26 +71,7 @@ public sealed partial class PendingSettlementSweeper(
             }
         }
 
-        return writes.Count;
-    }
-
-    /// <summary>
-    /// A record that cannot be read is a bug (a script and the codec disagree). It must not stop the sweep of every
-    /// other tenant's settlements: it is reported and left in Redis, untouched, for someone to look at.
-    /// </summary>
-    private bool TryDecode(string tenantId, string key, string encoded, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out Settlement? settlement)
-    {
-        try
-        {
-            settlement = SettlementCodec.Decode(tenantId, encoded);
-            return true;
-        }
-        catch (FormatException exception)
-        {
-            LogUnreadable(logger, exception, key);
-            settlement = null;
-            return false;
-        }
+        return settlements.Count;
     }
 
     /// <summary>

@@ -49,7 +49,7 @@ public sealed class SettlementOptions
     [Range(1, 3_600)]
     public int SweepMinimumAgeSeconds { get; set; } = 30;
 
-    /// <summary>Most pending settlements one sweep hands to the writers.</summary>
+    /// <summary>Most pending settlements one sweep reads from Redis, young ones included; the old ones among them go to the writers.</summary>
     [Range(1, 1_000_000)]
     public int MaxSweepSettlements { get; set; } = 5_000;
 }

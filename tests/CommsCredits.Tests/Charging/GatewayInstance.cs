@@ -99,16 +99,25 @@ public sealed class GatewayInstance : IAsyncDisposable
     {
         var servers = await TestServers.SharedAsync();
         var postgres = await servers.CreateDatabaseAsync("gateway");
-        // Gateways with different ledgers must not share a Redis database: each would treat the other's pending
-        // settlements as its own. Database 0 is left to other tests; our test servers have 64 databases (a server named by
-        // COMMSCREDITS_TEST_REDIS has its own number, 16 by default).
-        var redisDatabase = redisConfiguration is null ? Interlocked.Increment(ref nextRedisDatabase) : 0;
-        if (redisConfiguration is null && redisDatabase >= await DatabaseCountAsync(servers.RedisConfiguration))
+        var redisDatabase = redisConfiguration is null ? await ReserveRedisDatabaseAsync() : 0;
+        return await StartOnAsync(postgres, redisConfiguration ?? servers.RedisConfiguration, redisDatabase, settings);
+    }
+
+    /// <summary>
+    /// A database of the shared Redis that no other test uses. Gateways with different ledgers must not share one: each
+    /// would treat the other's pending settlements as its own. Database 0 is left to other tests; our test servers have 64
+    /// databases (a server named by COMMSCREDITS_TEST_REDIS has its own number, 16 by default).
+    /// </summary>
+    public static async Task<int> ReserveRedisDatabaseAsync()
+    {
+        var servers = await TestServers.SharedAsync();
+        var redisDatabase = Interlocked.Increment(ref nextRedisDatabase);
+        if (redisDatabase >= await DatabaseCountAsync(servers.RedisConfiguration))
         {
-            throw new InvalidOperationException($"more gateways on the shared Redis than it has databases ({redisDatabase}); give the test a Redis of its own");
+            throw new InvalidOperationException($"more tests on the shared Redis than it has databases ({redisDatabase}); give the test a Redis of its own");
         }
 
-        return await StartOnAsync(postgres, redisConfiguration ?? servers.RedisConfiguration, redisDatabase, settings);
+        return redisDatabase;
     }
 
     /// <summary>How many logical databases the shared Redis has, asked once.</summary>

@@ -1,9 +1,11 @@
 namespace CommsCredits.Tests.Ledger;
 
 using CommsCredits.Contracts.V1;
+using CommsCredits.Gateway.Balances;
 using CommsCredits.Gateway.Hosting;
 using CommsCredits.Gateway.Ledger;
 using CommsCredits.Gateway.Reconciliation;
+using CommsCredits.Gateway.Storage;
 using CommsCredits.Grpc.Protocol;
 using CommsCredits.Tests.Charging;
 using CommsCredits.Tests.Infrastructure;
@@ -121,7 +123,7 @@ public sealed class PartitionTests
             var debit = new Settlement("late", 2, 2, January.AddDays(1), Debit(-10_000), null, null);
             var kept = new Settlement("late", 2, 3, March, Debit(-20_000), null, null);
             await store.WriteBatchAsync([funding, debit, kept], CancellationToken.None);
-            var partitions = Partitions(dataSource, new DateTimeOffset(2026, 4, 15, 0, 0, 0, TimeSpan.Zero));
+            var partitions = await PartitionsAsync(dataSource, new DateTimeOffset(2026, 4, 15, 0, 0, 0, TimeSpan.Zero));
 
             var detached = await partitions.DetachBeforeAsync(new DateOnly(2026, 2, 1), CancellationToken.None);
 
@@ -159,7 +161,7 @@ public sealed class PartitionTests
             var debit = new Settlement("sealed", 2, 2, January.AddDays(1), Debit(-10_000), null, null);
             var kept = new Settlement("sealed", 2, 3, March, Debit(-20_000), null, null);
             await store.WriteBatchAsync([funding, debit, kept], CancellationToken.None);
-            var partitions = Partitions(dataSource, new DateTimeOffset(2026, 4, 15, 0, 0, 0, TimeSpan.Zero));
+            var partitions = await PartitionsAsync(dataSource, new DateTimeOffset(2026, 4, 15, 0, 0, 0, TimeSpan.Zero));
             await using var hold = await HoldSessionStepsAsync(dataSource);
 
             var detach = partitions.DetachBeforeAsync(new DateOnly(2026, 2, 1), CancellationToken.None);
@@ -187,6 +189,48 @@ public sealed class PartitionTests
     }
 
     [Fact]
+    public async Task A_detach_is_refused_while_Redis_holds_a_settlement_of_its_months_that_the_ledger_lacks()
+    {
+        // Proves the lost-charge guard of a detach: a January debit applied in Redis but not in the ledger (pending, as a
+        // gateway that died before its commit leaves it) stops a detach of January before anything is sealed, and the
+        // refusal names it; a pending debit of March, after the boundary, does not count. Once the January debit is
+        // written and out of the pending hash (as the writer leaves it), the detach goes on and its checkpoint holds the
+        // debit. Before the guard, January was detached without it, and the debit could never be written afterwards.
+        var (dataSource, store) = await NewLedgerAsync("pending", epoch: 2);
+        await using (dataSource)
+        {
+            await store.WriteBatchAsync([new Settlement("pending", 2, 1, January, Funding(1_000_000, "key-pending"), null, null)], CancellationToken.None);
+            var (_, redisConfiguration) = await HotStore.Value;
+            using var redis = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(redisConfiguration);
+            var pendingKey = HotStateKeys.Pending("pending");
+            var januaryDebit = EncodeDebit(epoch: 2, operation: 2, January.AddDays(1), amountMicros: -10_000);
+            await redis.GetDatabase().HashSetAsync(pendingKey, [new("2", januaryDebit), new("3", EncodeDebit(epoch: 2, operation: 3, March, amountMicros: -20_000))]);
+            try
+            {
+                var partitions = await PartitionsAsync(dataSource, new DateTimeOffset(2026, 4, 15, 0, 0, 0, TimeSpan.Zero));
+
+                var refused = await Should.ThrowAsync<PartitionRefusedException>(() => partitions.DetachBeforeAsync(new DateOnly(2026, 2, 1), CancellationToken.None));
+                refused.Message.ShouldContain("1 settlements dated before 2026-02 are pending in Redis");
+                refused.Message.ShouldContain("tenant pending operation 2 of 2026-01-21T12:00:00.000Z");
+                var january = (await partitions.ListAsync(CancellationToken.None)).Single(month => month.Month == new DateOnly(2026, 1, 1));
+                (january.Sealed, january.Detached).ShouldBe((false, false), "nothing is sealed before the pending settlements are checked");
+
+                (await store.WriteBatchAsync([SettlementCodec.Decode("pending", januaryDebit)], CancellationToken.None)).ShouldBe([SettlementOutcome.Committed]);
+                await redis.GetDatabase().HashDeleteAsync(pendingKey, "2");
+                var detached = await partitions.DetachBeforeAsync(new DateOnly(2026, 2, 1), CancellationToken.None);
+
+                detached.Select(month => (month.Month, month.EntryCount, month.AmountMicros)).ShouldBe([(new DateOnly(2026, 1, 1), (long?)2, (long?)990_000)]);
+                await using var connection = await dataSource.OpenConnectionAsync();
+                (await connection.ExecuteScalarAsync<long>("SELECT balance_micros FROM ledger_checkpoints WHERE tenant_id = 'pending'")).ShouldBe(990_000);
+            }
+            finally
+            {
+                await redis.GetDatabase().KeyDeleteAsync(pendingKey);
+            }
+        }
+    }
+
+    [Fact]
     public async Task A_detach_stopped_after_sealing_takes_its_seals_off_and_the_month_is_written_again()
     {
         // Proves that a detach that does not finish leaves the ledger as it was: cancelled while it sums, it removes January's
@@ -195,7 +239,7 @@ public sealed class PartitionTests
         await using (dataSource)
         {
             await store.WriteBatchAsync([new Settlement("unsealed", 2, 1, January, Funding(1_000_000, "key-unsealed"), null, null)], CancellationToken.None);
-            var partitions = Partitions(dataSource, new DateTimeOffset(2026, 4, 15, 0, 0, 0, TimeSpan.Zero));
+            var partitions = await PartitionsAsync(dataSource, new DateTimeOffset(2026, 4, 15, 0, 0, 0, TimeSpan.Zero));
             await using var hold = await HoldSessionStepsAsync(dataSource);
             using var stop = new CancellationTokenSource();
 
@@ -223,7 +267,7 @@ public sealed class PartitionTests
         var (dataSource, _) = await NewLedgerAsync("refused", epoch: 1);
         await using (dataSource)
         {
-            var partitions = Partitions(dataSource, new DateTimeOffset(2026, 4, 15, 0, 0, 0, TimeSpan.Zero));
+            var partitions = await PartitionsAsync(dataSource, new DateTimeOffset(2026, 4, 15, 0, 0, 0, TimeSpan.Zero));
             var refused = await Should.ThrowAsync<PartitionRefusedException>(() => partitions.DetachBeforeAsync(new DateOnly(2026, 4, 1), CancellationToken.None));
             refused.Message.ShouldContain("--before may be 2026-03 at the latest");
             await Should.ThrowAsync<PartitionRefusedException>(() => partitions.DetachBeforeAsync(new DateOnly(2026, 5, 1), CancellationToken.None));
@@ -350,8 +394,20 @@ public sealed class PartitionTests
         }
     }
 
-    private static LedgerPartitions Partitions(NpgsqlDataSource dataSource, DateTimeOffset now) =>
-        new(dataSource, Options.Create(new LedgerOptions()), new FixedClock(now), NullLogger<LedgerPartitions>.Instance);
+    /// <summary>
+    /// The Redis whose pending settlements the detaches of these tests check: a database of the shared test Redis that
+    /// no other test writes, shared by the tests of this class (each has tenants of its own) for the test process's life,
+    /// like the servers themselves.
+    /// </summary>
+    private static readonly Lazy<Task<(RedisHotStore Store, string Configuration)>> HotStore = new(async () =>
+    {
+        var servers = await TestServers.SharedAsync();
+        var redis = servers.RedisConfiguration + ",defaultDatabase=" + await GatewayInstance.ReserveRedisDatabaseAsync();
+        return (new RedisHotStore(Options.Create(new StorageOptions { Redis = redis }), NullLogger<RedisHotStore>.Instance), redis);
+    });
+
+    private static async Task<LedgerPartitions> PartitionsAsync(NpgsqlDataSource dataSource, DateTimeOffset now) =>
+        new(dataSource, new PendingSettlements((await HotStore.Value).Store), Options.Create(new LedgerOptions()), new FixedClock(now), NullLogger<LedgerPartitions>.Instance);
 
     private static async Task<(NpgsqlDataSource DataSource, LedgerBatchStore Store)> NewLedgerAsync(string tenantId, long epoch)
     {
