@@ -231,6 +231,40 @@ public sealed class PartitionTests
     }
 
     [Fact]
+    public async Task A_detach_whose_seal_is_removed_while_it_sums_is_refused_and_detaches_nothing()
+    {
+        // Proves the last step's check of the seals: if a seal is taken off while the months are summed (by an operator,
+        // or by another detach of the same months that failed and unsealed them), a January settlement could have been
+        // written after the sums, so the detach refuses, naming the seal, and leaves January attached, unsealed and
+        // writable, with no checkpoint. The test holds the sums up at session_steps and drops January's seal meanwhile.
+        var (dataSource, store) = await NewLedgerAsync("reopened", epoch: 2);
+        await using (dataSource)
+        {
+            await store.WriteBatchAsync([new Settlement("reopened", 2, 1, January, Funding(1_000_000, "key-reopened"), null, null)], CancellationToken.None);
+            var partitions = await PartitionsAsync(dataSource, new DateTimeOffset(2026, 4, 15, 0, 0, 0, TimeSpan.Zero));
+            await using var hold = await HoldSessionStepsAsync(dataSource);
+            var detach = partitions.DetachBeforeAsync(new DateOnly(2026, 2, 1), CancellationToken.None);
+            await WaitUntilSealedAsync(partitions, new DateOnly(2026, 1, 1), sealedNow: true);
+            await using var operatorConnection = await dataSource.OpenConnectionAsync();
+            var unseal = operatorConnection.ExecuteAsync("ALTER TABLE ledger_entries_p202601 DROP CONSTRAINT ledger_entries_p202601_sealed");
+
+            await hold.ReleaseAsync();
+            var refused = await Should.ThrowAsync<PartitionRefusedException>(() => detach.WaitAsync(TimeSpan.FromSeconds(30)));
+            await unseal.WaitAsync(TimeSpan.FromSeconds(30));
+
+            refused.Message.ShouldContain("the seal of ledger_entries_p202601 was removed while its month was summed");
+            var january = (await partitions.ListAsync(CancellationToken.None)).Single(month => month.Month == new DateOnly(2026, 1, 1));
+            (january.Sealed, january.Detached).ShouldBe((false, false));
+            var late = new Settlement("reopened", 2, 2, January.AddDays(3), Debit(-1_000), null, null);
+            (await store.WriteBatchAsync([late], CancellationToken.None)).ShouldBe([SettlementOutcome.Committed]);
+            await using var connection = await dataSource.OpenConnectionAsync();
+            (await connection.QuerySingleAsync<(long, long)>(
+                "SELECT (SELECT count(*) FROM ledger_checkpoints WHERE tenant_id = 'reopened'), (SELECT sum(amount_micros) FROM ledger_entries WHERE tenant_id = 'reopened')::bigint"))
+                .ShouldBe((0L, 999_000L));
+        }
+    }
+
+    [Fact]
     public async Task A_detach_stopped_after_sealing_takes_its_seals_off_and_the_month_is_written_again()
     {
         // Proves that a detach that does not finish leaves the ledger as it was: cancelled while it sums, it removes January's
