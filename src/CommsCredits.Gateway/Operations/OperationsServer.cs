@@ -45,8 +45,9 @@ public sealed partial class OperationsServer(
             kestrel.Limits.MaxConcurrentConnections = settings.MaxConnections;
             kestrel.Listen(endpoint, listen =>
             {
-                // Both versions; on cleartext Kestrel serves HTTP/1.1 only (it negotiates HTTP/2 by ALPN, in TLS).
-                listen.Protocols = HttpProtocols.Http1AndHttp2;
+                // Both versions with TLS (ALPN negotiates HTTP/2). On cleartext Kestrel would serve HTTP/1.1 only anyway, and
+                // asking it for both there makes it warn at every start that HTTP/2 is not enabled.
+                listen.Protocols = settings.UsesTls ? HttpProtocols.Http1AndHttp2 : HttpProtocols.Http1;
                 if (settings.UsesTls)
                 {
                     listen.UseHttps(settings.CertificatePath!, settings.CertificatePassword);

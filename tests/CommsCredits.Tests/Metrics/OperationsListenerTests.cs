@@ -9,7 +9,7 @@ using Microsoft.Extensions.Options;
 using Shouldly;
 using Xunit;
 
-/// <summary>The settings of the operations listener: TLS with HTTP/2, a bad endpoint, and turning it off.</summary>
+/// <summary>The settings of the operations listener: cleartext HTTP/1.1, TLS with HTTP/2, a bad endpoint, and turning it off.</summary>
 public sealed class OperationsListenerTests
 {
     [Fact]
@@ -48,6 +48,22 @@ public sealed class OperationsListenerTests
         {
             directory.Delete(recursive: true);
         }
+    }
+
+    [Fact]
+    public async Task An_http_operations_endpoint_serves_HTTP1_and_starts_without_a_warning()
+    {
+        // Proves the cleartext listener is set for what Kestrel serves without TLS, HTTP/1.1: the gateway starts without
+        // Kestrel's warning that HTTP/2 is not enabled on it (logged at every start while it asked for both versions),
+        // and /metrics answers over HTTP/1.1.
+        await using var gateway = await GatewayInstance.StartAsync(null);
+        var address = gateway.OperationsAddress!;
+        address.Scheme.ShouldBe("http");
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
+        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(address, "/metrics")) { Version = HttpVersion.Version11, VersionPolicy = HttpVersionPolicy.RequestVersionExact };
+        using var response = await http.SendAsync(request);
+        (response.StatusCode, response.Version).ShouldBe((HttpStatusCode.OK, HttpVersion.Version11));
+        gateway.Errors.Warnings.ShouldNotContain(warning => warning.Contains("HTTP/2 is not enabled", StringComparison.Ordinal));
     }
 
     [Theory]
