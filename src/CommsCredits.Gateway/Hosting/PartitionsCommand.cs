@@ -74,7 +74,7 @@ public static class PartitionsCommand
         }
         catch (Exception exception) when (exception is NpgsqlException or TimeoutException)
         {
-            return await FailAsync(errors, "partitions: PostgreSQL failed (a detach is one transaction: nothing was detached): " + exception.Message);
+            return await FailAsync(errors, "partitions: PostgreSQL failed, nothing was detached (a detach that sealed months takes the seals off again; partitions list shows any left): " + exception.Message);
         }
     }
 
