@@ -34,6 +34,14 @@ public sealed class PartitionTests
     private static readonly DateTimeOffset January = new(2026, 1, 20, 12, 0, 0, TimeSpan.Zero);
     private static readonly DateTimeOffset March = new(2026, 3, 10, 12, 0, 0, TimeSpan.Zero);
 
+    /// <summary>The day the partition tests detach on: January and February may go, March and April stay.</summary>
+    private static readonly DateTimeOffset DetachDay = new(2026, 4, 15, 0, 0, 0, TimeSpan.Zero);
+
+    private static readonly DateOnly FirstOfJanuary = new(2026, 1, 1);
+
+    /// <summary>The boundary the partition tests detach before: January goes.</summary>
+    private static readonly DateOnly FirstOfFebruary = new(2026, 2, 1);
+
     [Fact]
     public async Task A_database_at_0009_with_rows_migrates_to_partitioned_tables_with_every_row()
     {
@@ -119,15 +127,15 @@ public sealed class PartitionTests
         var (dataSource, store) = await NewLedgerAsync("late", epoch: 2);
         await using (dataSource)
         {
-            var funding = new Settlement("late", 2, 1, January, Funding(1_000_000, "key-january"), null, null);
+            var funding = JanuaryFunding("late");
             var debit = new Settlement("late", 2, 2, January.AddDays(1), Debit(-10_000), null, null);
             var kept = new Settlement("late", 2, 3, March, Debit(-20_000), null, null);
             await store.WriteBatchAsync([funding, debit, kept], CancellationToken.None);
-            var partitions = await PartitionsAsync(dataSource, new DateTimeOffset(2026, 4, 15, 0, 0, 0, TimeSpan.Zero));
+            var partitions = await PartitionsAsync(dataSource);
 
-            var detached = await partitions.DetachBeforeAsync(new DateOnly(2026, 2, 1), CancellationToken.None);
+            var detached = await partitions.DetachBeforeAsync(FirstOfFebruary, CancellationToken.None);
 
-            detached.Select(month => (month.Month, month.EntryCount, month.AmountMicros)).ShouldBe([(new DateOnly(2026, 1, 1), (long?)2, (long?)990_000)]);
+            detached.Select(month => (month.Month, month.EntryCount, month.AmountMicros)).ShouldBe([(FirstOfJanuary, (long?)2, (long?)990_000)]);
             var copy = await Should.ThrowAsync<PostgresException>(() => store.WriteBatchAsync([debit], CancellationToken.None));
             copy.SqlState.ShouldBe(PostgresErrorCodes.ObjectNotInPrerequisiteState);
             copy.MessageText.ShouldContain("2026-01 is detached");
@@ -138,11 +146,11 @@ public sealed class PartitionTests
                 """
                 SELECT (SELECT sum(amount_micros) FROM ledger_entries)::bigint, balance_micros, funded_micros FROM ledger_checkpoints WHERE tenant_id = 'late'
                 """)).ShouldBe((-20_000L, 990_000L, 1_000_000L));
-            (await connection.ExecuteScalarAsync<long>("SELECT amount_micros FROM detached_fundings WHERE reference = 'key-january'")).ShouldBe(1_000_000);
+            (await connection.ExecuteScalarAsync<long>("SELECT amount_micros FROM detached_fundings WHERE reference = 'key-late'")).ShouldBe(1_000_000);
             (await connection.ExecuteScalarAsync<long>("SELECT count(*) FROM ledger_entries_p202601")).ShouldBe(2, "the detached table stays for archiving");
-            (await partitions.DetachBeforeAsync(new DateOnly(2026, 2, 1), CancellationToken.None)).ShouldBeEmpty();
+            (await partitions.DetachBeforeAsync(FirstOfFebruary, CancellationToken.None)).ShouldBeEmpty();
             (await partitions.ListAsync(CancellationToken.None))[0].ShouldSatisfyAllConditions(
-                month => month.Month.ShouldBe(new DateOnly(2026, 1, 1)), month => month.Detached.ShouldBeTrue());
+                month => month.Month.ShouldBe(FirstOfJanuary), month => month.Detached.ShouldBeTrue());
         }
     }
 
@@ -157,15 +165,15 @@ public sealed class PartitionTests
         var (dataSource, store) = await NewLedgerAsync("sealed", epoch: 2);
         await using (dataSource)
         {
-            var funding = new Settlement("sealed", 2, 1, January, Funding(1_000_000, "key-sealed"), null, null);
+            var funding = JanuaryFunding("sealed");
             var debit = new Settlement("sealed", 2, 2, January.AddDays(1), Debit(-10_000), null, null);
             var kept = new Settlement("sealed", 2, 3, March, Debit(-20_000), null, null);
             await store.WriteBatchAsync([funding, debit, kept], CancellationToken.None);
-            var partitions = await PartitionsAsync(dataSource, new DateTimeOffset(2026, 4, 15, 0, 0, 0, TimeSpan.Zero));
+            var partitions = await PartitionsAsync(dataSource);
             await using var hold = await HoldSessionStepsAsync(dataSource);
 
-            var detach = partitions.DetachBeforeAsync(new DateOnly(2026, 2, 1), CancellationToken.None);
-            await WaitUntilSealedAsync(partitions, new DateOnly(2026, 1, 1), sealedNow: true);
+            var detach = partitions.DetachBeforeAsync(FirstOfFebruary, CancellationToken.None);
+            await WaitUntilSealedAsync(partitions, FirstOfJanuary, sealedNow: true);
             var march = new Settlement("sealed", 2, 4, March.AddDays(1), Debit(-5_000), null, null);
             (await store.WriteBatchAsync([march], CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(5)))
                 .ShouldBe([SettlementOutcome.Committed], "a month the detach does not take is written while it sums");
@@ -178,7 +186,7 @@ public sealed class PartitionTests
             await hold.ReleaseAsync();
             var detached = await detach.WaitAsync(TimeSpan.FromSeconds(30));
             detached.Select(month => (month.Month, month.EntryCount, month.AmountMicros, month.Sealed))
-                .ShouldBe([(new DateOnly(2026, 1, 1), (long?)2, (long?)990_000, false)]);
+                .ShouldBe([(FirstOfJanuary, (long?)2, (long?)990_000, false)]);
             await using var connection = await dataSource.OpenConnectionAsync();
             (await connection.QuerySingleAsync<(long, long, long)>(
                 "SELECT (SELECT sum(amount_micros) FROM ledger_entries)::bigint, balance_micros, entry_count FROM ledger_checkpoints WHERE tenant_id = 'sealed'"))
@@ -199,7 +207,7 @@ public sealed class PartitionTests
         var (dataSource, store) = await NewLedgerAsync("pending", epoch: 2);
         await using (dataSource)
         {
-            await store.WriteBatchAsync([new Settlement("pending", 2, 1, January, Funding(1_000_000, "key-pending"), null, null)], CancellationToken.None);
+            await store.WriteBatchAsync([JanuaryFunding("pending")], CancellationToken.None);
             var (_, redisConfiguration) = await HotStore.Value;
             using var redis = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(redisConfiguration);
             var pendingKey = HotStateKeys.Pending("pending");
@@ -207,19 +215,19 @@ public sealed class PartitionTests
             await redis.GetDatabase().HashSetAsync(pendingKey, [new("2", januaryDebit), new("3", EncodeDebit(epoch: 2, operation: 3, March, amountMicros: -20_000))]);
             try
             {
-                var partitions = await PartitionsAsync(dataSource, new DateTimeOffset(2026, 4, 15, 0, 0, 0, TimeSpan.Zero));
+                var partitions = await PartitionsAsync(dataSource);
 
-                var refused = await Should.ThrowAsync<PartitionRefusedException>(() => partitions.DetachBeforeAsync(new DateOnly(2026, 2, 1), CancellationToken.None));
+                var refused = await Should.ThrowAsync<PartitionRefusedException>(() => partitions.DetachBeforeAsync(FirstOfFebruary, CancellationToken.None));
                 refused.Message.ShouldContain("1 settlements dated before 2026-02 are pending in Redis");
                 refused.Message.ShouldContain("tenant pending operation 2 of 2026-01-21T12:00:00.000Z");
-                var january = (await partitions.ListAsync(CancellationToken.None)).Single(month => month.Month == new DateOnly(2026, 1, 1));
+                var january = await JanuaryAsync(partitions);
                 (january.Sealed, january.Detached).ShouldBe((false, false), "nothing is sealed before the pending settlements are checked");
 
                 (await store.WriteBatchAsync([SettlementCodec.Decode("pending", januaryDebit)], CancellationToken.None)).ShouldBe([SettlementOutcome.Committed]);
                 await redis.GetDatabase().HashDeleteAsync(pendingKey, "2");
-                var detached = await partitions.DetachBeforeAsync(new DateOnly(2026, 2, 1), CancellationToken.None);
+                var detached = await partitions.DetachBeforeAsync(FirstOfFebruary, CancellationToken.None);
 
-                detached.Select(month => (month.Month, month.EntryCount, month.AmountMicros)).ShouldBe([(new DateOnly(2026, 1, 1), (long?)2, (long?)990_000)]);
+                detached.Select(month => (month.Month, month.EntryCount, month.AmountMicros)).ShouldBe([(FirstOfJanuary, (long?)2, (long?)990_000)]);
                 await using var connection = await dataSource.OpenConnectionAsync();
                 (await connection.ExecuteScalarAsync<long>("SELECT balance_micros FROM ledger_checkpoints WHERE tenant_id = 'pending'")).ShouldBe(990_000);
             }
@@ -240,11 +248,11 @@ public sealed class PartitionTests
         var (dataSource, store) = await NewLedgerAsync("reopened", epoch: 2);
         await using (dataSource)
         {
-            await store.WriteBatchAsync([new Settlement("reopened", 2, 1, January, Funding(1_000_000, "key-reopened"), null, null)], CancellationToken.None);
-            var partitions = await PartitionsAsync(dataSource, new DateTimeOffset(2026, 4, 15, 0, 0, 0, TimeSpan.Zero));
+            await store.WriteBatchAsync([JanuaryFunding("reopened")], CancellationToken.None);
+            var partitions = await PartitionsAsync(dataSource);
             await using var hold = await HoldSessionStepsAsync(dataSource);
-            var detach = partitions.DetachBeforeAsync(new DateOnly(2026, 2, 1), CancellationToken.None);
-            await WaitUntilSealedAsync(partitions, new DateOnly(2026, 1, 1), sealedNow: true);
+            var detach = partitions.DetachBeforeAsync(FirstOfFebruary, CancellationToken.None);
+            await WaitUntilSealedAsync(partitions, FirstOfJanuary, sealedNow: true);
             await using var operatorConnection = await dataSource.OpenConnectionAsync();
             var unseal = operatorConnection.ExecuteAsync("ALTER TABLE ledger_entries_p202601 DROP CONSTRAINT ledger_entries_p202601_sealed");
 
@@ -253,7 +261,7 @@ public sealed class PartitionTests
             await unseal.WaitAsync(TimeSpan.FromSeconds(30));
 
             refused.Message.ShouldContain("the seal of ledger_entries_p202601 was removed while its month was summed");
-            var january = (await partitions.ListAsync(CancellationToken.None)).Single(month => month.Month == new DateOnly(2026, 1, 1));
+            var january = await JanuaryAsync(partitions);
             (january.Sealed, january.Detached).ShouldBe((false, false));
             var late = new Settlement("reopened", 2, 2, January.AddDays(3), Debit(-1_000), null, null);
             (await store.WriteBatchAsync([late], CancellationToken.None)).ShouldBe([SettlementOutcome.Committed]);
@@ -272,18 +280,18 @@ public sealed class PartitionTests
         var (dataSource, store) = await NewLedgerAsync("unsealed", epoch: 2);
         await using (dataSource)
         {
-            await store.WriteBatchAsync([new Settlement("unsealed", 2, 1, January, Funding(1_000_000, "key-unsealed"), null, null)], CancellationToken.None);
-            var partitions = await PartitionsAsync(dataSource, new DateTimeOffset(2026, 4, 15, 0, 0, 0, TimeSpan.Zero));
+            await store.WriteBatchAsync([JanuaryFunding("unsealed")], CancellationToken.None);
+            var partitions = await PartitionsAsync(dataSource);
             await using var hold = await HoldSessionStepsAsync(dataSource);
             using var stop = new CancellationTokenSource();
 
-            var detach = partitions.DetachBeforeAsync(new DateOnly(2026, 2, 1), stop.Token);
-            await WaitUntilSealedAsync(partitions, new DateOnly(2026, 1, 1), sealedNow: true);
+            var detach = partitions.DetachBeforeAsync(FirstOfFebruary, stop.Token);
+            await WaitUntilSealedAsync(partitions, FirstOfJanuary, sealedNow: true);
             await stop.CancelAsync();
             (await Should.ThrowAsync<Exception>(() => detach)).ShouldBeAssignableTo<OperationCanceledException>();
             await hold.ReleaseAsync();
 
-            var january = (await partitions.ListAsync(CancellationToken.None)).Single(month => month.Month == new DateOnly(2026, 1, 1));
+            var january = await JanuaryAsync(partitions);
             (january.Detached, january.Sealed).ShouldBe((false, false));
             var late = new Settlement("unsealed", 2, 2, January.AddDays(1), Debit(-10_000), null, null);
             (await store.WriteBatchAsync([late], CancellationToken.None)).ShouldBe([SettlementOutcome.Committed]);
@@ -301,7 +309,7 @@ public sealed class PartitionTests
         var (dataSource, _) = await NewLedgerAsync("refused", epoch: 1);
         await using (dataSource)
         {
-            var partitions = await PartitionsAsync(dataSource, new DateTimeOffset(2026, 4, 15, 0, 0, 0, TimeSpan.Zero));
+            var partitions = await PartitionsAsync(dataSource);
             var refused = await Should.ThrowAsync<PartitionRefusedException>(() => partitions.DetachBeforeAsync(new DateOnly(2026, 4, 1), CancellationToken.None));
             refused.Message.ShouldContain("--before may be 2026-03 at the latest");
             await Should.ThrowAsync<PartitionRefusedException>(() => partitions.DetachBeforeAsync(new DateOnly(2026, 5, 1), CancellationToken.None));
@@ -440,8 +448,14 @@ public sealed class PartitionTests
         return (new RedisHotStore(Options.Create(new StorageOptions { Redis = redis }), NullLogger<RedisHotStore>.Instance), redis);
     });
 
-    private static async Task<LedgerPartitions> PartitionsAsync(NpgsqlDataSource dataSource, DateTimeOffset now) =>
-        new(dataSource, new PendingSettlements((await HotStore.Value).Store), Options.Create(new LedgerOptions()), new FixedClock(now), NullLogger<LedgerPartitions>.Instance);
+    private static async Task<LedgerPartitions> PartitionsAsync(NpgsqlDataSource dataSource) =>
+        new(dataSource, new PendingSettlements((await HotStore.Value).Store), Options.Create(new LedgerOptions()), new FixedClock(DetachDay), NullLogger<LedgerPartitions>.Instance);
+
+    private static async Task<PartitionMonth> JanuaryAsync(LedgerPartitions partitions) =>
+        (await partitions.ListAsync(CancellationToken.None)).Single(month => month.Month == FirstOfJanuary);
+
+    /// <summary>The tenant's first settlement (epoch 2): 1,000,000 micros funded in January, idempotency key "key-" and the tenant.</summary>
+    private static Settlement JanuaryFunding(string tenantId) => new(tenantId, 2, 1, January, Funding(1_000_000, "key-" + tenantId), null, null);
 
     private static async Task<(NpgsqlDataSource DataSource, LedgerBatchStore Store)> NewLedgerAsync(string tenantId, long epoch)
     {
