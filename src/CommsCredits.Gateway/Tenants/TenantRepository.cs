@@ -17,26 +17,24 @@ public sealed class TenantRepository(NpgsqlDataSource dataSource)
 
     /// <summary>Every tenant with its account currency, in id order, up to <paramref name="maxTenants"/>, read a page at a time.</summary>
     public Task<IReadOnlyList<TenantCurrency>> ListAllCurrenciesAsync(int pageSize, int maxTenants, CancellationToken cancellationToken) =>
-        ListAllAsync<TenantCurrency>(
+        ListAllAsync(
             pageSize,
             maxTenants,
-            async (after, limit, token) =>
-            {
-                await using var connection = await dataSource.OpenConnectionAsync(token);
-                var page = await connection.QueryAsync<TenantCurrency>(new CommandDefinition(
-                    "SELECT tenant_id AS TenantId, currency AS Currency FROM tenants WHERE tenant_id > @after ORDER BY tenant_id LIMIT @limit", new { after, limit }, cancellationToken: token));
-                return page.AsList();
-            },
+            (after, limit, token) => PageAsync<TenantCurrency>("tenant_id AS TenantId, currency AS Currency", after, limit, token),
             tenant => tenant.TenantId,
             cancellationToken);
 
     /// <summary>Up to <paramref name="limit"/> tenant ids after <paramref name="after"/> (empty: from the first), in id order: one page of a walk over every tenant.</summary>
-    public async Task<IReadOnlyList<string>> ListIdsAsync(string after, int limit, CancellationToken cancellationToken)
+    public Task<IReadOnlyList<string>> ListIdsAsync(string after, int limit, CancellationToken cancellationToken) =>
+        PageAsync<string>("tenant_id", after, limit, cancellationToken);
+
+    /// <summary>One page of tenants after <paramref name="after"/> in id order, as <paramref name="columns"/> (ours, never a caller's text).</summary>
+    private async Task<IReadOnlyList<T>> PageAsync<T>(string columns, string after, int limit, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        var tenants = await connection.QueryAsync<string>(new CommandDefinition(
-            "SELECT tenant_id FROM tenants WHERE tenant_id > @after ORDER BY tenant_id LIMIT @limit", new { after, limit }, cancellationToken: cancellationToken));
-        return tenants.AsList();
+        var page = await connection.QueryAsync<T>(new CommandDefinition(
+            $"SELECT {columns} FROM tenants WHERE tenant_id > @after ORDER BY tenant_id LIMIT @limit", new { after, limit }, cancellationToken: cancellationToken));
+        return page.AsList();
     }
 
     /// <summary>A walk over the tenants in id order, one page after the id that ended the last.</summary>
