@@ -127,10 +127,7 @@ public sealed class PartitionTests
         var (dataSource, store) = await NewLedgerAsync("late", epoch: 2);
         await using (dataSource)
         {
-            var funding = JanuaryFunding("late");
-            var debit = new Settlement("late", 2, 2, January.AddDays(1), Debit(-10_000), null, null);
-            var kept = new Settlement("late", 2, 3, March, Debit(-20_000), null, null);
-            await store.WriteBatchAsync([funding, debit, kept], CancellationToken.None);
+            var debit = await WriteJanuaryAndMarchAsync(store, "late");
             var partitions = await PartitionsAsync(dataSource);
 
             var detached = await partitions.DetachBeforeAsync(FirstOfFebruary, CancellationToken.None);
@@ -165,10 +162,7 @@ public sealed class PartitionTests
         var (dataSource, store) = await NewLedgerAsync("sealed", epoch: 2);
         await using (dataSource)
         {
-            var funding = JanuaryFunding("sealed");
-            var debit = new Settlement("sealed", 2, 2, January.AddDays(1), Debit(-10_000), null, null);
-            var kept = new Settlement("sealed", 2, 3, March, Debit(-20_000), null, null);
-            await store.WriteBatchAsync([funding, debit, kept], CancellationToken.None);
+            await WriteJanuaryAndMarchAsync(store, "sealed");
             var partitions = await PartitionsAsync(dataSource);
             await using var hold = await HoldSessionStepsAsync(dataSource);
 
@@ -453,6 +447,18 @@ public sealed class PartitionTests
 
     private static async Task<PartitionMonth> JanuaryAsync(LedgerPartitions partitions) =>
         (await partitions.ListAsync(CancellationToken.None)).Single(month => month.Month == FirstOfJanuary);
+
+    /// <summary>
+    /// Writes the tenant's January (its funding, then a 10,000 debit the day after) and a 20,000 debit in March, so that
+    /// a detach of January carries 2 entries of 990,000 and leaves -20,000 attached; returns the January debit.
+    /// </summary>
+    private static async Task<Settlement> WriteJanuaryAndMarchAsync(LedgerBatchStore store, string tenantId)
+    {
+        var debit = new Settlement(tenantId, 2, 2, January.AddDays(1), Debit(-10_000), null, null);
+        var kept = new Settlement(tenantId, 2, 3, March, Debit(-20_000), null, null);
+        (await store.WriteBatchAsync([JanuaryFunding(tenantId), debit, kept], CancellationToken.None)).ShouldAllBe(outcome => outcome == SettlementOutcome.Committed);
+        return debit;
+    }
 
     /// <summary>The tenant's first settlement (epoch 2): 1,000,000 micros funded in January, idempotency key "key-" and the tenant.</summary>
     private static Settlement JanuaryFunding(string tenantId) => new(tenantId, 2, 1, January, Funding(1_000_000, "key-" + tenantId), null, null);
