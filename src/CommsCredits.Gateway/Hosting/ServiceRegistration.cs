@@ -51,6 +51,8 @@ public static class ServiceRegistration
         services.AddSingleton<SchemaMigrator>();
         services.AddSingleton<LedgerBatchStore>();
         services.AddSingleton<PendingSettlements>();
+        // Only a detach reads Redis: migrate and `partitions list` must not wait for a Redis that does not answer.
+        services.AddSingleton(provider => new Lazy<PendingSettlements>(provider.GetRequiredService<PendingSettlements>));
         services.AddSingleton<LedgerPartitions>();
         services.AddHostedService<LedgerPartitionMaintenance>();
         services.AddSingleton<SessionJournal>();

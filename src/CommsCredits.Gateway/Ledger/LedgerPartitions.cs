@@ -14,7 +14,7 @@ using Npgsql;
 /// </summary>
 public sealed partial class LedgerPartitions(
     NpgsqlDataSource dataSource,
-    PendingSettlements pending,
+    Lazy<PendingSettlements> pending,
     IOptions<LedgerOptions> options,
     TimeProvider timeProvider,
     ILogger<LedgerPartitions> logger)
@@ -182,11 +182,11 @@ public sealed partial class LedgerPartitions(
     /// </summary>
     private async Task RefusePendingBeforeAsync(DateOnly before, CancellationToken cancellationToken)
     {
-        var read = await pending.ReadAsync(MaxPendingChecked, cancellationToken);
+        var read = await pending.Value.ReadAsync(MaxPendingChecked, cancellationToken);
         if (read.Unreadable.Count > 0)
         {
             throw new PartitionRefusedException(
-                $"{read.Unreadable.Count} pending settlements in Redis cannot be read (first in {read.Unreadable[0].Key}: {read.Unreadable[0].Error.Message}); one may be dated in the months to detach");
+                $"{Settlements(read.Unreadable.Count)} pending in Redis cannot be read (first in {read.Unreadable[0].Key}: {read.Unreadable[0].Error.Message}); one may be dated in the months to detach");
         }
 
         if (!read.Complete)
@@ -202,9 +202,12 @@ public sealed partial class LedgerPartitions(
             var named = string.Join(", ", early.Take(PendingNamed).Select(settlement => string.Create(
                 CultureInfo.InvariantCulture, $"tenant {settlement.TenantId} operation {settlement.OperationNumber} of {settlement.OccurredAt.UtcDateTime:yyyy-MM-ddTHH:mm:ss.fffZ}")));
             throw new PartitionRefusedException(
-                $"{early.Count} settlements dated before {Format(before)} are pending in Redis and not known to be in the ledger ({named}); a sealed month could never take them. The pending sweeper writes them (Settlement:SweepIntervalSeconds): detach once they are written");
+                $"{Settlements(early.Count)} dated before {Format(before)} {(early.Count == 1 ? "is" : "are")} pending in Redis and not known to be in the ledger ({named}); a sealed month could never take them. The pending sweeper writes them (Settlement:SweepIntervalSeconds): detach once they are written");
         }
     }
+
+    private static string Settlements(int count) =>
+        string.Create(CultureInfo.InvariantCulture, $"{count} {(count == 1 ? "settlement" : "settlements")}");
 
     /// <summary>Whole months' totals, summed from a sealed partition pair.</summary>
     private sealed record MonthTotals(DateOnly Month, long EntryCount, long AmountMicros, long CallRecordCount);

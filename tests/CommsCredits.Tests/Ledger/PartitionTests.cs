@@ -212,7 +212,7 @@ public sealed class PartitionTests
                 var partitions = await PartitionsAsync(dataSource);
 
                 var refused = await Should.ThrowAsync<PartitionRefusedException>(() => partitions.DetachBeforeAsync(FirstOfFebruary, CancellationToken.None));
-                refused.Message.ShouldContain("1 settlements dated before 2026-02 are pending in Redis");
+                refused.Message.ShouldContain("1 settlement dated before 2026-02 is pending in Redis");
                 refused.Message.ShouldContain("tenant pending operation 2 of 2026-01-21T12:00:00.000Z");
                 var january = await JanuaryAsync(partitions);
                 (january.Sealed, january.Detached).ShouldBe((false, false), "nothing is sealed before the pending settlements are checked");
@@ -315,6 +315,36 @@ public sealed class PartitionTests
             using var errors = new StringWriter();
             (await PartitionsCommand.RunAsync(arguments, output, errors, CancellationToken.None)).ShouldBe(PartitionsCommand.ExitFailure, string.Join(' ', arguments));
             errors.ToString().ShouldStartWith("partitions: ");
+        }
+    }
+
+    [Fact]
+    public async Task With_a_Redis_that_never_answers_partitions_list_answers_at_once_and_a_detach_is_refused_untouched()
+    {
+        // Proves that only a detach reaches Redis: `partitions list` against a Redis that takes connections and never
+        // answers lists the months without waiting out the Redis timeout (it waited for the client's connect before), and a
+        // detach of January is refused with exit 2, saying Redis failed and nothing was detached; January stays attached.
+        var (dataSource, store) = await NewLedgerAsync("blackhole", epoch: 2);
+        await using (dataSource)
+        {
+            await store.WriteBatchAsync([JanuaryFunding("blackhole")], CancellationToken.None);
+            using var silentRedis = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+            silentRedis.Start();
+            string[] storage = ["--Storage:Postgres=" + dataSource.ConnectionString, "--Storage:Redis=" + silentRedis.LocalEndpoint];
+
+            using var listed = new StringWriter();
+            using var listErrors = new StringWriter();
+            var started = System.Diagnostics.Stopwatch.GetTimestamp();
+            (await PartitionsCommand.RunAsync(["list", .. storage, "--Storage:RedisTimeoutMs=30000"], listed, listErrors, CancellationToken.None)).ShouldBe(0, listErrors.ToString());
+            System.Diagnostics.Stopwatch.GetElapsedTime(started).ShouldBeLessThan(TimeSpan.FromSeconds(15), "the list waited for Redis (Storage:RedisTimeoutMs is 30 s)");
+            listed.ToString().ShouldContain("2026-01   attached");
+
+            using var detachErrors = new StringWriter();
+            (await PartitionsCommand.RunAsync(["detach", "--before", "2026-02", .. storage, "--Storage:RedisTimeoutMs=200"], TextWriter.Null, detachErrors, CancellationToken.None))
+                .ShouldBe(PartitionsCommand.ExitFailure);
+            detachErrors.ToString().ShouldStartWith("partitions: Redis failed (a detach checks its pending settlements before it seals anything: nothing was detached)");
+            var january = await JanuaryAsync(await PartitionsAsync(dataSource));
+            (january.Sealed, january.Detached).ShouldBe((false, false));
         }
     }
 
@@ -443,7 +473,7 @@ public sealed class PartitionTests
     });
 
     private static async Task<LedgerPartitions> PartitionsAsync(NpgsqlDataSource dataSource) =>
-        new(dataSource, new PendingSettlements((await HotStore.Value).Store), Options.Create(new LedgerOptions()), new FixedClock(DetachDay), NullLogger<LedgerPartitions>.Instance);
+        new(dataSource, new Lazy<PendingSettlements>(new PendingSettlements((await HotStore.Value).Store)), Options.Create(new LedgerOptions()), new FixedClock(DetachDay), NullLogger<LedgerPartitions>.Instance);
 
     private static async Task<PartitionMonth> JanuaryAsync(LedgerPartitions partitions) =>
         (await partitions.ListAsync(CancellationToken.None)).Single(month => month.Month == FirstOfJanuary);
