@@ -160,6 +160,36 @@ public sealed class BenchStack : IAsyncDisposable
         return ticks / 100.0;
     }
 
+    /// <summary>
+    /// A histogram's sum and count by its one label, added up over the gateways: from two samples, the mean of what was
+    /// observed between them (the gateway's own time for a method, a Redis script or a PostgreSQL batch). A histogram
+    /// without a label is under "".
+    /// </summary>
+    public async Task<IReadOnlyDictionary<string, (double Sum, double Count)>> GatewayHistogramAsync(string name, CancellationToken cancellationToken)
+    {
+        var totals = new Dictionary<string, (double Sum, double Count)>(StringComparer.Ordinal);
+        foreach (var port in OperationsPorts)
+        {
+            foreach (var line in (await ScrapeAsync(port, cancellationToken)).Split('\n'))
+            {
+                var isSum = line.StartsWith(name + "_sum", StringComparison.Ordinal);
+                if (!isSum && !line.StartsWith(name + "_count", StringComparison.Ordinal))
+                {
+                    continue;
+                }
+
+                // name_sum{label="value"} 1.5, or name_sum 1.5 for a histogram without a label (its label is "").
+                var labelStart = line.IndexOf('"', StringComparison.Ordinal) + 1;
+                var label = labelStart > 0 ? line[labelStart..line.IndexOf('"', labelStart)] : string.Empty;
+                var value = double.Parse(line[(line.LastIndexOf(' ') + 1)..], CultureInfo.InvariantCulture);
+                var (sum, count) = totals.GetValueOrDefault(label);
+                totals[label] = isSum ? (sum + value, count) : (sum, count + value);
+            }
+        }
+
+        return totals;
+    }
+
     /// <summary>The sum of every labelled sample of a metric on each gateway's /metrics, in the order of <see cref="Gateways"/>.</summary>
     public async Task<IReadOnlyList<double>> GatewayMetricSumsAsync(string name, CancellationToken cancellationToken)
     {

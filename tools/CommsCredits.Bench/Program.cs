@@ -49,6 +49,15 @@ async Task<int> RunAsync()
             $"ceiling: pgbench INSERT, 8 clients, fsync on: {ceilings.PostgresCommitsPerSecond:0} commits/s of one row, {ceilings.PostgresBatchedRowsPerSecond:0} rows/s in 64-row transactions"));
     }
 
+    // The gateway's histograms whose sums and counts each phase reads: its time per request, per Redis round trip, per
+    // PostgreSQL operation, and the settlements per ledger batch.
+    (string Series, string Histogram)[] gatewayTimeSeries =
+    [
+        ("grpc", "commscredits_grpc_request_duration_seconds"),
+        ("redis", "commscredits_redis_operation_duration_seconds"),
+        ("postgres", "commscredits_postgres_operation_duration_seconds"),
+        ("batch size", "commscredits_settlement_batch_size"),
+    ];
     var workloads = new Workloads(settings, stack.TenantIds, stack.Clients);
     MeasuredPhase? calls = null, reserveMax = null, reserveAtRate = null;
     if (settings.Phases.Contains("calls", StringComparer.Ordinal))
@@ -103,6 +112,7 @@ async Task<int> RunAsync()
         var allocatedBefore = await stack.GatewayMetricAsync("dotnet_gc_allocated_bytes_total", stopping.Token);
         var requestsBefore = await stack.GatewayMetricSumsAsync("commscredits_grpc_requests_total", stopping.Token);
         var redisBefore = await stack.RedisCommandStatsAsync(stopping.Token);
+        var timesBefore = await GatewayTimesAsync();
         var (gatewayCpuBefore, redisCpuBefore, postgresCpuBefore, ownCpuBefore) = (stack.GatewayCpuSeconds(), await stack.RedisCpuSecondsAsync(stopping.Token), stack.PostgresCpuSeconds(), Environment.CpuUsage.TotalTime.TotalSeconds);
         var memory = new List<long> { stack.GatewayMemoryBytes("VmRSS") };
         using var sampling = new CancellationTokenSource();
@@ -123,6 +133,12 @@ async Task<int> RunAsync()
         var allocated = await stack.GatewayMetricAsync("dotnet_gc_allocated_bytes_total", stopping.Token) - allocatedBefore;
         var requestsEach = (await stack.GatewayMetricSumsAsync("commscredits_grpc_requests_total", stopping.Token)).Select((after, index) => after - requestsBefore[index]).ToList();
         var requests = requestsEach.Sum();
+        var timesAfter = await GatewayTimesAsync();
+        var gatewayTimes = timesAfter
+            .SelectMany((histogram, index) => histogram.Select(pair => new GatewayTime(
+                gatewayTimeSeries[index].Series, pair.Key, pair.Value.Count - timesBefore[index].GetValueOrDefault(pair.Key).Count, pair.Value.Sum - timesBefore[index].GetValueOrDefault(pair.Key).Sum)))
+            .Where(time => time.Count > 0)
+            .ToList();
         var (gatewayCpu, redisCpu, postgresCpu, ownCpu) = (
             stack.GatewayCpuSeconds() - gatewayCpuBefore, await stack.RedisCpuSecondsAsync(stopping.Token) - redisCpuBefore, stack.PostgresCpuSeconds() - postgresCpuBefore,
             Environment.CpuUsage.TotalTime.TotalSeconds - ownCpuBefore);
@@ -135,8 +151,19 @@ async Task<int> RunAsync()
         {
             // One sample a second from the start of the warm-up: every 60th is the RSS at each minute.
             var eachMinute = memory.Where((_, index) => index % 60 == 0).Append(memory[^1]).ToList();
-            return new MeasuredPhase(result, memory[0], memory.Max(), memory[^1], requests > 0 ? allocated / requests : 0, requests, requestsEach, gatewayCpu, redisCpu, postgresCpu, ownCpu, redis, eachMinute);
+            return new MeasuredPhase(result, memory[0], memory.Max(), memory[^1], requests > 0 ? allocated / requests : 0, requests, requestsEach, gatewayCpu, redisCpu, postgresCpu, ownCpu, redis, eachMinute, gatewayTimes);
         }
+    }
+
+    async Task<IReadOnlyDictionary<string, (double Sum, double Count)>[]> GatewayTimesAsync()
+    {
+        var histograms = new IReadOnlyDictionary<string, (double Sum, double Count)>[gatewayTimeSeries.Length];
+        for (var index = 0; index < histograms.Length; index++)
+        {
+            histograms[index] = await stack.GatewayHistogramAsync(gatewayTimeSeries[index].Histogram, stopping.Token);
+        }
+
+        return histograms;
     }
 
     void Report(MeasuredPhase measured)
@@ -161,6 +188,14 @@ async Task<int> RunAsync()
 
         Line(string.Create(CultureInfo.InvariantCulture,
             $"  gateway memory: RSS {measured.RssStart / 1048576.0:0.0} MB at the start, {measured.RssMax / 1048576.0:0.0} MB at most, {measured.RssEnd / 1048576.0:0.0} MB at the end; {measured.AllocatedBytesPerRequest / 1024:0.0} KB allocated per gRPC request"));
+        if (phase.FixedRate is not null && phase.Recorders.StartLag.Count > 0)
+        {
+            var lag = phase.Recorders.StartLag.SortedMilliseconds();
+            var early = lag.Count(value => value < 0);
+            Line(string.Create(CultureInfo.InvariantCulture,
+                $"  load generator: each operation began {LatencyRecorder.Percentile(lag, 50):0.000} ms (p50), {LatencyRecorder.Percentile(lag, 99):0.000} ms (p99), {lag[^1]:0.000} ms (max) after its intended start, which the latencies above include; {early} began early{(early > 0 ? string.Create(CultureInfo.InvariantCulture, $", by at most {-lag[0]:0.000} ms") : string.Empty)}"));
+        }
+
         if (measured.RequestsEachGateway.Count > 1)
         {
             Line("  gRPC requests each gateway: " + string.Join(", ", measured.RequestsEachGateway.Select(count => Figure(count, "0"))));
@@ -178,10 +213,25 @@ async Task<int> RunAsync()
                 $"{command.Command} {command.Calls / measured.GatewayRequests:0.00}/request {(double)command.Microseconds / command.Calls:0.0} µs each")));
             Line(string.Create(CultureInfo.InvariantCulture,
                 $"  cpu per gRPC request (warm-up included): gateway {measured.GatewayCpuSeconds * 1e6 / measured.GatewayRequests:0} µs, redis {measured.RedisCpuSeconds * 1e6 / measured.GatewayRequests:0} µs, postgres {measured.PostgresCpuSeconds * 1e6 / measured.GatewayRequests:0} µs, load generator {measured.LoadGeneratorCpuSeconds * 1e6 / measured.GatewayRequests:0} µs"));
+            Line(GatewayTimesLine(measured));
             Line(string.Create(CultureInfo.InvariantCulture,
                 $"  redis: {perRequest:0.00} commands per gRPC request (a script's own commands counted too, and in its time); busiest: {busiest}"));
         }
     }
+}
+
+// The gateway's own time for each request (from a request's arrival to its status), for each Redis round trip and each
+// PostgreSQL operation, as means over the phase: what of a request's latency is spent where, and what is outside the gateway.
+static string GatewayTimesLine(MeasuredPhase measured)
+{
+    var times = measured.GatewayTimes;
+    var methods = times.Where(time => string.Equals(time.Series, "grpc", StringComparison.Ordinal) && time.Label.StartsWith("/commscredits.v1.Charging/", StringComparison.Ordinal))
+        .Select(time => string.Create(CultureInfo.InvariantCulture, $"{time.Label[(time.Label.LastIndexOf('/') + 1)..]} {time.MeanMilliseconds:0.000}"));
+    var storage = times.Where(time => time.Series is "redis" or "postgres").OrderByDescending(time => time.SumSeconds).Take(4)
+        .Select(time => string.Create(CultureInfo.InvariantCulture, $"{time.Series} {time.Label} {time.MeanMilliseconds:0.000} ({time.Count / measured.GatewayRequests:0.00}/request)"));
+    var batch = times.FirstOrDefault(time => string.Equals(time.Series, "batch size", StringComparison.Ordinal));
+    var perBatch = batch is null ? string.Empty : string.Create(CultureInfo.InvariantCulture, $"; {batch.SumSeconds / batch.Count:0.0} settlements per ledger batch");
+    return $"  inside the gateway, mean ms from its /metrics: {string.Join(", ", methods)}; of that, {string.Join(", ", storage)}{perBatch}";
 }
 
 static void Line(string text) => Console.WriteLine(text);

@@ -18,6 +18,12 @@ public sealed class PhaseRecorders
 
     public LatencyRecorder Retry { get; } = new("retry");
 
+    /// <summary>
+    /// At a fixed rate: how long after its intended start the load generator began each operation (its own lateness,
+    /// which the latencies above include). Not a request, so not in <see cref="All"/>.
+    /// </summary>
+    public LatencyRecorder StartLag { get; } = new("start lag");
+
     private long completedCalls;
 
     /// <summary>Calls that ended with their Terminate answered 2001.</summary>
