@@ -2,6 +2,7 @@ namespace CommsCredits.Gateway.Credentials;
 
 using CommsCredits.Gateway.Hosting;
 using CommsCredits.Gateway.Storage;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -13,7 +14,7 @@ using Npgsql;
 /// missed (its listening connection was down).
 /// </summary>
 public sealed partial class ApiKeyRefresher(
-    NpgsqlDataSource dataSource,
+    [FromKeyedServices(NotificationListener.DataSourceKey)] NpgsqlDataSource dataSource,
     ApiKeyCache cache,
     IOptions<CredentialsOptions> options,
     ILogger<ApiKeyRefresher> logger) : BackgroundService

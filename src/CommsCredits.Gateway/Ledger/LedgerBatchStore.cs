@@ -17,6 +17,9 @@ using NpgsqlTypes;
 /// </summary>
 public sealed class LedgerBatchStore(NpgsqlDataSource dataSource)
 {
+    /// <summary>The key of the settlement writers' own data source in the service container (ServiceRegistration).</summary>
+    public const string DataSourceKey = "settlement-writers";
+
     /// <summary>The tenants of the batch with their current epochs: every part below writes only rows of a live epoch.</summary>
     private const string LiveSql =
         """

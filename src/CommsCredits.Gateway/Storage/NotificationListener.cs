@@ -9,6 +9,12 @@ using Npgsql;
 /// </summary>
 public static class NotificationListener
 {
+    /// <summary>
+    /// The key of the listeners' own data source in the service container (ServiceRegistration): each listener holds its
+    /// connection for as long as the process runs, so it must not hold one of Storage:PostgresMaxPoolSize.
+    /// </summary>
+    public const string DataSourceKey = "notification-listeners";
+
     private static readonly TimeSpan ReconnectDelay = TimeSpan.FromSeconds(2);
 
     public static async Task ListenAsync(

@@ -3,6 +3,7 @@ namespace CommsCredits.Gateway.Tenants;
 using CommsCredits.Gateway.Hosting;
 using CommsCredits.Gateway.Provisioning;
 using CommsCredits.Gateway.Storage;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -14,7 +15,7 @@ using Npgsql;
 /// a notification was missed.
 /// </summary>
 public sealed partial class TenantCatalogRefresher(
-    NpgsqlDataSource dataSource,
+    [FromKeyedServices(NotificationListener.DataSourceKey)] NpgsqlDataSource dataSource,
     TenantCatalog catalog,
     TenantRepository repository,
     IOptions<TenantCatalogOptions> options,
