@@ -219,7 +219,8 @@ public sealed class SessionRestoreTests
     {
         // Proves the call record ends a session for good: a Terminate removes the session's steps; a step of the same
         // session that commits afterwards (an Update that was in flight beside the Terminate) is not restored by a
-        // rebuild, holds nothing, and is purged by the supervisor's round (run by hand here).
+        // rebuild, holds nothing, and is purged by the supervisor's round (run by hand here) once it is older than
+        // SessionJournal.PurgeAge (the test ages it), not before.
         await using var gateway = await StartAsync(null, "--Supervision:Enabled=false");
         var tenant = await gateway.CreateTenantAsync(5 * Euro, Rate("44", 60_000, first: 60, next: 60));
         var session = NewSessionId();
@@ -239,7 +240,16 @@ public sealed class SessionRestoreTests
 
         (await gateway.Charging.CheckBalanceAsync(new CheckBalanceRequest { TenantId = tenant })).Balance.Held.AmountMicros.ShouldBe(0);
         (await gateway.Charging.UpdateAsync(Update(tenant, session, 3, 30, 60))).ResultCode.ShouldBe(ResultCode.UnknownSessionId);
-        await gateway.Services.GetRequiredService<SessionSupervisor>().SuperviseAsync(CancellationToken.None);
+        var supervisor = gateway.Services.GetRequiredService<SessionSupervisor>();
+        await supervisor.SuperviseAsync(CancellationToken.None);
+        (await StepsAsync(gateway, tenant)).ShouldBe(1, "a purge reads only steps older than SessionJournal.PurgeAge");
+        await using (var connection = new NpgsqlConnection(gateway.PostgresConnectionString))
+        {
+            await connection.ExecuteAsync(
+                "UPDATE session_steps SET recorded_at = recorded_at - @age WHERE tenant_id = @tenant", new { age = SessionJournal.PurgeAge + TimeSpan.FromMinutes(1), tenant });
+        }
+
+        await supervisor.SuperviseAsync(CancellationToken.None);
         (await StepsAsync(gateway, tenant)).ShouldBe(0);
         (await gateway.LedgerAsync(tenant)).Debited.ShouldBe(60_000);
     }
