@@ -161,33 +161,40 @@ public sealed class BenchStack : IAsyncDisposable
     }
 
     /// <summary>
-    /// A histogram's sum and count by its one label, added up over the gateways: from two samples, the mean of what was
-    /// observed between them (the gateway's own time for a method, a Redis script or a PostgreSQL batch). A histogram
-    /// without a label is under "".
+    /// Each histogram's sum and count by its one label, added up over the gateways, from one scrape of each: from two
+    /// samples, the mean of what was observed between them (the gateway's own time for a method, a Redis script or a
+    /// PostgreSQL batch). A histogram without a label is under "". The result is in the order of <paramref name="names"/>.
     /// </summary>
-    public async Task<IReadOnlyDictionary<string, (double Sum, double Count)>> GatewayHistogramAsync(string name, CancellationToken cancellationToken)
+    public async Task<IReadOnlyDictionary<string, (double Sum, double Count)>[]> GatewayHistogramsAsync(IReadOnlyList<string> names, CancellationToken cancellationToken)
     {
-        var totals = new Dictionary<string, (double Sum, double Count)>(StringComparer.Ordinal);
+        var totals = names.Select(_ => new Dictionary<string, (double Sum, double Count)>(StringComparer.Ordinal)).ToArray();
         foreach (var port in OperationsPorts)
         {
             foreach (var line in (await ScrapeAsync(port, cancellationToken)).Split('\n'))
             {
-                var isSum = line.StartsWith(name + "_sum", StringComparison.Ordinal);
-                if (!isSum && !line.StartsWith(name + "_count", StringComparison.Ordinal))
+                for (var index = 0; index < names.Count; index++)
                 {
-                    continue;
-                }
+                    // name_sum{label="value"} 1.5, or name_sum 1.5 for a histogram without a label (its label is "").
+                    var isSum = IsSeries(line, names[index] + "_sum");
+                    if (!isSum && !IsSeries(line, names[index] + "_count"))
+                    {
+                        continue;
+                    }
 
-                // name_sum{label="value"} 1.5, or name_sum 1.5 for a histogram without a label (its label is "").
-                var labelStart = line.IndexOf('"', StringComparison.Ordinal) + 1;
-                var label = labelStart > 0 ? line[labelStart..line.IndexOf('"', labelStart)] : string.Empty;
-                var value = double.Parse(line[(line.LastIndexOf(' ') + 1)..], CultureInfo.InvariantCulture);
-                var (sum, count) = totals.GetValueOrDefault(label);
-                totals[label] = isSum ? (sum + value, count) : (sum, count + value);
+                    var labelStart = line.IndexOf('"', StringComparison.Ordinal) + 1;
+                    var label = labelStart > 0 ? line[labelStart..line.IndexOf('"', labelStart)] : string.Empty;
+                    var value = double.Parse(line[(line.LastIndexOf(' ') + 1)..], CultureInfo.InvariantCulture);
+                    var (sum, count) = totals[index].GetValueOrDefault(label);
+                    totals[index][label] = isSum ? (sum + value, count) : (sum, count + value);
+                }
             }
         }
 
         return totals;
+
+        // The series itself, with labels or without, not another metric whose name it begins.
+        static bool IsSeries(string line, string series) =>
+            line.StartsWith(series, StringComparison.Ordinal) && line.Length > series.Length && line[series.Length] is '{' or ' ';
     }
 
     /// <summary>The sum of every labelled sample of a metric on each gateway's /metrics, in the order of <see cref="Gateways"/>.</summary>

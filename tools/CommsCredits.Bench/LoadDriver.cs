@@ -13,11 +13,12 @@ public sealed record MeasuredPhase(PhaseResult Result, long RssStart, long RssMa
 
 /// <summary>
 /// What one of the gateway's histograms observed during a phase, for one label: <paramref name="Count"/> observations
-/// adding up to <paramref name="SumSeconds"/> (for the batch size histogram, settlements rather than seconds).
+/// adding up to <paramref name="Sum"/>, in the histogram's unit (seconds; settlements for the batch size).
 /// </summary>
-public sealed record GatewayTime(string Series, string Label, double Count, double SumSeconds)
+public sealed record GatewayTime(string Series, string Label, double Count, double Sum)
 {
-    public double MeanMilliseconds => SumSeconds * 1000 / Count;
+    /// <summary>The mean of a histogram of seconds, in milliseconds.</summary>
+    public double MeanMilliseconds => Sum * 1000 / Count;
 }
 
 /// <summary>

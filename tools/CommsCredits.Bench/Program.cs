@@ -155,16 +155,8 @@ async Task<int> RunAsync()
         }
     }
 
-    async Task<IReadOnlyDictionary<string, (double Sum, double Count)>[]> GatewayTimesAsync()
-    {
-        var histograms = new IReadOnlyDictionary<string, (double Sum, double Count)>[gatewayTimeSeries.Length];
-        for (var index = 0; index < histograms.Length; index++)
-        {
-            histograms[index] = await stack.GatewayHistogramAsync(gatewayTimeSeries[index].Histogram, stopping.Token);
-        }
-
-        return histograms;
-    }
+    Task<IReadOnlyDictionary<string, (double Sum, double Count)>[]> GatewayTimesAsync() =>
+        stack.GatewayHistogramsAsync([.. gatewayTimeSeries.Select(series => series.Histogram)], stopping.Token);
 
     void Report(MeasuredPhase measured)
     {
@@ -227,10 +219,10 @@ static string GatewayTimesLine(MeasuredPhase measured)
     var times = measured.GatewayTimes;
     var methods = times.Where(time => string.Equals(time.Series, "grpc", StringComparison.Ordinal) && time.Label.StartsWith("/commscredits.v1.Charging/", StringComparison.Ordinal))
         .Select(time => string.Create(CultureInfo.InvariantCulture, $"{time.Label[(time.Label.LastIndexOf('/') + 1)..]} {time.MeanMilliseconds:0.000}"));
-    var storage = times.Where(time => time.Series is "redis" or "postgres").OrderByDescending(time => time.SumSeconds).Take(4)
+    var storage = times.Where(time => time.Series is "redis" or "postgres").OrderByDescending(time => time.Sum).Take(4)
         .Select(time => string.Create(CultureInfo.InvariantCulture, $"{time.Series} {time.Label} {time.MeanMilliseconds:0.000} ({time.Count / measured.GatewayRequests:0.00}/request)"));
     var batch = times.FirstOrDefault(time => string.Equals(time.Series, "batch size", StringComparison.Ordinal));
-    var perBatch = batch is null ? string.Empty : string.Create(CultureInfo.InvariantCulture, $"; {batch.SumSeconds / batch.Count:0.0} settlements per ledger batch");
+    var perBatch = batch is null ? string.Empty : string.Create(CultureInfo.InvariantCulture, $"; {batch.Sum / batch.Count:0.0} settlements per ledger batch");
     return $"  inside the gateway, mean ms from its /metrics: {string.Join(", ", methods)}; of that, {string.Join(", ", storage)}{perBatch}";
 }
 
