@@ -52,7 +52,7 @@ public static class ServiceRegistration
             provider.GetRequiredService<IOptions<StorageOptions>>().Value, provider.GetRequiredService<IOptions<SettlementOptions>>().Value));
         services.AddSingleton<IHotStore, RedisHotStore>();
         services.AddSingleton<SchemaMigrator>();
-        services.AddSingleton(provider => new LedgerBatchStore(provider.GetRequiredKeyedService<NpgsqlDataSource>(LedgerBatchStore.DataSourceKey)));
+        services.AddSingleton<LedgerBatchStore>();
         services.AddSingleton<PendingSettlements>();
         // Only a detach reads Redis: migrate and `partitions list` must not wait for a Redis that does not answer.
         services.AddSingleton(provider => new Lazy<PendingSettlements>(provider.GetRequiredService<PendingSettlements>));
@@ -125,7 +125,12 @@ public static class ServiceRegistration
         services.AddSingleton<IValidateOptions<TOptions>>(new SettingsValidator<TOptions>(section));
     }
 
-    private static NpgsqlDataSource BuildDataSource(StorageOptions options) => NpgsqlDataSource.Create(ConnectionSettings(options, options.PostgresMaxPoolSize).ConnectionString);
+    private static NpgsqlDataSource BuildDataSource(StorageOptions options)
+    {
+        var connection = ConnectionSettings(options);
+        connection.MaxPoolSize = options.PostgresMaxPoolSize;
+        return NpgsqlDataSource.Create(connection.ConnectionString);
+    }
 
     /// <summary>
     /// The settlement writers' own pool, a connection for each writer (Settlement:WriterCount), beside the pool of
@@ -136,7 +141,8 @@ public static class ServiceRegistration
     /// </summary>
     private static NpgsqlDataSource BuildWriterDataSource(StorageOptions options, SettlementOptions settlement)
     {
-        var connection = ConnectionSettings(options, settlement.WriterCount);
+        var connection = ConnectionSettings(options);
+        connection.MaxPoolSize = settlement.WriterCount;
         connection.NoResetOnClose = true;
         return NpgsqlDataSource.Create(connection.ConnectionString);
     }
@@ -148,18 +154,15 @@ public static class ServiceRegistration
     /// </summary>
     private static NpgsqlDataSource BuildListenerDataSource(StorageOptions options)
     {
-        var connection = ConnectionSettings(options, options.PostgresMaxPoolSize);
+        var connection = ConnectionSettings(options);
         connection.Pooling = false;
         return NpgsqlDataSource.Create(connection.ConnectionString);
     }
 
-    private static NpgsqlConnectionStringBuilder ConnectionSettings(StorageOptions options, int maxPoolSize)
+    /// <summary>Storage:Postgres with the settings every data source of the process shares.</summary>
+    private static NpgsqlConnectionStringBuilder ConnectionSettings(StorageOptions options)
     {
-        var connection = new NpgsqlConnectionStringBuilder(options.Postgres)
-        {
-            CommandTimeout = options.PostgresCommandTimeoutSeconds,
-            MaxPoolSize = maxPoolSize,
-        };
+        var connection = new NpgsqlConnectionStringBuilder(options.Postgres) { CommandTimeout = options.PostgresCommandTimeoutSeconds };
         if (connection.MaxAutoPrepare == 0)
         {
             // The settlement batch is one large statement (a dozen CTEs over unnest): planning it on every batch costs more

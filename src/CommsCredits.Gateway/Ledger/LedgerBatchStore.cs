@@ -1,5 +1,6 @@
 namespace CommsCredits.Gateway.Ledger;
 
+using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 using NpgsqlTypes;
 
@@ -15,7 +16,7 @@ using NpgsqlTypes;
 /// update and the delete), whatever order the settlements came in: two batches holding copies of the same settlements
 /// (the writer's and the sweeper's, or two gateways') then wait for each other instead of deadlocking (40P01).
 /// </summary>
-public sealed class LedgerBatchStore(NpgsqlDataSource dataSource)
+public sealed class LedgerBatchStore([FromKeyedServices(LedgerBatchStore.DataSourceKey)] NpgsqlDataSource dataSource)
 {
     /// <summary>The key of the settlement writers' own data source in the service container (ServiceRegistration).</summary>
     public const string DataSourceKey = "settlement-writers";
